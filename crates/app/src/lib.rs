@@ -1,1 +1,19 @@
+//! Regroup: private video sessions for therapists and their clients.
+//!
+//! The library holds everything; `main.rs` only parses the command line.
 
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod mail;
+pub mod routes;
+pub mod security;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,363 @@
+//! What a therapist can do with their own account, shared by pages and API.
+
+use serde::Serialize;
+
+use crate::auth::{email_links, password, signin};
+use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{is_unique_violation, Account, NewAccount, Role, TokenPurpose};
+
+fn invalid(field: &'static str) -> impl Fn(String) -> AppError {
+    move |message| AppError::invalid(field, message)
+}
+
+fn email_taken() -> AppError {
+    AppError::conflict(
+        "email_taken",
+        "email",
+        "An account with this email already exists. Sign in, or reset your password.",
+    )
+}
+
+/// Signs a therapist up and mails the verification link.
+pub async fn register(
+    state: &AppState,
+    name: &str,
+    email: &str,
+    password_input: &str,
+) -> AppResult<Account> {
+    let name = DisplayName::parse(name).map_err(invalid("name"))?;
+    let email = Email::parse(email).map_err(invalid("email"))?;
+    let password_input = NewPassword::parse(password_input, &[name.as_str(), email.as_str()])
+        .map_err(invalid("password"))?;
+    if state
+        .store
+        .account_by_email(email.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(email_taken());
+    }
+    let hash = password::hash(password_input.expose()).await?;
+    let account = state
+        .store
+        .insert_account(
+            NewAccount {
+                role: Role::Therapist,
+                name: name.as_str(),
+                email: email.as_str(),
+                password_hash: &hash,
+                email_verified: false,
+            },
+            state.clock.unix(),
+        )
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                email_taken()
+            } else {
+                e.into()
+            }
+        })?;
+    tracing::info!(account = %account.id, "therapist signed up");
+    email_links::send_verification(state, &account).await?;
+    Ok(account)
+}
+
+/// Verifies an email address with the link's token.
+pub async fn verify_email(state: &AppState, token: &str) -> AppResult<()> {
+    let record = email_links::consume(state, token, TokenPurpose::VerifyEmail)
+        .await?
+        .ok_or_else(expired_link)?;
+    state
+        .store
+        .mark_email_verified(&record.account_id, state.clock.unix())
+        .await?;
+    Ok(())
+}
+
+pub fn expired_link() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::GONE,
+        "link_expired",
+        "This link has expired or was already used. Ask for a new one.",
+    )
+}
+
+/// Sends a fresh verification link if the account exists and is unverified.
+/// Answers the same either way, so it cannot be used to probe for accounts.
+pub async fn resend_verification(state: &AppState, email: &str) -> AppResult<()> {
+    if let Ok(email) = Email::parse(email) {
+        if let Some(account) = state.store.account_by_email(email.as_str()).await? {
+            if account.email_verified_at.is_none() {
+                email_links::send_verification(state, &account).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Mails a reset link if the account exists; same answer either way.
+pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<()> {
+    if let Ok(email) = Email::parse(email) {
+        if let Some(account) = state.store.account_by_email(email.as_str()).await? {
+            email_links::send_password_reset(state, &account).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets a new password from a reset link and signs out every session.
+pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> AppResult<()> {
+    let record = email_links::peek(state, token, TokenPurpose::ResetPassword)
+        .await?
+        .ok_or_else(expired_link)?;
+    let account = state
+        .store
+        .account_by_id(&record.account_id)
+        .await?
+        .ok_or_else(expired_link)?;
+    let new_password = NewPassword::parse(new_password, &[&account.name, &account.email])
+        .map_err(invalid("password"))?;
+    // Consumed only after the new password passed its checks, so a rejected
+    // attempt does not burn the link.
+    email_links::consume(state, token, TokenPurpose::ResetPassword)
+        .await?
+        .ok_or_else(expired_link)?;
+    let hash = password::hash(new_password.expose()).await?;
+    let now = state.clock.unix();
+    state
+        .store
+        .update_password_hash(&account.id, &hash, now)
+        .await?;
+    // The link proves control of the mailbox, which is what verification asks.
+    state.store.mark_email_verified(&account.id, now).await?;
+    state
+        .store
+        .delete_auth_sessions_except(&account.id, None)
+        .await?;
+    tracing::info!(account = %account.id, "password reset; all sessions ended");
+    Ok(())
+}
+
+/// Changes the password of a signed-in therapist; other sessions end.
+pub async fn change_password(
+    state: &AppState,
+    account: &Account,
+    current: &str,
+    new: &str,
+    keep_session: &str,
+) -> AppResult<()> {
+    if !password::verify(current, Some(&account.password_hash)).await? {
+        return Err(AppError::invalid(
+            "current_password",
+            "Your current password is not right.",
+        ));
+    }
+    let new = NewPassword::parse(new, &[&account.name, &account.email])
+        .map_err(invalid("new_password"))?;
+    let hash = password::hash(new.expose()).await?;
+    state
+        .store
+        .update_password_hash(&account.id, &hash, state.clock.unix())
+        .await?;
+    state
+        .store
+        .delete_auth_sessions_except(&account.id, Some(keep_session))
+        .await?;
+    Ok(())
+}
+
+/// A change to the profile; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ProfileChange {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub credential: Option<String>,
+    pub license_number: Option<String>,
+    pub practice_states: Option<String>,
+    pub bio: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+/// What `update_profile` did, so the page can say so.
+pub struct ProfileUpdated {
+    pub account: Account,
+    /// A confirmation link went to the new address; the change waits for it.
+    pub email_change_pending: bool,
+}
+
+/// Checks every field first, then saves; nothing is stored if any field is bad.
+pub async fn update_profile(
+    state: &AppState,
+    account: &Account,
+    change: ProfileChange,
+) -> AppResult<ProfileUpdated> {
+    let name = DisplayName::parse(change.name.as_deref().unwrap_or(&account.name))
+        .map_err(invalid("name"))?;
+    let profile = ProfileDetails::parse(
+        change.credential.as_deref().unwrap_or(&account.credential),
+        change
+            .license_number
+            .as_deref()
+            .unwrap_or(&account.license_number),
+        change
+            .practice_states
+            .as_deref()
+            .unwrap_or(&account.practice_states),
+        change.bio.as_deref().unwrap_or(&account.bio),
+    )
+    .map_err(|(field, message)| AppError::invalid(field, message))?;
+    let time_zone = TimeZoneName::parse(change.time_zone.as_deref().unwrap_or(&account.time_zone))
+        .map_err(invalid("time_zone"))?;
+    let new_email = match change.email.as_deref() {
+        Some(raw) => {
+            let email = Email::parse(raw).map_err(invalid("email"))?;
+            (email.as_str() != account.email).then_some(email)
+        }
+        None => None,
+    };
+    if let Some(email) = &new_email {
+        if state
+            .store
+            .account_by_email(email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(email_taken());
+        }
+    }
+    state
+        .store
+        .update_name_and_profile(
+            &account.id,
+            name.as_str(),
+            &profile,
+            time_zone.as_str(),
+            state.clock.unix(),
+        )
+        .await?;
+    let account = state
+        .store
+        .account_by_id(&account.id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if let Some(email) = &new_email {
+        email_links::send_email_change(state, &account, email.as_str()).await?;
+    }
+    Ok(ProfileUpdated {
+        account,
+        email_change_pending: new_email.is_some(),
+    })
+}
+
+/// Applies a confirmed email change from the link sent to the new address.
+pub async fn confirm_email_change(state: &AppState, token: &str) -> AppResult<()> {
+    let record = email_links::consume(state, token, TokenPurpose::ChangeEmail)
+        .await?
+        .ok_or_else(expired_link)?;
+    let new_email = record.new_email.ok_or_else(expired_link)?;
+    state
+        .store
+        .update_email(&record.account_id, &new_email, state.clock.unix())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                email_taken()
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+/// The therapist as the API shows them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TherapistView {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub credential: String,
+    pub license_number: String,
+    pub practice_states: String,
+    pub bio: String,
+    pub time_zone: String,
+    pub totp_enabled: bool,
+    pub created_at: String,
+}
+
+pub fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl From<&Account> for TherapistView {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            email_verified: a.email_verified_at.is_some(),
+            credential: a.credential.clone(),
+            license_number: a.license_number.clone(),
+            practice_states: a.practice_states.clone(),
+            bio: a.bio.clone(),
+            time_zone: a.time_zone.clone(),
+            totp_enabled: a.totp_enabled(),
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// Everything the platform holds about the therapist, as one JSON document.
+pub async fn export(state: &AppState, account: &Account) -> AppResult<serde_json::Value> {
+    let sessions = state.store.auth_sessions_of(&account.id).await?;
+    let recovery_left = state.store.unused_recovery_codes(&account.id).await?;
+    Ok(serde_json::json!({
+        "format": "regroup-export/1",
+        "exported_at": rfc3339(state.clock.unix()),
+        "account": TherapistView::from(account),
+        "last_sign_in_at": account.last_sign_in_at.map(rfc3339),
+        "security": {
+            "totp_enabled": account.totp_enabled(),
+            "unused_recovery_codes": recovery_left,
+        },
+        "sessions": sessions.iter().map(|s| serde_json::json!({
+            "kind": s.kind,
+            "created_at": rfc3339(s.created_at),
+            "last_seen_at": rfc3339(s.last_seen_at),
+            "expires_at": rfc3339(s.expires_at),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Deletes the account after the password (and second factor, if enrolled)
+/// confirm that its owner asks for it.
+pub async fn delete(
+    state: &AppState,
+    account: &Account,
+    password_input: &str,
+    code: Option<&str>,
+    addr: std::net::IpAddr,
+) -> AppResult<()> {
+    if !password::verify(password_input, Some(&account.password_hash)).await? {
+        return Err(AppError::invalid("password", "Your password is not right."));
+    }
+    if account.totp_enabled() {
+        let code = code.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+            AppError::invalid(
+                "totp_code",
+                "Enter the current code from your authenticator app.",
+            )
+        })?;
+        signin::check_second_factor(state, account, code, addr)
+            .await
+            .map_err(|e| AppError::invalid("totp_code", e.message))?;
+    }
+    state.store.delete_account(&account.id).await?;
+    tracing::info!(account = %account.id, "account deleted");
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Who is asking: passwords, second factors, sessions, throttling and CSRF.
+
+pub mod csrf;
+pub mod email_links;
+pub mod password;
+pub mod recovery;
+pub mod session;
+pub mod signin;
+pub mod throttle;
+pub mod tokens;
+pub mod totp;

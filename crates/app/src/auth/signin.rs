@@ -1,0 +1,103 @@
+//! The steps of signing in, shared by the sign-in page and the API.
+
+use std::net::IpAddr;
+
+use super::throttle::{self, Subjects};
+use super::{password, recovery, totp};
+use crate::domain::Email;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::Account;
+
+fn wrong_credentials() -> AppError {
+    // One message for an unknown email and a wrong password alike.
+    AppError::unauthorized("invalid_credentials", "The email or password is not right.")
+}
+
+/// Checks email and password, throttled per account and per address. The
+/// account is returned only for the right password; whether it exists is
+/// never revealed otherwise.
+pub async fn check_password(
+    state: &AppState,
+    email: &str,
+    password_input: &str,
+    addr: IpAddr,
+) -> AppResult<Account> {
+    let now = state.clock.unix();
+    let subjects = Subjects::new(&state.settings.throttle_key, email, addr);
+    throttle::check(&state.store, &subjects, now).await?;
+    let account = match Email::parse(email) {
+        Ok(email) => state.store.account_by_email(email.as_str()).await?,
+        Err(_) => None,
+    };
+    let stored = account.as_ref().map(|a| a.password_hash.as_str());
+    let ok = password::verify(password_input, stored).await?;
+    let account = match (ok, account) {
+        (true, Some(account)) => account,
+        _ => {
+            throttle::record_failure(&state.store, &subjects, now).await?;
+            tracing::info!("sign-in refused: wrong credentials");
+            return Err(wrong_credentials());
+        }
+    };
+    if account.email_verified_at.is_none() {
+        return Err(AppError::forbidden(
+            "email_not_verified",
+            "Please confirm your email address first: open the link we sent you, or ask for a new one.",
+        ));
+    }
+    if account.is_suspended() {
+        return Err(AppError::forbidden(
+            "account_suspended",
+            "This account is suspended. Please contact support.",
+        ));
+    }
+    Ok(account)
+}
+
+/// Checks a TOTP code or a recovery code; each is accepted only once.
+pub async fn check_second_factor(
+    state: &AppState,
+    account: &Account,
+    code: &str,
+    addr: IpAddr,
+) -> AppResult<()> {
+    let now = state.clock.unix();
+    let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
+    throttle::check(&state.store, &subjects, now).await?;
+    let accepted = if recovery::looks_like_code(code) {
+        state
+            .store
+            .consume_recovery_code(&account.id, &recovery::hash(code), now)
+            .await?
+    } else {
+        match (account.totp_secret.as_deref(), account.totp_enabled()) {
+            (Some(secret), true) => match totp::matching_step(secret, code, now) {
+                Some(step) => state.store.consume_totp_step(&account.id, step).await?,
+                None => false,
+            },
+            _ => false,
+        }
+    };
+    if !accepted {
+        throttle::record_failure(&state.store, &subjects, now).await?;
+        tracing::info!(account = %account.id, "sign-in refused: wrong second factor");
+        return Err(AppError::unauthorized(
+            "invalid_second_factor",
+            "That code is not right or was already used. Enter the current code from your app, or a recovery code.",
+        ));
+    }
+    Ok(())
+}
+
+/// Bookkeeping once every factor has been accepted.
+pub async fn finish(state: &AppState, account: &Account, addr: IpAddr) -> AppResult<()> {
+    let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
+    throttle::clear(&state.store, &subjects).await?;
+    state
+        .store
+        .record_sign_in(&account.id, state.clock.unix())
+        .await?;
+    tracing::info!(account = %account.id, "signed in");
+    Ok(())
+}

@@ -1,0 +1,196 @@
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+use crate::auth::{password, totp};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{DisplayName, Email, NewPassword};
+use crate::startup::{shutdown_signal, Application};
+use crate::store::{NewAccount, Role, Store};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "regroup",
+    version,
+    about = "Private video sessions for therapists and their clients"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(StorageArgs),
+    /// Manage operator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+struct StorageArgs {
+    /// Folder for the SQLite database, keys and the mail outbox.
+    #[arg(long, env = "REGROUP_DATA_DIR", default_value = "./regroup-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; default: SQLite in the data directory.
+    #[arg(long, env = "REGROUP_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "REGROUP_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The address people open, used in emailed links (default: http:// + listen address).
+    #[arg(long, env = "REGROUP_PUBLIC_URL")]
+    public_url: Option<Url>,
+    /// `smtps://user:pass@host:465` or `smtp://host:587?tls=required`; unset: write mail to DATA_DIR/outbox.
+    #[arg(long, env = "REGROUP_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of every email.
+    #[arg(
+        long,
+        env = "REGROUP_MAIL_FROM",
+        default_value = "Regroup <no-reply@regroup.localhost>"
+    )]
+    mail_from: String,
+    /// Minutes without activity after which a signed-in session ends.
+    #[arg(long, env = "REGROUP_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    session_idle_minutes: u64,
+    /// Hours after which a signed-in session ends, active or not.
+    #[arg(long, env = "REGROUP_SESSION_MAX_HOURS", default_value_t = 12)]
+    session_max_hours: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create an operator account (admin or support) with a TOTP second factor.
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "support"])]
+        role: String,
+        /// Read the password from standard input (required, so it never shows in `ps`).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+impl StorageArgs {
+    fn config(&self) -> Config {
+        let mut config = Config::for_data_dir(self.data_dir.clone());
+        config.database_url = self.database_url.clone();
+        config
+    }
+
+    async fn store(&self) -> anyhow::Result<Store> {
+        let config = self.config();
+        config.ensure_data_dir()?;
+        let store = Store::connect(&config.database_url()).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Migrate(storage) => {
+                storage.store().await?.close().await;
+                println!("migrations applied");
+                Ok(())
+            }
+            Command::Admin {
+                command:
+                    AdminCommand::Create {
+                        storage,
+                        email,
+                        name,
+                        role,
+                        password_stdin: _,
+                    },
+            } => create_operator(&storage, &email, &name, &role).await,
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = args.storage.config();
+    config.listen = args.listen;
+    config.public_url = args.public_url;
+    config.smtp_url = args.smtp_url;
+    config.mail_from = args.mail_from;
+    config.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
+    config.session_max = Duration::from_secs(args.session_max_hours.max(1) * 3600);
+    let app = Application::build(config, Clock::system()).await?;
+    let url = app.state().settings.public_url.clone();
+    tracing::info!("Regroup is running: open {url}");
+    app.run_until(shutdown_signal()).await
+}
+
+async fn create_operator(
+    storage: &StorageArgs,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    let role = Role::parse(role).context("role must be admin or support")?;
+    let email = Email::parse(email).map_err(anyhow::Error::msg)?;
+    let name = DisplayName::parse(name).map_err(anyhow::Error::msg)?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("while reading the password from standard input")?;
+    let chosen = input.trim_end_matches(['\r', '\n']);
+    let chosen = NewPassword::parse(chosen, &[name.as_str(), email.as_str()])
+        .map_err(|m| anyhow::anyhow!("password refused: {m}"))?;
+    let store = storage.store().await?;
+    let clock = Clock::system();
+    let hash = password::hash(chosen.expose()).await?;
+    let account = store
+        .insert_account(
+            NewAccount {
+                role,
+                name: name.as_str(),
+                email: email.as_str(),
+                password_hash: &hash,
+                email_verified: true,
+            },
+            clock.unix(),
+        )
+        .await
+        .map_err(|e| match crate::store::is_unique_violation(&e) {
+            true => anyhow::anyhow!("an account with this email already exists"),
+            false => anyhow::Error::new(e).context("while creating the operator"),
+        })?;
+    // Operators always sign in with a second factor.
+    let secret = totp::new_secret();
+    store
+        .set_pending_totp(&account.id, &secret, clock.unix())
+        .await?;
+    store.enable_totp(&account.id, 0, clock.unix()).await?;
+    println!("created {} operator {}", role.as_str(), account.id);
+    println!("add this to an authenticator app (shown once):");
+    println!("{}", totp::provisioning_uri(&secret, email.as_str())?);
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use url::Url;
+
+/// Everything `regroup serve` needs, already parsed.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None` means the embedded SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// `None` means `http://` plus the bound address.
+    pub public_url: Option<Url>,
+    /// `None` means mail is written to the outbox folder instead of sent.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+}
+
+impl Config {
+    /// A configuration for tests and local runs: port 0, everything in `data_dir`.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url: None,
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Regroup <no-reply@regroup.localhost>".into(),
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(12 * 3600),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("regroup.db").display()
+            ),
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "while creating the data directory {}",
+                self.data_dir.display()
+            )
+        })
+    }
+}
+
+/// The address people open: the configured public URL, or the bound address.
+pub fn resolve_public_url(configured: Option<&Url>, bound: SocketAddr) -> Url {
+    match configured {
+        Some(url) => url.clone(),
+        None => {
+            // A literal address always parses as a URL host.
+            Url::parse(&format!("http://{bound}")).expect("socket address forms a valid URL")
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Values that have been checked once, at the edge, so the rest of the code can
+//! trust them ("parse, don't validate").
+
+mod email;
+mod name;
+mod password;
+mod profile;
+
+pub use email::Email;
+pub use name::DisplayName;
+pub use password::NewPassword;
+pub use profile::{ProfileDetails, TimeZoneName};

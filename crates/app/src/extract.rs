@@ -1,0 +1,86 @@
+//! Request extractors whose failures answer in the API's error shape.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// JSON body whose rejections (wrong content type, syntax, unknown or missing
+/// fields, too large) become clear 4xx errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            AppError::bad_request("invalid_json", "The body is not valid JSON.")
+        }
+        JsonRejection::JsonDataError(err) => {
+            // serde's message names the field and the problem, never a stored value.
+            let detail = err.body_text();
+            let detail = detail
+                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                .unwrap_or(&detail)
+                .to_string();
+            let field = detail
+                .split(':')
+                .next()
+                .filter(|f| !f.contains(' '))
+                .map(str::to_owned);
+            let mut error = AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("The JSON body does not have the expected fields: {detail}"),
+            );
+            error.field = field;
+            error
+        }
+        JsonRejection::BytesRejection(_) => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "The body is larger than this endpoint accepts.",
+        ),
+        _ => AppError::bad_request("invalid_body", "The request body could not be read."),
+    }
+}
+
+/// The address the request came from. Used only for throttling, in keyed-hash
+/// form; never stored or logged as it is.
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(ClientAddr(addr))
+    }
+}

@@ -1,0 +1,110 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::accounts::{self, ProfileChange, TherapistView};
+use crate::auth::session::ApiTherapist;
+use crate::error::{AppResult, ErrorBody};
+use crate::extract::{ApiJson, ClientAddr};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, update, delete))
+        .routes(routes!(export))
+}
+
+/// The signed-in therapist's profile.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = TherapistView), (status = 401, body = ErrorBody)))]
+async fn show(ApiTherapist(signed): ApiTherapist) -> Json<TherapistView> {
+    Json(TherapistView::from(&signed.account))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    name: Option<String>,
+    /// A new address takes effect when the link sent to it is opened.
+    email: Option<String>,
+    credential: Option<String>,
+    license_number: Option<String>,
+    practice_states: Option<String>,
+    bio: Option<String>,
+    /// IANA name, e.g. `America/Chicago`.
+    time_zone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PatchedProfile {
+    #[serde(flatten)]
+    therapist: TherapistView,
+    /// The new email waits for confirmation from that address.
+    email_change_pending: bool,
+}
+
+/// Changes profile fields; all are checked before any is saved.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = ProfilePatch,
+    responses((status = 200, body = PatchedProfile), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+async fn update(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+    ApiJson(patch): ApiJson<ProfilePatch>,
+) -> AppResult<Json<PatchedProfile>> {
+    let change = ProfileChange {
+        name: patch.name,
+        email: patch.email,
+        credential: patch.credential,
+        license_number: patch.license_number,
+        practice_states: patch.practice_states,
+        bio: patch.bio,
+        time_zone: patch.time_zone,
+    };
+    let updated = accounts::update_profile(&state, &signed.account, change).await?;
+    Ok(Json(PatchedProfile {
+        therapist: TherapistView::from(&updated.account),
+        email_change_pending: updated.email_change_pending,
+    }))
+}
+
+/// Everything the platform holds about the therapist.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
+    responses((status = 200, description = "A JSON document", body = Object), (status = 401, body = ErrorBody)))]
+async fn export(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+) -> AppResult<Json<serde_json::Value>> {
+    Ok(Json(accounts::export(&state, &signed.account).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteBody {
+    password: String,
+    totp_code: Option<String>,
+}
+
+/// Deletes the account, confirmed with the password (and TOTP when enrolled).
+#[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = DeleteBody,
+    responses((status = 204), (status = 422, body = ErrorBody, description = "Wrong password or code")))]
+#[tracing::instrument(skip_all)]
+async fn delete(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<DeleteBody>,
+) -> AppResult<StatusCode> {
+    accounts::delete(
+        &state,
+        &signed.account,
+        &body.password,
+        body.totp_code.as_deref(),
+        addr,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

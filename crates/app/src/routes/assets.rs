@@ -1,0 +1,41 @@
+//! The browser files under `web/`, compiled into the binary so it runs from anywhere.
+
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../../web/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/app.js"),
+    ),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/static/{file}", get(serve))
+}
+
+async fn serve(Path(file): Path<String>) -> Result<impl IntoResponse, AppError> {
+    let (_, mime, body) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or_else(AppError::not_found)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, *mime),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        *body,
+    ))
+}

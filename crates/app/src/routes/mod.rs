@@ -1,0 +1,63 @@
+//! Every route of the server, and the layers every response passes through.
+
+mod api;
+mod assets;
+mod health;
+mod pages;
+mod security_headers;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use crate::error::{AppError, ErrorBody};
+use crate::state::AppState;
+
+/// Bodies larger than this are refused before any handler reads them.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(assets::router())
+        .merge(api::router())
+        .merge(pages::router(state.clone()))
+        .fallback(no_route)
+        .layer(middleware::from_fn(html_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers::apply,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn no_route() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "no_route",
+        "There is nothing at this address.",
+    )
+}
+
+/// Errors answer in JSON on the API and as a page everywhere else.
+async fn html_errors(request: Request, next: Next) -> Response {
+    let wants_json = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if wants_json {
+        return response;
+    }
+    match response.extensions().get::<ErrorBody>().cloned() {
+        Some(body) => {
+            let status = response.status();
+            let mut page = pages::error_page(status, &body.error.message).into_response();
+            if let Some(retry) = response.headers().get(axum::http::header::RETRY_AFTER) {
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, retry.clone());
+            }
+            page
+        }
+        None => response,
+    }
+}

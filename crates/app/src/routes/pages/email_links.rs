@@ -1,0 +1,258 @@
+//! Pages behind emailed links. Opening a link only shows a button; the action
+//! happens on the button's POST, so mail scanners that follow links change nothing.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+use super::form::failed_status;
+use super::sign_up::check_your_email;
+use super::{Field, FormPage, MessagePage, Nav};
+use crate::accounts;
+use crate::auth::csrf::{CsrfForm, CsrfToken};
+use crate::auth::email_links;
+use crate::state::AppState;
+use crate::store::TokenPurpose;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/verify-email/{token}",
+            get(show_verify).post(submit_verify),
+        )
+        .route("/resend-verification", get(show_resend).post(submit_resend))
+        .route("/forgot-password", get(show_forgot).post(submit_forgot))
+        .route(
+            "/reset-password/{token}",
+            get(show_reset).post(submit_reset),
+        )
+        .route(
+            "/confirm-email/{token}",
+            get(show_confirm).post(submit_confirm),
+        )
+}
+
+#[derive(Deserialize, Default)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize, Default)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+fn expired(nav: Nav, retry_href: &str, retry_label: &str) -> Response {
+    MessagePage::new(
+        nav,
+        "This link no longer works",
+        &["It has expired or was already used."],
+    )
+    .link(retry_href, retry_label)
+    .respond(StatusCode::GONE)
+}
+
+fn button_page(
+    nav: Nav,
+    title: &str,
+    intro: &str,
+    token: &str,
+    base: &str,
+    submit: &str,
+) -> Response {
+    FormPage::new(nav, title, &format!("{base}/{token}"), submit, Vec::new())
+        .intro(intro)
+        .respond(StatusCode::OK)
+}
+
+async fn show_verify(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+) -> Response {
+    let nav = Nav::anonymous(&csrf);
+    match email_links::peek(&state, &token, TokenPurpose::VerifyEmail).await {
+        Ok(Some(_)) => button_page(
+            nav,
+            "Confirm your email address",
+            "Press the button to confirm this address and finish creating your account.",
+            &token,
+            "/verify-email",
+            "Confirm my email",
+        ),
+        Ok(None) => expired(nav, "/resend-verification", "Send a new verification link"),
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
+async fn submit_verify(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<EmailForm>,
+) -> Response {
+    let nav = Nav::anonymous(&csrf);
+    match accounts::verify_email(&state, &token).await {
+        Ok(()) => MessagePage::new(nav, "Your email is confirmed", &["You can sign in now."])
+            .link("/sign-in", "Sign in")
+            .respond(StatusCode::OK),
+        Err(err) if err.status == StatusCode::GONE => {
+            expired(nav, "/resend-verification", "Send a new verification link")
+        }
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
+fn resend_page(nav: Nav) -> FormPage {
+    FormPage::new(
+        nav,
+        "Send a new verification link",
+        "/resend-verification",
+        "Send link",
+        vec![Field::email("email", "Email")],
+    )
+}
+
+async fn show_resend(Extension(csrf): Extension<CsrfToken>) -> Response {
+    resend_page(Nav::anonymous(&csrf)).respond(StatusCode::OK)
+}
+
+async fn submit_resend(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Response {
+    match accounts::resend_verification(&state, &form.email).await {
+        Ok(()) => check_your_email(Nav::anonymous(&csrf), &state),
+        Err(err) => resend_page(Nav::anonymous(&csrf))
+            .with_error(&err)
+            .respond(failed_status(&err)),
+    }
+}
+
+fn forgot_page(nav: Nav) -> FormPage {
+    FormPage::new(
+        nav,
+        "Forgot your password?",
+        "/forgot-password",
+        "Send reset link",
+        vec![Field::email("email", "Email")],
+    )
+    .intro("Enter the email of your account and we will send you a link to choose a new password.")
+}
+
+async fn show_forgot(Extension(csrf): Extension<CsrfToken>) -> Response {
+    forgot_page(Nav::anonymous(&csrf)).respond(StatusCode::OK)
+}
+
+async fn submit_forgot(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Response {
+    match accounts::request_password_reset(&state, &form.email).await {
+        Ok(()) => MessagePage::new(
+            Nav::anonymous(&csrf),
+            "Check your email",
+            &["If an account uses this address, we sent it a link to reset the password. The link works for 24 hours."],
+        )
+        .respond(StatusCode::OK),
+        Err(err) => forgot_page(Nav::anonymous(&csrf)).with_error(&err).respond(failed_status(&err)),
+    }
+}
+
+fn reset_page(nav: Nav, token: &str) -> FormPage {
+    FormPage::new(
+        nav,
+        "Choose a new password",
+        &format!("/reset-password/{token}"),
+        "Save new password",
+        vec![Field::password("password", "New password", "new-password")
+            .hint("At least 12 characters. A few unrelated words work well.")],
+    )
+    .intro("Saving signs you out on every device.")
+}
+
+async fn show_reset(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+) -> Response {
+    let nav = Nav::anonymous(&csrf);
+    match email_links::peek(&state, &token, TokenPurpose::ResetPassword).await {
+        Ok(Some(_)) => reset_page(nav, &token).respond(StatusCode::OK),
+        Ok(None) => expired(nav, "/forgot-password", "Ask for a new reset link"),
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
+async fn submit_reset(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    let nav = Nav::anonymous(&csrf);
+    match accounts::reset_password(&state, &token, &form.password).await {
+        Ok(()) => MessagePage::new(
+            nav,
+            "Your password is changed",
+            &["You were signed out everywhere. Sign in with your new password."],
+        )
+        .link("/sign-in", "Sign in")
+        .respond(StatusCode::OK),
+        Err(err) if err.status == StatusCode::GONE => {
+            expired(nav, "/forgot-password", "Ask for a new reset link")
+        }
+        Err(err) => reset_page(nav, &token)
+            .with_error(&err)
+            .respond(failed_status(&err)),
+    }
+}
+
+async fn show_confirm(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+) -> Response {
+    let nav = Nav::anonymous(&csrf);
+    match email_links::peek(&state, &token, TokenPurpose::ChangeEmail).await {
+        Ok(Some(_)) => button_page(
+            nav,
+            "Confirm your new email address",
+            "Press the button to make this the email address of your Regroup account.",
+            &token,
+            "/confirm-email",
+            "Confirm new email",
+        ),
+        Ok(None) => expired(nav, "/profile", "Go to your profile"),
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
+async fn submit_confirm(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<EmailForm>,
+) -> Response {
+    let nav = Nav::anonymous(&csrf);
+    match accounts::confirm_email_change(&state, &token).await {
+        Ok(()) => MessagePage::new(
+            nav,
+            "Your new email address is confirmed",
+            &["Use it the next time you sign in."],
+        )
+        .link("/dashboard", "Go to your dashboard")
+        .respond(StatusCode::OK),
+        Err(err) if err.status == StatusCode::GONE => {
+            expired(nav, "/profile", "Go to your profile")
+        }
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}

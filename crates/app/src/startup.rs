@@ -1,0 +1,117 @@
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::{resolve_public_url, Config};
+use crate::mail::Mailer;
+use crate::state::{AppState, Settings};
+use crate::store::Store;
+
+/// A bound, ready server. Tests build one on port 0 and ask for its port.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        config.ensure_data_dir()?;
+        let store = Store::connect(&config.database_url()).await?;
+        store.migrate().await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("while binding {}", config.listen))?;
+        let bound = listener
+            .local_addr()
+            .context("while reading the bound address")?;
+        let mailer = Mailer::new(
+            config.smtp_url.as_deref(),
+            &config.outbox_dir(),
+            &config.mail_from,
+        )?;
+        let settings = Settings {
+            public_url: resolve_public_url(config.public_url.as_ref(), bound),
+            session_idle: config.session_idle,
+            session_max: config.session_max,
+            throttle_key: store.server_secret("throttle").await?,
+        };
+        let state = AppState {
+            store,
+            mailer: Arc::new(mailer),
+            clock,
+            settings: Arc::new(settings),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets open requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let app = crate::routes::router(self.state.clone());
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("while serving HTTP");
+        housekeeping.abort();
+        self.state.store.close().await;
+        result
+    }
+}
+
+/// Periodic clean-up of expired sessions and old sign-in failures.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let now = state.clock.unix();
+        let idle = state.settings.session_idle.as_secs() as i64;
+        if let Err(err) = state.store.purge_expired_auth_sessions(now, idle).await {
+            tracing::warn!(error = %err, "could not purge expired sessions");
+        }
+        if let Err(err) = state.store.purge_login_failures(now - 24 * 3600).await {
+            tracing::warn!(error = %err, "could not purge old sign-in failures");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,39 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::clock::Clock;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+/// What every handler can reach. Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub mailer: Arc<Mailer>,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+}
+
+/// Settings derived from the configuration once the server knows its address.
+#[derive(Debug)]
+pub struct Settings {
+    pub public_url: Url,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    /// Keys the hashes of source addresses and emails in the throttling table.
+    pub throttle_key: Vec<u8>,
+}
+
+impl Settings {
+    /// Cookies get `Secure` and the `__Host-` prefix when people reach us over TLS.
+    pub fn tls(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// An absolute link to `path` on the public site.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}

@@ -1,0 +1,281 @@
+use sqlx::FromRow;
+
+use super::{new_id, Store};
+use crate::domain::ProfileDetails;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Therapist,
+    Admin,
+    Support,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Therapist => "therapist",
+            Role::Admin => "admin",
+            Role::Support => "support",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "therapist" => Some(Role::Therapist),
+            "admin" => Some(Role::Admin),
+            "support" => Some(Role::Support),
+            _ => None,
+        }
+    }
+
+    pub fn is_operator(self) -> bool {
+        matches!(self, Role::Admin | Role::Support)
+    }
+}
+
+/// A row of `accounts`: a therapist or an operator.
+#[derive(Clone, FromRow)]
+pub struct Account {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub email_verified_at: Option<i64>,
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<i64>,
+    pub totp_last_step: Option<i64>,
+    pub credential: String,
+    pub license_number: String,
+    pub practice_states: String,
+    pub bio: String,
+    pub time_zone: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_sign_in_at: Option<i64>,
+}
+
+impl std::fmt::Debug for Account {
+    // Only the id: names, emails and secrets stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Account {
+    pub fn role(&self) -> Role {
+        // The CHECK constraint on the column admits only known roles.
+        Role::parse(&self.role).unwrap_or(Role::Therapist)
+    }
+
+    pub fn totp_enabled(&self) -> bool {
+        self.totp_enabled_at.is_some() && self.totp_secret.is_some()
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.status == "suspended"
+    }
+}
+
+pub struct NewAccount<'a> {
+    pub role: Role,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub email_verified: bool,
+}
+
+const COLUMNS: &str = "id, role, name, email, password_hash, email_verified_at, totp_secret, \
+    totp_enabled_at, totp_last_step, credential, license_number, practice_states, bio, \
+    time_zone, status, created_at, updated_at, last_sign_in_at";
+
+impl Store {
+    /// Inserts an account; a duplicate email surfaces as a unique violation.
+    pub async fn insert_account(
+        &self,
+        new: NewAccount<'_>,
+        now: i64,
+    ) -> Result<Account, sqlx::Error> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO accounts (id, role, name, email, password_hash, email_verified_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(new.role.as_str())
+        .bind(new.name)
+        .bind(new.email)
+        .bind(new.password_hash)
+        .bind(new.email_verified.then_some(now))
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        self.account_by_id(&id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    pub async fn account_by_email(&self, email: &str) -> Result<Option<Account>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    pub async fn mark_email_verified(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn record_sign_in(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_name_and_profile(
+        &self,
+        id: &str,
+        name: &str,
+        profile: &ProfileDetails,
+        time_zone: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE accounts SET name = $2, credential = $3, license_number = $4, \
+             practice_states = $5, bio = $6, time_zone = $7, updated_at = $8 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(&profile.credential)
+        .bind(&profile.license_number)
+        .bind(&profile.practice_states)
+        .bind(&profile.bio)
+        .bind(time_zone)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Changes the email; a unique violation means another account has it.
+    pub async fn update_email(&self, id: &str, email: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE accounts SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(email)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_password_hash(
+        &self,
+        id: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a secret that is not in force until `enable_totp` confirms it.
+    pub async fn set_pending_totp(
+        &self,
+        id: &str,
+        secret: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE accounts SET totp_secret = $2, totp_enabled_at = NULL, totp_last_step = NULL, \
+             updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn enable_totp(&self, id: &str, step: i64, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .bind(step)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn disable_totp(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE accounts SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, \
+             updated_at = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a TOTP time step was used, only if it is newer than the
+    /// last one; returns false for a replayed code. The condition in the
+    /// UPDATE makes this safe against two concurrent sign-ins with one code.
+    pub async fn consume_totp_step(&self, id: &str, step: i64) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE accounts SET totp_last_step = $2 \
+             WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(id)
+        .bind(step)
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn delete_account(&self, id: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        // Explicit deletes, so the result does not depend on foreign-key pragmas.
+        for table in ["auth_sessions", "email_tokens", "recovery_codes"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM accounts WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+}
