@@ -112,12 +112,15 @@ impl Mailer {
 /// Mail leaves the machine only encrypted: plain SMTP is allowed to loopback alone.
 fn check_smtp_url(raw: &str) -> anyhow::Result<()> {
     let url = Url::parse(raw).context("while reading the SMTP URL")?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => anyhow::bail!("the SMTP URL has no host"),
-    };
+    // smtp: is not a "special" scheme to the URL parser, so hosts arrive as text.
+    let host = url
+        .host_str()
+        .context("the SMTP URL has no host")?
+        .trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     let tls = url.scheme() == "smtps"
         || url
             .query_pairs()

@@ -61,7 +61,7 @@ async fn read_outbox(dir: &std::path::Path) -> anyhow::Result<Vec<MailView>> {
             entries.push((modified, path));
         }
     }
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     let mut mails = Vec::new();
     for (_, path) in entries.into_iter().take(MAX_SHOWN) {
         let raw = tokio::fs::read(&path).await?;

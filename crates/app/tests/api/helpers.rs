@@ -1,0 +1,297 @@
+//! `TestApp`: a real server on a free port with its own database, on SQLite
+//! (a temporary data directory) or PostgreSQL (a fresh database per test).
+
+use std::path::PathBuf;
+
+use mail_parser::MessageParser;
+use regroup::clock::Clock;
+use regroup::config::Config;
+use regroup::startup::Application;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+
+pub const PASSWORD: &str = "lantern-oyster-mosaic-41";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub browser: reqwest::Client,
+    /// A plain API client without cookies.
+    pub api: reqwest::Client,
+    pub clock: Clock,
+    pub data_dir: tempfile::TempDir,
+    postgres_db: Option<String>,
+}
+
+fn admin_postgres_url() -> String {
+    std::env::var("REGROUP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+async fn fresh_postgres_database() -> (String, String) {
+    let admin = admin_postgres_url();
+    let name = format!("regroup_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+            "PostgreSQL is not reachable at {admin} ({e}); start it (pg_ctlcluster 15 main start) \
+             or set REGROUP_TEST_POSTGRES_URL"
+        )
+        });
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin).expect("valid postgres URL");
+    url.set_path(&name);
+    (url.to_string(), name)
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_data_dir(data_dir.path().to_path_buf());
+        let mut postgres_db = None;
+        if let Backend::Postgres = backend {
+            let (url, name) = fresh_postgres_database().await;
+            config.database_url = Some(url);
+            postgres_db = Some(name);
+        }
+        adjust(&mut config);
+        let clock = Clock::system();
+        let app = Application::build(config, clock.clone())
+            .await
+            .expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until(std::future::pending()));
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let api = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base,
+            browser,
+            api,
+            clock,
+            data_dir,
+            postgres_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.api
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every email written to the outbox, oldest first, as (to, subject, text).
+    pub fn outbox(&self) -> Vec<(String, String, String)> {
+        let dir: PathBuf = self.data_dir.path().join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .filter_map(|path| {
+                let raw = std::fs::read(path).ok()?;
+                let msg = MessageParser::default().parse(&raw)?;
+                let to = msg.to()?.first()?.address()?.to_string();
+                Some((
+                    to,
+                    msg.subject().unwrap_or_default().to_string(),
+                    msg.body_text(0).unwrap_or_default().to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The newest link to `path_prefix` mailed to `to`.
+    pub fn mailed_link(&self, to: &str, path_prefix: &str) -> String {
+        let needle = format!("{}{}", self.base, path_prefix);
+        self.outbox()
+            .into_iter()
+            .rev()
+            .filter(|(rcpt, _, _)| rcpt == to)
+            .find_map(|(_, _, text)| {
+                text.split_whitespace()
+                    .find(|w| w.starts_with(&needle))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no {path_prefix} link mailed to {to}"))
+    }
+
+    /// The token at the end of the newest mailed link.
+    pub fn mailed_token(&self, to: &str, path_prefix: &str) -> String {
+        let link = self.mailed_link(to, path_prefix);
+        link.rsplit('/').next().unwrap().to_string()
+    }
+
+    pub async fn sign_up(&self, name: &str, email: &str) -> Value {
+        let response = self
+            .post_json(
+                "/api/v1/therapists",
+                &json!({"name": name, "email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// A therapist who signed up and verified the email.
+    pub async fn verified_therapist(&self, email: &str) -> Value {
+        let created = self.sign_up("Ana Ruiz", email).await;
+        let token = self.mailed_token(email, "/verify-email/");
+        let response = self
+            .post_json("/api/v1/auth/verify-email", &json!({ "token": token }))
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        created
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        code: String,
+    ) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password, "totp_code": code}),
+        )
+        .await
+    }
+
+    /// A verified therapist's bearer token.
+    pub async fn token_for(&self, email: &str) -> String {
+        self.verified_therapist(email).await;
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// GETs a page with the browser client and returns (status, html).
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.browser.get(self.url(path)).send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Submits a form the way a browser does, with the CSRF token from `from_page`.
+    pub async fn submit(
+        &self,
+        from_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (_, html) = self.page(from_page).await;
+        let token = csrf_token(&html);
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.browser
+            .post(self.url(action))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs the browser client in through the pages.
+    pub async fn browser_sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.submit(
+            "/sign-in",
+            "/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF token") + marker.len();
+    html[start..start + 43].to_string()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.postgres_db.take() {
+            // Dropped on a separate thread with its own runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_postgres_url()).await {
+                        let _ = conn
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Declares each scenario as two tests: one on SQLite and one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await).await;
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,10 @@
+//! Integration tests through real HTTP, each on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod bad_input;
+mod openapi;
+mod pages;
+mod sessions;
+mod totp;
