@@ -11,8 +11,10 @@ use crate::auth::{password, totp};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DisplayName, Email, NewPassword};
+use crate::keys::{load_master_key, rotate_master as rotate_master_keys, KeyStore};
 use crate::startup::{shutdown_signal, Application};
 use crate::store::{NewAccount, Role, Store};
+use regroup_vault::MasterKey;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -36,6 +38,20 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Manage encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Re-wrap every therapist's data key under a new master key. The new key
+    /// is written to DATA_DIR/master.key (the old one is kept as
+    /// master.key.old until you delete it), or printed once when the master
+    /// key comes from REGROUP_MASTER_KEY.
+    RotateMaster(StorageArgs),
 }
 
 #[derive(Args, Debug)]
@@ -46,6 +62,9 @@ struct StorageArgs {
     /// `postgres://…` to use PostgreSQL; default: SQLite in the data directory.
     #[arg(long, env = "REGROUP_DATABASE_URL")]
     database_url: Option<String>,
+    /// Base64 master key (32 bytes); default: the key file DATA_DIR/master.key, created on first run.
+    #[arg(long, env = "REGROUP_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +117,7 @@ impl StorageArgs {
     fn config(&self) -> Config {
         let mut config = Config::for_data_dir(self.data_dir.clone());
         config.database_url = self.database_url.clone();
+        config.master_key = self.master_key.clone();
         config
     }
 
@@ -129,6 +149,9 @@ impl Cli {
                         password_stdin: _,
                     },
             } => create_operator(&storage, &email, &name, &role).await,
+            Command::Keys {
+                command: KeysCommand::RotateMaster(storage),
+            } => rotate_master(&storage).await,
         }
     }
 }
@@ -191,6 +214,50 @@ async fn create_operator(
     println!("created {} operator {}", role.as_str(), account.id);
     println!("add this to an authenticator app (shown once):");
     println!("{}", totp::provisioning_uri(&secret, email.as_str())?);
+    store.close().await;
+    Ok(())
+}
+
+async fn rotate_master(storage: &StorageArgs) -> anyhow::Result<()> {
+    let config = storage.config();
+    let store = storage.store().await?;
+    let old = load_master_key(&config)?;
+    let key_store =
+        KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
+    match &config.master_key {
+        Some(_) => {
+            let new = MasterKey::generate();
+            let count = rotate_master_keys(&key_store, &old, &new).await?;
+            println!("re-wrapped {count} data keys; set REGROUP_MASTER_KEY to this new key (shown once):");
+            println!("{}", new.to_base64().as_str());
+        }
+        None => {
+            let path = config.data_dir.join("master.key");
+            let new_path = config.data_dir.join("master.key.new");
+            let old_path = config.data_dir.join("master.key.old");
+            // The new key is on disk before any data key depends on it.
+            let new = MasterKey::create_new(&new_path).context(
+                "while writing master.key.new (if it is left from an interrupted rotation, remove it and retry)",
+            )?;
+            if let Err(err) = rotate_master_keys(&key_store, &old, &new).await {
+                std::fs::remove_file(&new_path).ok();
+                return Err(err);
+            }
+            std::fs::rename(&path, &old_path).context("while setting the old master key aside")?;
+            std::fs::rename(&new_path, &path)
+                .context("while putting the new master key in place")?;
+            println!(
+                "re-wrapped {count} data keys under a new master key ({}).",
+                new.fingerprint(),
+                count = key_store.all().await?.len()
+            );
+            println!(
+                "the old key is in {}: delete it once backups of the key store made before now are gone.",
+                old_path.display()
+            );
+        }
+    }
+    key_store.close().await;
     store.close().await;
     Ok(())
 }

@@ -19,6 +19,8 @@ pub struct Config {
     pub mail_from: String,
     pub session_idle: Duration,
     pub session_max: Duration,
+    /// Base64 master key from the environment; `None` means the key file.
+    pub master_key: Option<String>,
 }
 
 impl Config {
@@ -33,6 +35,7 @@ impl Config {
             mail_from: "Regroup <no-reply@regroup.localhost>".into(),
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(12 * 3600),
+            master_key: None,
         }
     }
 

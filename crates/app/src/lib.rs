@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod keys;
 pub mod mail;
 pub mod routes;
 pub mod security;

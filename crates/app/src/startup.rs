@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::{resolve_public_url, Config};
+use crate::keys::{load_master_key, KeyStore, Keyring};
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
@@ -23,6 +24,9 @@ impl Application {
         config.ensure_data_dir()?;
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
+        let key_store =
+            KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
+        let keys = Keyring::new(load_master_key(&config)?, key_store);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("while binding {}", config.listen))?;
@@ -42,6 +46,7 @@ impl Application {
         };
         let state = AppState {
             store,
+            keys,
             mailer: Arc::new(mailer),
             clock,
             settings: Arc::new(settings),
@@ -73,6 +78,7 @@ impl Application {
         .context("while serving HTTP");
         housekeeping.abort();
         self.state.store.close().await;
+        self.state.keys.store().close().await;
         result
     }
 }

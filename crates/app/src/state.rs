@@ -4,6 +4,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::clock::Clock;
+use crate::keys::Keyring;
 use crate::mail::Mailer;
 use crate::store::Store;
 
@@ -11,6 +12,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub keys: Keyring,
     pub mailer: Arc<Mailer>,
     pub clock: Clock,
     pub settings: Arc<Settings>,

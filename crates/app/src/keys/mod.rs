@@ -1,0 +1,120 @@
+//! Per-therapist data keys, wrapped by the master key and kept in a key store
+//! apart from the main database: SQLite keeps them in `keys.db` beside
+//! `regroup.db`; PostgreSQL keeps them in the `keystore` schema, which
+//! database backups leave out (`pg_dump --exclude-schema=keystore`).
+//! Destroying a therapist's key makes every copy of their clients' data
+//! unreadable, backups included.
+
+mod store;
+
+pub use store::KeyStore;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use base64::Engine;
+use regroup_vault::{DataKey, MasterKey};
+
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct Keyring {
+    master: Arc<MasterKey>,
+    store: KeyStore,
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The master key from `REGROUP_MASTER_KEY` (base64) or the key file in the data dir.
+pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    match &config.master_key {
+        Some(encoded) => {
+            MasterKey::from_base64(encoded).context("while reading REGROUP_MASTER_KEY")
+        }
+        None => MasterKey::load_or_create(config.data_dir.join("master.key"))
+            .context("while loading the master key file"),
+    }
+}
+
+impl Keyring {
+    pub fn new(master: MasterKey, store: KeyStore) -> Self {
+        Self {
+            master: Arc::new(master),
+            store,
+        }
+    }
+
+    /// The owner's data key, created on first use.
+    pub async fn data_key(&self, owner_id: &str) -> AppResult<DataKey> {
+        if let Some(key) = self.existing_key(owner_id).await? {
+            return Ok(key);
+        }
+        let fresh = DataKey::generate();
+        let wrapped = B64.encode(self.master.wrap(owner_id, &fresh));
+        // Two first uses at once: the first insert wins and both read it back.
+        self.store
+            .insert_if_absent(owner_id, &wrapped, &self.master.fingerprint())
+            .await?;
+        self.existing_key(owner_id).await?.ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "a data key vanished right after it was stored"
+            ))
+        })
+    }
+
+    /// The owner's data key if one exists. A key that does not unwrap (wrong
+    /// master key, damaged row) is an error for this owner only.
+    pub async fn existing_key(&self, owner_id: &str) -> AppResult<Option<DataKey>> {
+        let Some(wrapped) = self.store.wrapped(owner_id).await? else {
+            return Ok(None);
+        };
+        let bytes = B64
+            .decode(wrapped)
+            .context("while decoding a wrapped data key")?;
+        let key = self.master.unwrap(owner_id, &bytes).map_err(|e| {
+            AppError::internal(anyhow::anyhow!(
+                "while unwrapping the data key of {owner_id}: {e}"
+            ))
+        })?;
+        Ok(Some(key))
+    }
+
+    /// Destroys the owner's key: from now on nothing sealed with it opens.
+    pub async fn shred(&self, owner_id: &str) -> AppResult<()> {
+        self.store.delete(owner_id).await?;
+        Ok(())
+    }
+
+    pub fn store(&self) -> &KeyStore {
+        &self.store
+    }
+
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+}
+
+/// Re-wraps every data key under `new`; client rows are not touched.
+/// Returns how many keys were re-wrapped.
+pub async fn rotate_master(
+    store: &KeyStore,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> anyhow::Result<usize> {
+    let rows = store.all().await?;
+    let mut rewrapped = Vec::with_capacity(rows.len());
+    for (owner, wrapped) in &rows {
+        let bytes = B64
+            .decode(wrapped)
+            .context("while decoding a wrapped data key")?;
+        let fresh = regroup_vault::rewrap(old, new, owner, &bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "the data key of {owner} does not open with the current master key: {e}"
+            )
+        })?;
+        rewrapped.push((owner.clone(), B64.encode(fresh)));
+    }
+    store.replace_all(&rewrapped, &new.fingerprint()).await?;
+    Ok(rewrapped.len())
+}

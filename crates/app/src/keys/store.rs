@@ -1,0 +1,134 @@
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::store::Backend;
+
+/// Where wrapped data keys live: never inside the main database's backups.
+#[derive(Clone, Debug)]
+pub struct KeyStore {
+    pool: AnyPool,
+    table: &'static str,
+}
+
+impl KeyStore {
+    /// Opens (and creates) the key store that goes with the main database.
+    pub async fn open(
+        backend: Backend,
+        data_dir: &std::path::Path,
+        database_url: &str,
+    ) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (url, table) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", data_dir.join("keys.db").display()),
+                "data_keys",
+            ),
+            Backend::Postgres => (database_url.to_string(), "keystore.data_keys"),
+        };
+        let options =
+            AnyConnectOptions::from_str(&url).context("while reading the key store URL")?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("while opening the key store")?;
+        if backend == Backend::Postgres {
+            pool.execute("CREATE SCHEMA IF NOT EXISTS keystore").await?;
+        }
+        pool.execute(
+            format!(
+                "CREATE TABLE IF NOT EXISTS {table} (owner_id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, \
+                 master_fingerprint TEXT NOT NULL, created_at BIGINT NOT NULL)"
+            )
+            .as_str(),
+        )
+        .await
+        .context("while creating the key store table")?;
+        Ok(Self { pool, table })
+    }
+
+    pub async fn wrapped(&self, owner_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(&format!(
+            "SELECT wrapped FROM {} WHERE owner_id = $1",
+            self.table
+        ))
+        .bind(owner_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn insert_if_absent(
+        &self,
+        owner_id: &str,
+        wrapped: &str,
+        fingerprint: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "INSERT INTO {} (owner_id, wrapped, master_fingerprint, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (owner_id) DO NOTHING",
+            self.table
+        ))
+        .bind(owner_id)
+        .bind(wrapped)
+        .bind(fingerprint)
+        .bind(chrono::Utc::now().timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, owner_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!("DELETE FROM {} WHERE owner_id = $1", self.table))
+            .bind(owner_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every (owner, wrapped key) pair, for master key rotation.
+    pub async fn all(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT owner_id, wrapped FROM {} ORDER BY owner_id",
+            self.table
+        ))
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Replaces the wrapped keys in one transaction: all or nothing.
+    pub async fn replace_all(
+        &self,
+        rows: &[(String, String)],
+        fingerprint: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for (owner, wrapped) in rows {
+            sqlx::query(&format!(
+                "UPDATE {} SET wrapped = $2, master_fingerprint = $3 WHERE owner_id = $1",
+                self.table
+            ))
+            .bind(owner)
+            .bind(wrapped)
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
