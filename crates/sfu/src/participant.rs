@@ -95,7 +95,10 @@ pub(crate) struct Participant {
     pub last_rx: Instant,
     pub next_timeout: Instant,
     /// Latest send-side bandwidth estimate towards this participant.
-    pub estimate_bps: Option<u64>,
+    estimate_bps: Option<u64>,
+    /// An upper bound on what we send this participant, whatever BWE says
+    /// (tests use it to simulate a bandwidth drop deterministically).
+    pub bitrate_cap: Option<u64>,
     /// Whether this participant's own audio/video is forwarded to others.
     pub forward_audio: bool,
     pub forward_video: bool,
@@ -156,6 +159,7 @@ impl Participant {
             last_rx: now,
             next_timeout: now,
             estimate_bps: None,
+            bitrate_cap: None,
             forward_audio: true,
             forward_video: true,
             max_layer: None,
@@ -359,6 +363,12 @@ impl Participant {
             Bitrate::bps(desired),
         );
         self.drain(now);
+    }
+
+    /// What the engine may send this participant per second, in bits.
+    pub fn send_budget(&self) -> u64 {
+        let estimate = self.estimate_bps.unwrap_or(INITIAL_ESTIMATE.as_u64());
+        self.bitrate_cap.map_or(estimate, |cap| estimate.min(cap))
     }
 
     pub fn source_of(&self, out_mid: Mid) -> Option<TrackKey> {

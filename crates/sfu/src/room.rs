@@ -28,8 +28,6 @@ const TICK: Duration = Duration::from_millis(250);
 const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
 /// Bandwidth kept aside per forwarded audio track when sharing out the estimate.
 const AUDIO_BPS: u64 = 40_000;
-/// Estimate assumed before BWE reports one.
-const DEFAULT_ESTIMATE_BPS: u64 = 1_500_000;
 
 /// A change for the packet router: which ICE ufrag leads to which connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +170,8 @@ impl Room {
     pub fn leave(&mut self, now: Instant, who: &ParticipantId) -> Result<(), SfuError> {
         let key = self.key_of(who).ok_or(SfuError::NoSuchParticipant)?;
         self.remove(now, key, DisconnectReason::Left);
+        // Others' m-lines for the departed tracks are stopped by an offer.
+        self.send_offers(now);
         self.settle(now);
         Ok(())
     }
@@ -228,6 +228,13 @@ impl Room {
     ) -> Result<(), SfuError> {
         self.participant_mut(who)?.max_layer = max;
         Ok(())
+    }
+
+    #[cfg(test)]
+    pub fn cap_bitrate(&mut self, who: &ParticipantId, bps: Option<u64>) {
+        if let Ok(p) = self.participant_mut(who) {
+            p.bitrate_cap = bps;
+        }
     }
 
     pub fn handle_receive(&mut self, now: Instant, key: PeerKey, recv: Receive<'_>) {
@@ -295,7 +302,7 @@ impl Room {
     fn choose_layers(&mut self, now: Instant) {
         let mut keyframes = Vec::new();
         for p in self.participants.values_mut() {
-            let estimate = p.estimate_bps.unwrap_or(DEFAULT_ESTIMATE_BPS);
+            let estimate = p.send_budget();
             let open = |s: &&Subscription| matches!(s.state, SubState::Open(_)) && !s.source_gone;
             let audio = p
                 .subs
@@ -349,7 +356,7 @@ impl Room {
         let rid = match (&source.layers, self.participants.get_mut(&subscriber)) {
             (Some(layers), Some(p)) => {
                 let max = p.max_layer;
-                let budget = p.estimate_bps.unwrap_or(DEFAULT_ESTIMATE_BPS);
+                let budget = p.send_budget();
                 let sub = p.subs.get_mut(&tk);
                 let target = sub.and_then(|s| {
                     s.layers.choose(now, layers, budget, max);
@@ -404,8 +411,6 @@ impl Room {
             participant: p.id,
             reason,
         });
-        // Others' m-lines for the departed tracks are stopped at the next offer.
-        self.send_offers(now);
     }
 
     /// Acts on what the participants' drains found until nothing new turns up
@@ -458,7 +463,10 @@ impl Room {
                 }
                 self.send_offers(now);
             }
-            Found::Failed => self.remove(now, key, DisconnectReason::Failed),
+            Found::Failed => {
+                self.remove(now, key, DisconnectReason::Failed);
+                self.send_offers(now);
+            }
             Found::TrackAdded { mid, kind, rids } => self.add_source(now, key, mid, kind, rids),
         }
     }

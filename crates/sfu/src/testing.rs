@@ -1,5 +1,6 @@
 //! Simulated browsers for room tests: str0m `Rtc`s on the client side,
 //! packets carried in memory, and a fake clock.
+//! Unwraps here mean the test setup itself is broken, which should fail loudly.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -42,6 +43,8 @@ pub struct Client {
     pub next_timeout: Instant,
     pub audio: Option<Mid>,
     pub video: Option<Mid>,
+    /// Further video tracks added by re-offers (screen share).
+    pub extra_video: Vec<Mid>,
     pub simulcast: bool,
     /// Still sending anything at all (false simulates a vanished browser).
     pub online: bool,
@@ -68,6 +71,7 @@ impl Client {
             next_timeout: now,
             audio: None,
             video: None,
+            extra_video: Vec::new(),
             simulcast,
             online: true,
             received: Vec::new(),
@@ -154,13 +158,29 @@ impl Client {
                 // A VP8 frame whose first bit is 0 is a keyframe.
                 let mut data = vec![if key { 0x10 } else { 0x11 }; size];
                 data[1] = self.frame as u8;
-                let mut w = self.rtc.writer(mid).unwrap();
+                // No writer once the engine has closed the connection.
+                let Some(mut w) = self.rtc.writer(mid) else {
+                    return;
+                };
                 if let Some(rid) = rid {
                     w = w.rid(rid);
                 }
                 w.write(pt, now, time, data).unwrap();
                 self.drain(now, out);
             }
+            self.send_extra_video(now, time, out);
+        }
+    }
+
+    fn send_extra_video(&mut self, now: Instant, time: MediaTime, out: &mut VecDeque<Packet>) {
+        for mid in self.extra_video.clone() {
+            let pt = pt_of(&self.rtc, mid, Codec::Vp8);
+            let key = self.frame % 30 == 1;
+            let data = vec![if key { 0x10 } else { 0x11 }; 800];
+            if let Some(w) = self.rtc.writer(mid) {
+                w.write(pt, now, time, data).unwrap();
+            }
+            self.drain(now, out);
         }
     }
 
@@ -217,10 +237,12 @@ pub struct Sim {
     pub room: Room,
     pub clients: Vec<Client>,
     pub events: Vec<Event>,
-    /// Decides whether a server→client packet is lost (for NACK tests).
-    pub lose: Box<dyn FnMut(&Packet) -> bool>,
-    /// Whether simulated browsers answer the engine's offers.
-    pub auto_answer: bool,
+    /// Decide whether a server→client / client→server packet is lost.
+    pub lose_down: Box<dyn FnMut(&Packet) -> bool>,
+    pub lose_up: Box<dyn FnMut(&Packet) -> bool>,
+    /// Browsers that ignore the engine's offers (busy with their own, as an
+    /// "impolite" browser does in glare); all others answer at once.
+    pub ignore_offers: Vec<ParticipantId>,
     to_server: VecDeque<Packet>,
     to_clients: VecDeque<Packet>,
 }
@@ -234,8 +256,9 @@ impl Sim {
             room: Room::new(RoomId::from("r1"), room_config(silence), crypto, now),
             clients: Vec::new(),
             events: Vec::new(),
-            lose: Box::new(|_| false),
-            auto_answer: true,
+            lose_down: Box::new(|_| false),
+            lose_up: Box::new(|_| false),
+            ignore_offers: Vec::new(),
             to_server: VecDeque::new(),
             to_clients: VecDeque::new(),
         }
@@ -265,7 +288,7 @@ impl Sim {
     }
 
     /// Moves the room's output to the simulated network and the event log.
-    fn flush(&mut self) {
+    pub fn flush(&mut self) {
         for t in self.room.transmits.drain(..) {
             self.to_clients.push_back(Packet {
                 from: SERVER.parse().unwrap(),
@@ -276,14 +299,13 @@ impl Sim {
         self.room.routes.clear();
         let events: Vec<Event> = self.room.events.drain(..).collect();
         for e in events {
-            if let (
-                Event::Offer {
-                    participant, sdp, ..
-                },
-                true,
-            ) = (&e, self.auto_answer)
+            if let Event::Offer {
+                participant, sdp, ..
+            } = &e
             {
-                self.answer_offer(participant.clone(), sdp);
+                if !self.ignore_offers.contains(participant) {
+                    self.answer_offer(participant.clone(), sdp);
+                }
             }
             self.events.push(e);
         }
@@ -303,6 +325,37 @@ impl Sim {
         self.flush();
     }
 
+    /// The browser adds a second video track (screen share) and re-offers.
+    /// Like a browser in the "impolite" role, it ignores any unanswered offer
+    /// of ours: str0m's own client simply replaces it.
+    pub fn add_screen_share(&mut self, name: &str) {
+        let now = self.now;
+        let c = self
+            .clients
+            .iter_mut()
+            .find(|c| c.id.as_str() == name)
+            .unwrap();
+        let mut change = c.rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, pending) = change.apply().unwrap();
+        c.drain(now, &mut self.to_server);
+        let who = c.id.clone();
+        let answer = self
+            .room
+            .offer(now, &who, &offer.to_sdp_string())
+            .expect("re-offer");
+        let c = self
+            .clients
+            .iter_mut()
+            .find(|c| c.id.as_str() == name)
+            .unwrap();
+        let answer = SdpAnswer::from_sdp_string(&answer).unwrap();
+        c.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+        c.extra_video.push(mid);
+        c.drain(now, &mut self.to_server);
+        self.flush();
+    }
+
     /// Advances the clock in 1 ms steps for `d`, delivering packets and media.
     pub fn run(&mut self, d: Duration) {
         let end = self.now + d;
@@ -315,6 +368,9 @@ impl Sim {
     fn step(&mut self) {
         let now = self.now;
         while let Some(p) = self.to_server.pop_front() {
+            if (self.lose_up)(&p) {
+                continue;
+            }
             let Some(c) = self.clients.iter().find(|c| c.addr == p.from) else {
                 continue;
             };
@@ -337,7 +393,7 @@ impl Sim {
             self.flush();
         }
         while let Some(p) = self.to_clients.pop_front() {
-            if (self.lose)(&p) {
+            if (self.lose_down)(&p) {
                 continue;
             }
             let Some(c) = self.clients.iter_mut().find(|c| c.addr == p.to) else {
