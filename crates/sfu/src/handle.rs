@@ -268,7 +268,8 @@ impl SfuHandle {
         make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
     ) -> Result<T, SfuError> {
         let (tx, rx) = oneshot::channel();
-        let inbox = &self.inner.inboxes[worker_for(&room, self.inner.inboxes.len())];
+        let index = worker_for(&room, self.inner.inboxes.len());
+        let inbox = self.inner.inboxes.get(index).ok_or(SfuError::Stopped)?;
         inbox
             .tx
             .send(WorkerMsg::Command(room, make(tx)))
@@ -282,5 +283,5 @@ impl SfuHandle {
 fn worker_for(room: &RoomId, workers: usize) -> usize {
     let mut h = DefaultHasher::new();
     room.hash(&mut h);
-    (h.finish() % workers as u64) as usize
+    (h.finish() % workers.max(1) as u64) as usize
 }

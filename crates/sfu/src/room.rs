@@ -333,7 +333,10 @@ impl Room {
                     debug!(room = %self.id, subscriber = %p.id, layer = t, "layer target");
                     keyframes.push((*tk, layers.rids.get(t).copied()));
                 }
-                let top = p.max_layer.unwrap_or(usize::MAX).min(layers.rids.len() - 1);
+                let top = p
+                    .max_layer
+                    .unwrap_or(usize::MAX)
+                    .min(layers.rids.len().saturating_sub(1));
                 desired += layers.bitrate(top);
                 current += sub.layers.current.map_or(0, |c| layers.bitrate(c));
             }

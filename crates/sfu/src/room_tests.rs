@@ -23,6 +23,15 @@ fn two_peers_receive_each_others_audio_and_video() {
         let video = c.frames_from(other, MediaKind::Video).len();
         assert!(audio > 20, "{me} got {audio} audio frames from {other}");
         assert!(video > 10, "{me} got {video} video frames from {other}");
+        // The publisher's first keyframe went out before anyone subscribed;
+        // this one exists because the engine asked for it.
+        let keyframes = c
+            .frames_from(other, MediaKind::Video)
+            .iter()
+            .filter(|d| d.data[0] & 1 == 0)
+            .count();
+        assert!(keyframes >= 1, "{me} got a keyframe from {other}");
+        assert!(!sim.client(other).keyframe_requests.is_empty());
     }
 }
 

@@ -91,11 +91,14 @@ impl Worker {
                 .map(Room::poll_timeout)
                 .min()
                 .unwrap_or(now + Duration::from_secs(1));
-            if deadline <= now {
+            let mut wait = deadline.saturating_duration_since(now);
+            if wait.is_zero() {
                 self.timeouts(now);
-                continue;
+                // A timeout str0m reports as "now" again must not spin the
+                // thread; one millisecond is far below any media deadline.
+                wait = Duration::from_millis(1);
             }
-            match self.rx.recv_timeout(deadline - now) {
+            match self.rx.recv_timeout(wait) {
                 Ok(WorkerMsg::Packet {
                     key,
                     proto,
