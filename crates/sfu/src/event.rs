@@ -35,6 +35,13 @@ pub enum Event {
         /// The simulcast RIDs offered for the track, low to high; empty without simulcast.
         rids: Vec<String>,
     },
+    /// A participant stopped publishing a track (e.g. ended a screen share);
+    /// subscribers are offered its removal.
+    TrackUnpublished {
+        room: RoomId,
+        participant: ParticipantId,
+        mid: String,
+    },
     /// The loudest participant changed; `None` when everyone has been quiet.
     ActiveSpeaker {
         room: RoomId,

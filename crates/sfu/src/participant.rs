@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::CryptoProvider;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid, Rids};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event as RtcEvent, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError};
 use tracing::{debug, warn};
@@ -56,6 +56,14 @@ pub(crate) enum Found {
     },
     /// Boxed: a frame's metadata is much larger than the other variants.
     Media(Box<MediaData>),
+    /// A renegotiation changed an m-line's direction (e.g. the browser stopped
+    /// or resumed a screen share).
+    TrackChanged {
+        mid: Mid,
+        kind: MediaKind,
+        receiving: bool,
+        rids: Vec<Rid>,
+    },
     /// The browser asks for a keyframe on a track we send it.
     KeyframeWanted {
         out_mid: Mid,
@@ -438,6 +446,20 @@ impl Participant {
                     kind: m.kind,
                     rids,
                 });
+            }
+            RtcEvent::MediaChanged(c) => {
+                if let Some(m) = self.rtc.media(c.mid) {
+                    let rids = match m.rids_rx() {
+                        Rids::Specific(r) => r.clone(),
+                        _ => Vec::new(),
+                    };
+                    self.found.push(Found::TrackChanged {
+                        mid: c.mid,
+                        kind: m.kind(),
+                        receiving: c.direction.is_receiving(),
+                        rids,
+                    });
+                }
             }
             RtcEvent::MediaData(d) => self.found.push(Found::Media(Box::new(d))),
             RtcEvent::KeyframeRequest(r) => {

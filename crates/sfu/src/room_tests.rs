@@ -212,6 +212,31 @@ fn a_late_joiner_and_a_screen_share_are_renegotiated() {
             .count();
         assert!(screen > 10, "{me} sees a's screen share");
     }
+    let offers = offers_to(&sim, "b");
+    sim.stop_screen_share("a");
+    sim.run(Duration::from_secs(1));
+    assert!(
+        sim.events.iter().any(|e| matches!(e, Event::TrackUnpublished { participant, .. } if participant.as_str() == "a")),
+        "the app hears the screen share ended"
+    );
+    assert!(
+        offers_to(&sim, "b") > offers,
+        "b is offered the m-line's removal"
+    );
+    let count = |sim: &mut Sim| {
+        sim.client("b")
+            .frames_from("a", MediaKind::Video)
+            .iter()
+            .filter(|d| d.data.len() == 800)
+            .count()
+    };
+    let screen = count(&mut sim);
+    sim.run(Duration::from_secs(1));
+    assert_eq!(count(&mut sim), screen, "no more screen frames");
+    assert!(
+        sim.client("b").frames_from("a", MediaKind::Audio).len() > 100,
+        "the rest goes on"
+    );
 }
 
 #[test]

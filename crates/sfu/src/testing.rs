@@ -356,6 +356,35 @@ impl Sim {
         self.flush();
     }
 
+    /// The browser stops its screen share (direction inactive) and re-offers.
+    pub fn stop_screen_share(&mut self, name: &str) {
+        let now = self.now;
+        let c = self
+            .clients
+            .iter_mut()
+            .find(|c| c.id.as_str() == name)
+            .unwrap();
+        let mid = c.extra_video.pop().unwrap();
+        let mut change = c.rtc.sdp_api();
+        change.set_direction(mid, Direction::Inactive);
+        let (offer, pending) = change.apply().unwrap();
+        c.drain(now, &mut self.to_server);
+        let who = c.id.clone();
+        let answer = self
+            .room
+            .offer(now, &who, &offer.to_sdp_string())
+            .expect("re-offer");
+        let c = self
+            .clients
+            .iter_mut()
+            .find(|c| c.id.as_str() == name)
+            .unwrap();
+        let answer = SdpAnswer::from_sdp_string(&answer).unwrap();
+        c.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+        c.drain(now, &mut self.to_server);
+        self.flush();
+    }
+
     /// Advances the clock in 1 ms steps for `d`, delivering packets and media.
     pub fn run(&mut self, d: Duration) {
         let end = self.now + d;
