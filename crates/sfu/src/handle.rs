@@ -216,6 +216,9 @@ impl SfuHandle {
         self.call(room.into(), |r| Command::Offer(p, sdp, r)).await
     }
 
+    /// Removes a participant; the others are offered the removal of its tracks.
+    /// For a reconnect with a new browser connection, call `leave` then `join`;
+    /// for an ICE restart on the same connection, use [`SfuHandle::offer`].
     pub async fn leave(
         &self,
         room: impl Into<RoomId>,

@@ -233,6 +233,11 @@ impl Room {
     }
 
     #[cfg(test)]
+    pub fn ufrag_of(&self, key: PeerKey) -> Option<String> {
+        self.participants.get(&key).map(|p| p.ufrag.clone())
+    }
+
+    #[cfg(test)]
     pub fn cap_bitrate(&mut self, who: &ParticipantId, bps: Option<u64>) {
         if let Ok(p) = self.participant_mut(who) {
             p.bitrate_cap = bps;

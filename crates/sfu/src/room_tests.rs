@@ -416,3 +416,17 @@ fn the_loudest_participant_is_reported_as_active_speaker() {
     });
     assert!(matches!(speaker, Some(Some(_))), "{speaker:?}");
 }
+
+#[test]
+fn an_ice_restart_keeps_the_participant_and_its_media() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", false);
+    sim.join("b", false);
+    sim.run(Duration::from_secs(2));
+    let (before, after) = sim.ice_restart("a");
+    assert_ne!(before, after, "new local credentials");
+    let got = sim.client("b").frames_from("a", MediaKind::Video).len();
+    sim.run(Duration::from_secs(2));
+    assert!(sim.client("b").frames_from("a", MediaKind::Video).len() > got + 30);
+    assert!(sim.client("a").frames_from("b", MediaKind::Audio).len() > 100);
+}

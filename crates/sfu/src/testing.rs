@@ -356,6 +356,46 @@ impl Sim {
         self.flush();
     }
 
+    /// The browser restarts ICE (e.g. after a network change); returns the
+    /// engine's ufrag before and after.
+    pub fn ice_restart(&mut self, name: &str) -> (String, String) {
+        let now = self.now;
+        let c = self
+            .clients
+            .iter_mut()
+            .find(|c| c.id.as_str() == name)
+            .unwrap();
+        let mut change = c.rtc.sdp_api();
+        change.ice_restart(true);
+        let (offer, pending) = change.apply().unwrap();
+        c.drain(now, &mut self.to_server);
+        let who = c.id.clone();
+        let key = self.room.key_of(&who).unwrap();
+        let before = self.room.ufrag_of(key).unwrap();
+        let answer = self
+            .room
+            .offer(now, &who, &offer.to_sdp_string())
+            .expect("re-offer");
+        let after = self.room.ufrag_of(key).unwrap();
+        assert!(
+            self.room.routes.contains(&crate::room::RouteChange::Add {
+                key,
+                ufrag: after.clone()
+            }),
+            "the router learns the new ufrag"
+        );
+        let c = self
+            .clients
+            .iter_mut()
+            .find(|c| c.id.as_str() == name)
+            .unwrap();
+        let answer = SdpAnswer::from_sdp_string(&answer).unwrap();
+        c.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+        c.drain(now, &mut self.to_server);
+        self.flush();
+        (before, after)
+    }
+
     /// The browser stops its screen share (direction inactive) and re-offers.
     pub fn stop_screen_share(&mut self, name: &str) {
         let now = self.now;
