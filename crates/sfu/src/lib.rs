@@ -1,1 +1,30 @@
+//! Regroup's media engine: a selective forwarding unit on str0m.
+//!
+//! Each participant publishes audio and video once; the engine forwards every
+//! track to every other participant of the same room, choosing a simulcast
+//! layer per subscriber. See `README.md` for the API and threading model.
 
+mod config;
+mod demux;
+mod error;
+mod event;
+mod handle;
+mod ids;
+mod net;
+mod participant;
+mod room;
+mod simulcast;
+mod speaker;
+mod tcp;
+mod worker;
+
+pub use config::SfuConfig;
+pub use error::SfuError;
+pub use event::{DisconnectReason, Event};
+pub use handle::{EventReceiver, Sfu, SfuHandle};
+pub use ids::{ParticipantId, RoomId, TrackKind};
+
+#[cfg(test)]
+mod room_tests;
+#[cfg(test)]
+mod testing;

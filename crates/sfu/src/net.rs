@@ -1,0 +1,107 @@
+//! The UDP socket: reading and dispatching to workers, and sending for them.
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use str0m::net::Protocol;
+use tracing::{debug, trace, warn};
+
+use crate::config::RoomConfig;
+use crate::demux::{classify, PacketKind, Router};
+use crate::participant::OutTransmit;
+use crate::tcp::TcpConns;
+use crate::worker::{Inbox, WorkerMsg};
+
+/// Largest datagram we accept; WebRTC keeps well under a 1500-byte MTU.
+const MAX_DATAGRAM: usize = 2048;
+
+/// Sends workers' datagrams on the right transport.
+#[derive(Clone)]
+pub(crate) struct NetOut {
+    pub udp: Arc<UdpSocket>,
+    pub tcp: TcpConns,
+}
+
+impl NetOut {
+    pub fn send(&self, t: &OutTransmit) {
+        match t.proto {
+            Protocol::Udp => {
+                if let Err(e) = self.udp.send_to(&t.contents, t.destination) {
+                    // Full buffers and unreachable hosts are routine on UDP.
+                    trace!("udp send failed: {e}");
+                }
+            }
+            Protocol::Tcp => self.tcp.send(t.destination, &t.contents),
+            _ => {}
+        }
+    }
+}
+
+/// Hands an incoming packet to the worker that owns its connection.
+#[derive(Clone)]
+pub(crate) struct Dispatch {
+    pub router: Arc<RwLock<Router>>,
+    pub inboxes: Vec<Inbox>,
+    pub cfg: Arc<RoomConfig>,
+}
+
+impl Dispatch {
+    pub fn packet(&self, proto: Protocol, source: SocketAddr, data: Vec<u8>) {
+        let kind = classify(&data);
+        if kind == PacketKind::Other {
+            return;
+        }
+        let remote = (proto == Protocol::Tcp, source);
+        let known = self
+            .router
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .lookup(remote);
+        let route = match known {
+            Some(r) => r,
+            None if kind == PacketKind::Stun => {
+                let mut router = self.router.write().unwrap_or_else(|p| p.into_inner());
+                match router.learn(remote, &data) {
+                    Some(r) => r,
+                    None => {
+                        debug!("stun for unknown ufrag dropped");
+                        return;
+                    }
+                }
+            }
+            None => return,
+        };
+        let Some(destination) = self.cfg.local_addr_for(proto, source) else {
+            return;
+        };
+        if let Some(inbox) = self.inboxes.get(route.worker) {
+            inbox.packet(WorkerMsg::Packet {
+                key: route.key,
+                proto,
+                source,
+                destination,
+                data,
+            });
+        }
+    }
+}
+
+/// Reads the UDP socket until shutdown.
+pub(crate) fn udp_loop(socket: Arc<UdpSocket>, dispatch: Dispatch, stop: Arc<AtomicBool>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    while !stop.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buf) {
+            Ok((n, source)) => dispatch.packet(Protocol::Udp, source, buf[..n].to_vec()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            // ICMP errors from earlier sends surface here on some systems.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) => {
+                warn!("udp receive failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! One participant's str0m `Rtc` and what the engine forwards to it.
+//!
+//! Every method that changes the `Rtc` drains `poll_output` to a timeout before
+//! returning (str0m's rule); what the drain finds is queued in `found` and
+//! `transmits` for the room to act on.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::config::CryptoProvider;
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid, Rids};
+use str0m::net::{Protocol, Receive};
+use str0m::{Event as RtcEvent, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError};
+use tracing::{debug, warn};
+
+use crate::error::SfuError;
+use crate::ids::{ParticipantId, PeerKey};
+use crate::simulcast::{LayerSelector, TimeMapper};
+
+/// After answering a browser offer, the engine waits this long before sending
+/// its own: the answer travels back through the app on another path than our
+/// events, and an offer overtaking it would look like glare to the browser.
+const HOLD_AFTER_REMOTE_OFFER: Duration = Duration::from_millis(300);
+/// Starting send estimate; BWE probes upward from here.
+const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
+
+/// A published track: the publisher's connection and the m-line it arrives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TrackKey {
+    pub peer: PeerKey,
+    pub mid: Mid,
+}
+
+/// A datagram to send, owned so it can leave the worker.
+#[derive(Debug)]
+pub(crate) struct OutTransmit {
+    pub proto: Protocol,
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+/// What a drain found that the room must act on.
+#[derive(Debug)]
+pub(crate) enum Found {
+    Connected,
+    /// The connection is dead (DTLS failure, closed by the peer).
+    Failed,
+    TrackAdded {
+        mid: Mid,
+        kind: MediaKind,
+        rids: Vec<Rid>,
+    },
+    /// Boxed: a frame's metadata is much larger than the other variants.
+    Media(Box<MediaData>),
+    /// A renegotiation changed an m-line's direction (e.g. the browser stopped
+    /// or resumed a screen share).
+    TrackChanged {
+        mid: Mid,
+        kind: MediaKind,
+        receiving: bool,
+        rids: Vec<Rid>,
+    },
+    /// The browser asks for a keyframe on a track we send it.
+    KeyframeWanted {
+        out_mid: Mid,
+    },
+}
+
+/// Negotiation state of one forwarded track in the subscriber's SDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubState {
+    ToOpen,
+    Negotiating(Mid),
+    Open(Mid),
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+/// One track of another participant, forwarded to this one.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub kind: MediaKind,
+    pub publisher: ParticipantId,
+    pub state: SubState,
+    /// The publisher left or stopped the track; stop the m-line when possible.
+    pub source_gone: bool,
+    pub layers: LayerSelector,
+    pub time: TimeMapper,
+    /// The next frame starts a new run (first frame, layer switch): rebase time.
+    pub rebase: bool,
+}
+
+pub(crate) struct Participant {
+    pub key: PeerKey,
+    pub id: ParticipantId,
+    rtc: Rtc,
+    pub ufrag: String,
+    pub connected: bool,
+    pub last_rx: Instant,
+    pub next_timeout: Instant,
+    /// Latest send-side bandwidth estimate towards this participant.
+    estimate_bps: Option<u64>,
+    /// An upper bound on what we send this participant, whatever BWE says
+    /// (tests use it to simulate a bandwidth drop deterministically).
+    pub bitrate_cap: Option<u64>,
+    /// Whether this participant's own audio/video is forwarded to others.
+    pub forward_audio: bool,
+    pub forward_video: bool,
+    /// Highest simulcast layer index this participant wants (tile size).
+    pub max_layer: Option<usize>,
+    pub subs: HashMap<TrackKey, Subscription>,
+    sub_by_mid: HashMap<Mid, TrackKey>,
+    pending: Option<(SdpPendingOffer, Instant)>,
+    hold_offers_until: Instant,
+    pub found: Vec<Found>,
+    pub transmits: Vec<OutTransmit>,
+}
+
+fn parse_err(_: impl std::fmt::Display) -> SfuError {
+    // Parser messages can quote the input (addresses); keep them out of errors.
+    SfuError::InvalidSdp("could not parse SDP".into())
+}
+
+fn rtc_err(e: RtcError) -> SfuError {
+    match e {
+        RtcError::RemoteSdp(msg) => SfuError::InvalidSdp(msg),
+        RtcError::ChangesOutOfOrder => SfuError::NoPendingOffer,
+        other => SfuError::InvalidSdp(format!("rejected: {other}")),
+    }
+}
+
+impl Participant {
+    pub fn new(
+        now: Instant,
+        key: PeerKey,
+        id: ParticipantId,
+        candidates: &[str0m::Candidate],
+        crypto: &Arc<CryptoProvider>,
+    ) -> Participant {
+        let creds = IceCreds::new();
+        let ufrag = creds.ufrag.clone();
+        let mut rtc = Rtc::builder()
+            .set_crypto_provider(crypto.clone())
+            .set_ice_lite(true)
+            .set_local_ice_credentials(creds)
+            // Opus, VP8 and H.264 are what Chromium, Firefox and Safari share;
+            // fewer codecs means a publisher's codec is one every subscriber has.
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .enable_bwe(Some(INITIAL_ESTIMATE))
+            .build(now);
+        for c in candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        Participant {
+            key,
+            id,
+            rtc,
+            ufrag,
+            connected: false,
+            last_rx: now,
+            next_timeout: now,
+            estimate_bps: None,
+            bitrate_cap: None,
+            forward_audio: true,
+            forward_video: true,
+            max_layer: None,
+            subs: HashMap::new(),
+            sub_by_mid: HashMap::new(),
+            pending: None,
+            hold_offers_until: now,
+            found: Vec::new(),
+            transmits: Vec::new(),
+        }
+    }
+
+    /// Accepts a browser offer (first join, or a re-offer) and returns the answer.
+    pub fn accept_offer(&mut self, now: Instant, sdp: &str) -> Result<String, SfuError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(parse_err)?;
+        let result = self.rtc.sdp_api().accept_offer(offer);
+        // str0m drops our own pending offer when it accepts one: we are the
+        // polite side of glare. Put our changes back in the queue.
+        if self.pending.take().is_some() {
+            debug!(participant = %self.id, "browser offer superseded our pending offer");
+        }
+        for sub in self.subs.values_mut() {
+            sub.state = match sub.state {
+                SubState::Negotiating(_) => SubState::ToOpen,
+                SubState::NegotiatingStop(m) => SubState::ToStop(m),
+                s => s,
+            };
+        }
+        self.hold_offers_until = now + HOLD_AFTER_REMOTE_OFFER;
+        let answer = result.map_err(rtc_err);
+        self.drain(now);
+        let answer = answer?.to_sdp_string();
+        // An ICE restart in the offer gives us new local credentials; the packet
+        // router finds participants by them.
+        if let Some(ufrag) = answer
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+        {
+            self.ufrag = ufrag.to_owned();
+        }
+        Ok(answer)
+    }
+
+    /// Applies the browser's answer to our last offer.
+    pub fn accept_answer(&mut self, now: Instant, sdp: &str) -> Result<(), SfuError> {
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(parse_err)?;
+        let Some((pending, _)) = self.pending.take() else {
+            return Err(SfuError::NoPendingOffer);
+        };
+        let result = self.rtc.sdp_api().accept_answer(pending, answer);
+        let ok = result.is_ok();
+        for (key, sub) in self.subs.iter_mut() {
+            sub.state = match (sub.state, ok) {
+                (SubState::Negotiating(m), true) => {
+                    sub.rebase = true;
+                    self.sub_by_mid.insert(m, *key);
+                    SubState::Open(m)
+                }
+                (SubState::Negotiating(_), false) => SubState::ToOpen,
+                (SubState::NegotiatingStop(m), false) => SubState::ToStop(m),
+                (s, _) => s,
+            };
+        }
+        if ok {
+            // Stopped m-lines are done; str0m may recycle them for new tracks.
+            let sub_by_mid = &mut self.sub_by_mid;
+            self.subs.retain(|_, s| match s.state {
+                SubState::NegotiatingStop(m) => {
+                    sub_by_mid.remove(&m);
+                    false
+                }
+                _ => true,
+            });
+        }
+        self.drain(now);
+        result.map_err(rtc_err)
+    }
+
+    /// Sends an offer if forwarded tracks need adding or stopping and nothing
+    /// is in flight. Returns the offer SDP for the app.
+    pub fn make_offer(&mut self, now: Instant, offer_timeout: Duration) -> Option<String> {
+        if !self.connected || now < self.hold_offers_until {
+            return None;
+        }
+        if let Some((_, sent)) = &self.pending {
+            if now.saturating_duration_since(*sent) < offer_timeout {
+                return None;
+            }
+            // The browser never answered (it may have ignored the offer during
+            // glare). Drop it and offer again with the current state.
+            warn!(participant = %self.id, "offer unanswered, sending a new one");
+            self.pending = None;
+            for sub in self.subs.values_mut() {
+                sub.state = match sub.state {
+                    SubState::Negotiating(_) => SubState::ToOpen,
+                    SubState::NegotiatingStop(m) => SubState::ToStop(m),
+                    s => s,
+                };
+            }
+        }
+        // Tracks whose publisher left before we ever offered them need no m-line.
+        self.subs
+            .retain(|_, s| !(s.source_gone && s.state == SubState::ToOpen));
+        let mut change = self.rtc.sdp_api();
+        for sub in self.subs.values_mut() {
+            match sub.state {
+                SubState::Open(m) if sub.source_gone => {
+                    change.stop_media(m);
+                    sub.state = SubState::NegotiatingStop(m);
+                }
+                SubState::ToStop(m) => {
+                    change.stop_media(m);
+                    sub.state = SubState::NegotiatingStop(m);
+                }
+                SubState::ToOpen => {
+                    let stream = sub.publisher.to_string();
+                    let mid =
+                        change.add_media(sub.kind, Direction::SendOnly, Some(stream), None, None);
+                    sub.state = SubState::Negotiating(mid);
+                }
+                _ => {}
+            }
+        }
+        if !change.has_changes() {
+            return None;
+        }
+        let applied = change.apply();
+        self.drain(now);
+        let (offer, pending) = applied?;
+        self.pending = Some((pending, now));
+        Some(offer.to_sdp_string())
+    }
+
+    pub fn handle_receive(&mut self, now: Instant, recv: Receive<'_>) {
+        self.last_rx = now;
+        if let Err(e) = self.rtc.handle_input(Input::Receive(now, recv)) {
+            debug!(participant = %self.id, "input rejected: {e}");
+        }
+        self.drain(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now < self.next_timeout {
+            return;
+        }
+        if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+            warn!(participant = %self.id, "timeout handling failed: {e}");
+            self.rtc.disconnect();
+        }
+        self.drain(now);
+    }
+
+    /// Forwards one frame on our outgoing m-line `mid`.
+    pub fn write_media(
+        &mut self,
+        now: Instant,
+        mid: Mid,
+        data: &MediaData,
+        time: str0m::media::MediaTime,
+    ) {
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        // The publisher's codec, as this subscriber numbered it.
+        let Some(pt) = writer.match_params(data.params) else {
+            return;
+        };
+        let mut writer = writer;
+        if let Some(level) = data.ext_vals.audio_level {
+            writer = writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false));
+        }
+        if let Err(e) = writer.write(pt, data.network_time, time, data.data.clone()) {
+            debug!(participant = %self.id, "write failed: {e}");
+        }
+        self.drain(now);
+    }
+
+    /// Asks this participant (as publisher) for a keyframe on `mid`/`rid`.
+    pub fn request_keyframe(&mut self, now: Instant, mid: Mid, rid: Option<Rid>) {
+        let Some(mut writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
+            KeyframeRequestKind::Pli
+        } else if writer.is_request_keyframe_possible(KeyframeRequestKind::Fir) {
+            KeyframeRequestKind::Fir
+        } else {
+            return;
+        };
+        if let Err(e) = writer.request_keyframe(rid, kind) {
+            debug!(participant = %self.id, "keyframe request failed: {e}");
+        }
+        self.drain(now);
+    }
+
+    /// Tells BWE how much we would like to send, so it probes that far.
+    pub fn set_desired_bitrate(&mut self, now: Instant, current_bps: u64, desired_bps: u64) {
+        let desired = desired_bps.max(300_000);
+        self.rtc.bwe().set_bitrate(
+            Bitrate::bps(current_bps.min(desired)),
+            Bitrate::bps(desired),
+        );
+        self.drain(now);
+    }
+
+    /// What the engine may send this participant per second, in bits.
+    pub fn send_budget(&self) -> u64 {
+        let estimate = self.estimate_bps.unwrap_or(INITIAL_ESTIMATE.as_u64());
+        self.bitrate_cap.map_or(estimate, |cap| estimate.min(cap))
+    }
+
+    pub fn source_of(&self, out_mid: Mid) -> Option<TrackKey> {
+        self.sub_by_mid.get(&out_mid).copied()
+    }
+
+    /// Starts a graceful close (RTCP BYE, DTLS close_notify).
+    pub fn close(&mut self, now: Instant) {
+        if self.rtc.close().is_err() {
+            self.rtc.disconnect();
+        }
+        self.drain(now);
+    }
+
+    /// Drains `poll_output` until a timeout, as str0m requires after every change.
+    fn drain(&mut self, now: Instant) {
+        loop {
+            if !self.rtc.is_alive() {
+                self.next_timeout = now + Duration::from_secs(3600);
+                return;
+            }
+            let out = match self.rtc.poll_output() {
+                Ok(o) => o,
+                Err(e) => {
+                    warn!(participant = %self.id, "connection failed: {e}");
+                    self.rtc.disconnect();
+                    self.found.push(Found::Failed);
+                    continue;
+                }
+            };
+            match out {
+                Output::Timeout(t) => {
+                    self.next_timeout = t;
+                    return;
+                }
+                Output::Transmit(t) => self.transmits.push(OutTransmit {
+                    proto: t.proto,
+                    destination: t.destination,
+                    contents: t.contents.into(),
+                }),
+                Output::Event(e) => self.on_event(e),
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: RtcEvent) {
+        match e {
+            RtcEvent::Connected => {
+                self.connected = true;
+                self.found.push(Found::Connected);
+            }
+            RtcEvent::IceConnectionStateChange(s) => {
+                // ICE-lite reports "disconnected" on short gaps; a browser may
+                // restart ICE, so only our silence timeout removes anyone.
+                debug!(participant = %self.id, "ice state {s:?}");
+                if s == IceConnectionState::Disconnected {
+                    self.connected = self.rtc.is_connected();
+                }
+            }
+            RtcEvent::MediaAdded(m) if m.direction.is_receiving() => {
+                let rids = m
+                    .simulcast
+                    .map(|s| s.recv.iter().map(|l| l.rid).collect())
+                    .unwrap_or_default();
+                self.found.push(Found::TrackAdded {
+                    mid: m.mid,
+                    kind: m.kind,
+                    rids,
+                });
+            }
+            RtcEvent::MediaChanged(c) => {
+                if let Some(m) = self.rtc.media(c.mid) {
+                    let rids = match m.rids_rx() {
+                        Rids::Specific(r) => r.clone(),
+                        _ => Vec::new(),
+                    };
+                    self.found.push(Found::TrackChanged {
+                        mid: c.mid,
+                        kind: m.kind(),
+                        receiving: c.direction.is_receiving(),
+                        rids,
+                    });
+                }
+            }
+            RtcEvent::MediaData(d) => self.found.push(Found::Media(Box::new(d))),
+            RtcEvent::KeyframeRequest(r) => {
+                self.found.push(Found::KeyframeWanted { out_mid: r.mid })
+            }
+            RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
+            | RtcEvent::EgressBitrateEstimate(BweKind::Remb { estimate, .. }) => {
+                self.estimate_bps = Some(estimate.as_u64());
+            }
+            RtcEvent::Closed => self.found.push(Found::Failed),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! A room: its participants, the tracks they publish, and forwarding between them.
+//!
+//! Sans-IO like str0m: the worker feeds it packets and time, then takes
+//! `transmits`, `events` and `routes`. Tests drive it the same way with a fake clock.
+
+use std::collections::HashMap;
+use std::mem;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::config::CryptoProvider;
+use str0m::media::{MediaKind, Rid};
+use str0m::net::Receive;
+use tracing::{debug, info};
+
+use crate::config::RoomConfig;
+use crate::error::SfuError;
+use crate::event::{DisconnectReason, Event};
+use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
+use crate::participant::{Found, OutTransmit, Participant, SubState, Subscription, TrackKey};
+use crate::simulcast::Layers;
+use crate::speaker::SpeakerDetector;
+
+mod forwarding;
+
+/// Housekeeping period: silence checks, layer choice, speaker, offers.
+const TICK: Duration = Duration::from_millis(250);
+/// At most one keyframe request per layer of a source in this time: every
+/// subscriber's switch or loss would otherwise flood the publisher.
+const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
+/// Bandwidth kept aside per forwarded audio track when sharing out the estimate.
+const AUDIO_BPS: u64 = 40_000;
+
+/// A change for the packet router: which ICE ufrag leads to which connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RouteChange {
+    Add { key: PeerKey, ufrag: String },
+    Remove { key: PeerKey },
+}
+
+/// A published track as the room sees it.
+struct Source {
+    kind: MediaKind,
+    layers: Option<Layers>,
+    last_keyframe_request: HashMap<Option<Rid>, Instant>,
+}
+
+pub(crate) struct Room {
+    pub id: RoomId,
+    cfg: Arc<RoomConfig>,
+    crypto: Arc<CryptoProvider>,
+    participants: HashMap<PeerKey, Participant>,
+    by_id: HashMap<ParticipantId, PeerKey>,
+    sources: HashMap<TrackKey, Source>,
+    speaker: SpeakerDetector,
+    next_tick: Instant,
+    pub events: Vec<Event>,
+    pub transmits: Vec<OutTransmit>,
+    pub routes: Vec<RouteChange>,
+}
+
+impl Room {
+    pub fn new(
+        id: RoomId,
+        cfg: Arc<RoomConfig>,
+        crypto: Arc<CryptoProvider>,
+        now: Instant,
+    ) -> Room {
+        Room {
+            id,
+            cfg,
+            crypto,
+            participants: HashMap::new(),
+            by_id: HashMap::new(),
+            sources: HashMap::new(),
+            speaker: SpeakerDetector::default(),
+            next_tick: now + TICK,
+            events: Vec::new(),
+            transmits: Vec::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.participants.is_empty()
+    }
+
+    pub fn key_of(&self, who: &ParticipantId) -> Option<PeerKey> {
+        self.by_id.get(who).copied()
+    }
+
+    fn participant_mut(&mut self, who: &ParticipantId) -> Result<&mut Participant, SfuError> {
+        let key = self.key_of(who).ok_or(SfuError::NoSuchParticipant)?;
+        self.participants
+            .get_mut(&key)
+            .ok_or(SfuError::NoSuchParticipant)
+    }
+
+    /// Adds a participant from their browser's offer; returns our answer.
+    /// A bad offer leaves the room exactly as it was.
+    pub fn join(
+        &mut self,
+        now: Instant,
+        who: ParticipantId,
+        offer: &str,
+    ) -> Result<String, SfuError> {
+        if self.by_id.contains_key(&who) {
+            return Err(SfuError::AlreadyJoined);
+        }
+        if self.participants.len() >= self.cfg.max_participants {
+            return Err(SfuError::RoomFull);
+        }
+        let key = PeerKey::next();
+        let mut p = Participant::new(now, key, who.clone(), &self.cfg.candidates, &self.crypto);
+        let answer = p.accept_offer(now, offer)?;
+        // Everything already published in the room is forwarded to the newcomer.
+        for (tk, source) in &self.sources {
+            if let Some(publisher) = self.participants.get(&tk.peer) {
+                p.subs
+                    .insert(*tk, new_subscription(source.kind, &publisher.id));
+            }
+        }
+        self.routes.push(RouteChange::Add {
+            key,
+            ufrag: p.ufrag.clone(),
+        });
+        info!(room = %self.id, participant = %who, "joined");
+        self.by_id.insert(who, key);
+        self.participants.insert(key, p);
+        self.settle(now);
+        Ok(answer)
+    }
+
+    /// The browser answers our offer.
+    pub fn answer(&mut self, now: Instant, who: &ParticipantId, sdp: &str) -> Result<(), SfuError> {
+        let p = self.participant_mut(who)?;
+        let before: Vec<TrackKey> = open_subs(p);
+        let result = p.accept_answer(now, sdp);
+        let opened: Vec<TrackKey> = open_subs(p)
+            .into_iter()
+            .filter(|tk| !before.contains(tk))
+            .collect();
+        let key = p.key;
+        for tk in opened {
+            self.start_subscription(now, key, tk);
+        }
+        self.settle(now);
+        result
+    }
+
+    /// The browser offers (new track, screen share, ICE restart); returns our answer.
+    pub fn offer(
+        &mut self,
+        now: Instant,
+        who: &ParticipantId,
+        sdp: &str,
+    ) -> Result<String, SfuError> {
+        let p = self.participant_mut(who)?;
+        let old_ufrag = p.ufrag.clone();
+        let result = p.accept_offer(now, sdp);
+        if p.ufrag != old_ufrag {
+            let change = RouteChange::Add {
+                key: p.key,
+                ufrag: p.ufrag.clone(),
+            };
+            self.routes.push(change);
+        }
+        self.settle(now);
+        result
+    }
+
+    pub fn leave(&mut self, now: Instant, who: &ParticipantId) -> Result<(), SfuError> {
+        let key = self.key_of(who).ok_or(SfuError::NoSuchParticipant)?;
+        self.remove(now, key, DisconnectReason::Left);
+        // Others' m-lines for the departed tracks are stopped by an offer.
+        self.send_offers(now);
+        self.settle(now);
+        Ok(())
+    }
+
+    pub fn close(&mut self, now: Instant) {
+        let keys: Vec<PeerKey> = self.participants.keys().copied().collect();
+        for key in keys {
+            self.remove(now, key, DisconnectReason::RoomClosed);
+        }
+        self.settle(now);
+    }
+
+    /// Starts or stops forwarding `who`'s audio or video to everyone else.
+    pub fn set_forwarding(
+        &mut self,
+        now: Instant,
+        who: &ParticipantId,
+        kind: TrackKind,
+        allowed: bool,
+    ) -> Result<(), SfuError> {
+        let p = self.participant_mut(who)?;
+        let key = p.key;
+        let was = match kind {
+            TrackKind::Audio => mem::replace(&mut p.forward_audio, allowed),
+            TrackKind::Video => mem::replace(&mut p.forward_video, allowed),
+        };
+        if kind == TrackKind::Audio && !allowed {
+            self.speaker.forget(who);
+        }
+        if kind == TrackKind::Video && allowed && !was {
+            // Subscribers need a keyframe to show the picture again.
+            let tracks: Vec<(TrackKey, Option<Rid>)> = self
+                .sources
+                .iter()
+                .filter(|(tk, s)| tk.peer == key && s.kind == MediaKind::Video)
+                .flat_map(|(tk, s)| match &s.layers {
+                    Some(l) => l.rids.iter().map(|r| (*tk, Some(*r))).collect(),
+                    None => vec![(*tk, None)],
+                })
+                .collect();
+            for (tk, rid) in tracks {
+                self.request_keyframe(now, tk, rid);
+            }
+        }
+        self.settle(now);
+        Ok(())
+    }
+
+    /// Caps the simulcast layer `who` receives (0 = lowest), e.g. for small tiles.
+    pub fn set_preferred_layer(
+        &mut self,
+        who: &ParticipantId,
+        max: Option<usize>,
+    ) -> Result<(), SfuError> {
+        self.participant_mut(who)?.max_layer = max;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub fn ufrag_of(&self, key: PeerKey) -> Option<String> {
+        self.participants.get(&key).map(|p| p.ufrag.clone())
+    }
+
+    #[cfg(test)]
+    pub fn cap_bitrate(&mut self, who: &ParticipantId, bps: Option<u64>) {
+        if let Ok(p) = self.participant_mut(who) {
+            p.bitrate_cap = bps;
+        }
+    }
+
+    pub fn handle_receive(&mut self, now: Instant, key: PeerKey, recv: Receive<'_>) {
+        let Some(p) = self.participants.get_mut(&key) else {
+            return;
+        };
+        p.handle_receive(now, recv);
+        self.settle(now);
+    }
+
+    pub fn poll_timeout(&self) -> Instant {
+        self.participants
+            .values()
+            .map(|p| p.next_timeout)
+            .fold(self.next_tick, Instant::min)
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for p in self.participants.values_mut() {
+            p.handle_timeout(now);
+        }
+        if now >= self.next_tick {
+            self.next_tick = now + TICK;
+            self.tick(now);
+        }
+        self.settle(now);
+    }
+
+    fn tick(&mut self, now: Instant) {
+        let silent: Vec<PeerKey> = self
+            .participants
+            .values()
+            .filter(|p| now.saturating_duration_since(p.last_rx) >= self.cfg.silence_timeout)
+            .map(|p| p.key)
+            .collect();
+        for key in silent {
+            info!(room = %self.id, "participant silent too long, removing");
+            self.remove(now, key, DisconnectReason::Timeout);
+        }
+        self.choose_layers(now);
+        if let Some(speaker) = self.speaker.evaluate(now) {
+            self.events.push(Event::ActiveSpeaker {
+                room: self.id.clone(),
+                participant: speaker,
+            });
+        }
+        self.send_offers(now);
+    }
+
+    fn send_offers(&mut self, now: Instant) {
+        for p in self.participants.values_mut() {
+            if let Some(sdp) = p.make_offer(now, self.cfg.offer_timeout) {
+                debug!(room = %self.id, participant = %p.id, "offering forwarded tracks");
+                self.events.push(Event::Offer {
+                    room: self.id.clone(),
+                    participant: p.id.clone(),
+                    sdp,
+                });
+            }
+        }
+    }
+
+    fn remove(&mut self, now: Instant, key: PeerKey, reason: DisconnectReason) {
+        let Some(mut p) = self.participants.remove(&key) else {
+            return;
+        };
+        p.close(now);
+        self.transmits.append(&mut p.transmits);
+        self.by_id.remove(&p.id);
+        self.routes.push(RouteChange::Remove { key });
+        self.sources.retain(|tk, _| tk.peer != key);
+        for other in self.participants.values_mut() {
+            for (tk, sub) in other.subs.iter_mut() {
+                if tk.peer == key {
+                    sub.source_gone = true;
+                }
+            }
+        }
+        self.speaker.forget(&p.id);
+        info!(room = %self.id, participant = %p.id, ?reason, "left");
+        self.events.push(Event::Disconnected {
+            room: self.id.clone(),
+            participant: p.id,
+            reason,
+        });
+    }
+
+    /// Acts on what the participants' drains found until nothing new turns up
+    /// (forwarding to one participant can make its `Rtc` report more).
+    fn settle(&mut self, now: Instant) {
+        loop {
+            let mut work = Vec::new();
+            for p in self.participants.values_mut() {
+                for f in p.found.drain(..) {
+                    work.push((p.key, f));
+                }
+                self.transmits.append(&mut p.transmits);
+            }
+            if work.is_empty() {
+                return;
+            }
+            for (key, found) in work {
+                self.on_found(now, key, found);
+            }
+        }
+    }
+
+    fn on_found(&mut self, now: Instant, key: PeerKey, found: Found) {
+        match found {
+            Found::Media(data) => self.forward(now, key, data),
+            Found::KeyframeWanted { out_mid } => {
+                let Some(p) = self.participants.get(&key) else {
+                    return;
+                };
+                let Some(tk) = p.source_of(out_mid) else {
+                    return;
+                };
+                let rid = match (p.subs.get(&tk), self.sources.get(&tk)) {
+                    (
+                        Some(sub),
+                        Some(Source {
+                            layers: Some(l), ..
+                        }),
+                    ) => sub.layers.current.and_then(|c| l.rids.get(c).copied()),
+                    _ => None,
+                };
+                self.request_keyframe(now, tk, rid);
+            }
+            Found::Connected => {
+                if let Some(p) = self.participants.get(&key) {
+                    self.events.push(Event::Connected {
+                        room: self.id.clone(),
+                        participant: p.id.clone(),
+                    });
+                }
+                self.send_offers(now);
+            }
+            Found::Failed => {
+                self.remove(now, key, DisconnectReason::Failed);
+                self.send_offers(now);
+            }
+            Found::TrackAdded { mid, kind, rids } => self.add_source(now, key, mid, kind, rids),
+            Found::TrackChanged {
+                mid,
+                kind,
+                receiving,
+                rids,
+            } => {
+                let tk = TrackKey { peer: key, mid };
+                if receiving && !self.sources.contains_key(&tk) {
+                    self.add_source(now, key, mid, kind, rids);
+                } else if !receiving && self.sources.contains_key(&tk) {
+                    self.remove_source(now, tk);
+                }
+            }
+        }
+    }
+
+    fn add_source(
+        &mut self,
+        now: Instant,
+        key: PeerKey,
+        mid: str0m::media::Mid,
+        kind: MediaKind,
+        rids: Vec<Rid>,
+    ) {
+        let Some(publisher) = self.participants.get(&key) else {
+            return;
+        };
+        let publisher_id = publisher.id.clone();
+        let tk = TrackKey { peer: key, mid };
+        if self.sources.contains_key(&tk) {
+            return;
+        }
+        let layers = (kind == MediaKind::Video && rids.len() > 1).then(|| Layers::new(&rids));
+        self.events.push(Event::TrackPublished {
+            room: self.id.clone(),
+            participant: publisher_id.clone(),
+            mid: mid.to_string(),
+            kind: kind.into(),
+            rids: layers
+                .as_ref()
+                .map(|l| l.rids.iter().map(|r| r.to_string()).collect())
+                .unwrap_or_default(),
+        });
+        self.sources.insert(
+            tk,
+            Source {
+                kind,
+                layers,
+                last_keyframe_request: HashMap::new(),
+            },
+        );
+        for (k, p) in self.participants.iter_mut() {
+            if *k != key {
+                p.subs.insert(tk, new_subscription(kind, &publisher_id));
+            }
+        }
+        self.send_offers(now);
+    }
+
+    fn remove_source(&mut self, now: Instant, tk: TrackKey) {
+        self.sources.remove(&tk);
+        for p in self.participants.values_mut() {
+            if let Some(sub) = p.subs.get_mut(&tk) {
+                sub.source_gone = true;
+            }
+        }
+        if let Some(p) = self.participants.get(&tk.peer) {
+            self.events.push(Event::TrackUnpublished {
+                room: self.id.clone(),
+                participant: p.id.clone(),
+                mid: tk.mid.to_string(),
+            });
+        }
+        self.send_offers(now);
+    }
+}
+
+fn new_subscription(kind: MediaKind, publisher: &ParticipantId) -> Subscription {
+    Subscription {
+        kind,
+        publisher: publisher.clone(),
+        state: SubState::ToOpen,
+        source_gone: false,
+        layers: Default::default(),
+        time: Default::default(),
+        rebase: true,
+    }
+}
+
+fn open_subs(p: &Participant) -> Vec<TrackKey> {
+    p.subs
+        .iter()
+        .filter(|(_, s)| matches!(s.state, SubState::Open(_)))
+        .map(|(k, _)| *k)
+        .collect()
+}

@@ -1,0 +1,165 @@
+//! Forwarding inside a room: frames to subscribers, simulcast layer choice
+//! per subscriber, and keyframe requests to publishers.
+
+use std::mem;
+use std::time::Instant;
+
+use str0m::media::{MediaData, MediaKind, Rid};
+use tracing::debug;
+
+use super::{Room, AUDIO_BPS, KEYFRAME_THROTTLE};
+use crate::ids::PeerKey;
+use crate::participant::{SubState, Subscription, TrackKey};
+use crate::simulcast::Verdict;
+
+impl Room {
+    /// Picks a simulcast layer per subscriber and track from its share of the
+    /// bandwidth estimate, and tells BWE how much more it could use.
+    pub(super) fn choose_layers(&mut self, now: Instant) {
+        let mut keyframes = Vec::new();
+        for p in self.participants.values_mut() {
+            let estimate = p.send_budget();
+            let open = |s: &&Subscription| matches!(s.state, SubState::Open(_)) && !s.source_gone;
+            let audio = p
+                .subs
+                .values()
+                .filter(open)
+                .filter(|s| s.kind == MediaKind::Audio)
+                .count() as u64;
+            let video = p
+                .subs
+                .values()
+                .filter(open)
+                .filter(|s| s.kind == MediaKind::Video)
+                .count() as u64;
+            if video == 0 {
+                continue;
+            }
+            // An even share per video tile: in a group every face matters equally.
+            let budget = estimate.saturating_sub(audio * AUDIO_BPS) / video;
+            let (mut current, mut desired) = (audio * AUDIO_BPS, audio * AUDIO_BPS);
+            for (tk, sub) in p.subs.iter_mut() {
+                if !matches!(sub.state, SubState::Open(_)) || sub.source_gone {
+                    continue;
+                }
+                let Some(layers) = self.sources.get(tk).and_then(|s| s.layers.as_ref()) else {
+                    continue;
+                };
+                if let Some(t) = sub.layers.choose(now, layers, budget, p.max_layer) {
+                    debug!(room = %self.id, subscriber = %p.id, layer = t, "layer target");
+                    keyframes.push((*tk, layers.rids.get(t).copied()));
+                }
+                let top = p
+                    .max_layer
+                    .unwrap_or(usize::MAX)
+                    .min(layers.rids.len().saturating_sub(1));
+                desired += layers.bitrate(top);
+                current += sub.layers.current.map_or(0, |c| layers.bitrate(c));
+            }
+            p.set_desired_bitrate(now, current, desired);
+        }
+        for (tk, rid) in keyframes {
+            self.request_keyframe(now, tk, rid);
+        }
+    }
+
+    /// A forwarded track was just negotiated with `subscriber`: pick its layer
+    /// and get it a keyframe so the picture starts at once.
+    pub(super) fn start_subscription(&mut self, now: Instant, subscriber: PeerKey, tk: TrackKey) {
+        let Some(source) = self.sources.get(&tk) else {
+            return;
+        };
+        if source.kind != MediaKind::Video {
+            return;
+        }
+        let rid = match (&source.layers, self.participants.get_mut(&subscriber)) {
+            (Some(layers), Some(p)) => {
+                let max = p.max_layer;
+                let budget = p.send_budget();
+                let sub = p.subs.get_mut(&tk);
+                let target = sub.and_then(|s| {
+                    s.layers.choose(now, layers, budget, max);
+                    s.layers.target
+                });
+                match target {
+                    Some(t) => layers.rids.get(t).copied(),
+                    // No layer is active yet; the tick will choose one.
+                    None => return,
+                }
+            }
+            _ => None,
+        };
+        self.request_keyframe(now, tk, rid);
+    }
+
+    pub(super) fn request_keyframe(&mut self, now: Instant, tk: TrackKey, rid: Option<Rid>) {
+        let Some(source) = self.sources.get_mut(&tk) else {
+            return;
+        };
+        if let Some(last) = source.last_keyframe_request.get(&rid) {
+            if now.saturating_duration_since(*last) < KEYFRAME_THROTTLE {
+                return;
+            }
+        }
+        source.last_keyframe_request.insert(rid, now);
+        if let Some(publisher) = self.participants.get_mut(&tk.peer) {
+            publisher.request_keyframe(now, tk.mid, rid);
+        }
+    }
+
+    /// Sends one incoming frame to every subscriber that should get it.
+    pub(super) fn forward(&mut self, now: Instant, from: PeerKey, data: Box<MediaData>) {
+        let tk = TrackKey {
+            peer: from,
+            mid: data.mid,
+        };
+        let Some(source) = self.sources.get_mut(&tk) else {
+            return;
+        };
+        let layer = match (&mut source.layers, data.rid) {
+            (Some(layers), Some(rid)) => {
+                let Some(i) = layers.index_of(rid) else {
+                    return;
+                };
+                layers.stats[i].record(now, data.data.len());
+                Some(i)
+            }
+            _ => None,
+        };
+        let Some(publisher) = self.participants.get(&from) else {
+            return;
+        };
+        let allowed = match source.kind {
+            MediaKind::Audio => publisher.forward_audio,
+            MediaKind::Video => publisher.forward_video,
+        };
+        if !allowed {
+            return;
+        }
+        if let Some(level) = data.ext_vals.audio_level {
+            self.speaker.record(now, &publisher.id, level);
+        }
+        let is_keyframe = data.is_keyframe();
+        for (k, p) in self.participants.iter_mut() {
+            if *k == from {
+                continue;
+            }
+            let Some(sub) = p.subs.get_mut(&tk) else {
+                continue;
+            };
+            let SubState::Open(out_mid) = sub.state else {
+                continue;
+            };
+            let verdict = match layer {
+                Some(i) => sub.layers.accept(i, is_keyframe),
+                None => Verdict::Forward,
+            };
+            if verdict == Verdict::Drop {
+                continue;
+            }
+            let rebase = mem::take(&mut sub.rebase) || verdict == Verdict::ForwardSwitched;
+            let time = sub.time.map(data.time, data.network_time, rebase);
+            p.write_media(now, out_mid, &data, time);
+        }
+    }
+}

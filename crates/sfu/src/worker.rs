@@ -1,0 +1,246 @@
+//! A worker thread: owns its rooms outright and drives them with packets,
+//! commands and time. Rooms never move between workers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use str0m::config::CryptoProvider;
+use str0m::net::{Protocol, Receive};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::config::RoomConfig;
+use crate::demux::Router;
+use crate::error::SfuError;
+use crate::event::Event;
+use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
+use crate::net::NetOut;
+use crate::room::{Room, RouteChange};
+
+/// Packets queued for a worker beyond this are dropped, like a full socket
+/// buffer: a stalled worker must not eat all memory.
+pub(crate) const MAX_QUEUED_PACKETS: usize = 20_000;
+
+type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
+
+pub(crate) enum Command {
+    Join(ParticipantId, String, Reply<String>),
+    Answer(ParticipantId, String, Reply<()>),
+    Offer(ParticipantId, String, Reply<String>),
+    Leave(ParticipantId, Reply<()>),
+    Close(Reply<()>),
+    SetForwarding(ParticipantId, TrackKind, bool, Reply<()>),
+    SetPreferredLayer(ParticipantId, Option<usize>, Reply<()>),
+}
+
+pub(crate) enum WorkerMsg {
+    Packet {
+        key: PeerKey,
+        proto: Protocol,
+        source: std::net::SocketAddr,
+        destination: std::net::SocketAddr,
+        data: Vec<u8>,
+    },
+    Command(RoomId, Command),
+    Shutdown,
+}
+
+/// What a worker's inbox is: the sender plus a count of queued packets.
+#[derive(Clone)]
+pub(crate) struct Inbox {
+    pub tx: Sender<WorkerMsg>,
+    pub queued: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    /// Queues a packet unless the worker is too far behind.
+    pub fn packet(&self, msg: WorkerMsg) {
+        if self.queued.load(Ordering::Relaxed) >= MAX_QUEUED_PACKETS {
+            return;
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(msg).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+pub(crate) struct Worker {
+    pub index: usize,
+    pub rx: Receiver<WorkerMsg>,
+    pub queued: Arc<AtomicUsize>,
+    pub rooms: HashMap<RoomId, Room>,
+    pub room_of: HashMap<PeerKey, RoomId>,
+    pub router: Arc<RwLock<Router>>,
+    pub net: NetOut,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub cfg: Arc<RoomConfig>,
+    pub crypto: Arc<CryptoProvider>,
+}
+
+impl Worker {
+    pub fn run(mut self) {
+        loop {
+            let now = Instant::now();
+            let deadline = self
+                .rooms
+                .values()
+                .map(Room::poll_timeout)
+                .min()
+                .unwrap_or(now + Duration::from_secs(1));
+            let mut wait = deadline.saturating_duration_since(now);
+            if wait.is_zero() {
+                self.timeouts(now);
+                // A timeout str0m reports as "now" again must not spin the
+                // thread; one millisecond is far below any media deadline.
+                wait = Duration::from_millis(1);
+            }
+            match self.rx.recv_timeout(wait) {
+                Ok(WorkerMsg::Packet {
+                    key,
+                    proto,
+                    source,
+                    destination,
+                    data,
+                }) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                    self.packet(key, proto, source, destination, &data);
+                }
+                Ok(WorkerMsg::Command(room, cmd)) => self.command(room, cmd),
+                Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => self.timeouts(Instant::now()),
+            }
+        }
+        let now = Instant::now();
+        for room in self.rooms.values_mut() {
+            room.close(now);
+        }
+        let ids: Vec<RoomId> = self.rooms.keys().cloned().collect();
+        for id in ids {
+            self.flush(&id);
+        }
+        debug!(worker = self.index, "stopped");
+    }
+
+    fn timeouts(&mut self, now: Instant) {
+        let due: Vec<RoomId> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.poll_timeout() <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            if let Some(room) = self.rooms.get_mut(&id) {
+                room.handle_timeout(now);
+            }
+            self.flush(&id);
+        }
+    }
+
+    fn packet(
+        &mut self,
+        key: PeerKey,
+        proto: Protocol,
+        source: std::net::SocketAddr,
+        destination: std::net::SocketAddr,
+        data: &[u8],
+    ) {
+        let Some(id) = self.room_of.get(&key).cloned() else {
+            return;
+        };
+        let Ok(contents) = data.try_into() else {
+            return;
+        };
+        let recv = Receive {
+            proto,
+            source,
+            destination,
+            contents,
+        };
+        if let Some(room) = self.rooms.get_mut(&id) {
+            room.handle_receive(Instant::now(), key, recv);
+        }
+        self.flush(&id);
+    }
+
+    fn command(&mut self, id: RoomId, cmd: Command) {
+        let now = Instant::now();
+        if let Command::Join(who, sdp, reply) = cmd {
+            let room = self.rooms.entry(id.clone()).or_insert_with(|| {
+                Room::new(id.clone(), self.cfg.clone(), self.crypto.clone(), now)
+            });
+            let _ = reply.send(room.join(now, who, &sdp));
+            self.flush(&id);
+            return;
+        }
+        let Some(room) = self.rooms.get_mut(&id) else {
+            reply_no_room(cmd);
+            return;
+        };
+        // A dropped reply only means the caller stopped waiting.
+        match cmd {
+            Command::Join(..) => {}
+            Command::Answer(who, sdp, r) => drop(r.send(room.answer(now, &who, &sdp))),
+            Command::Offer(who, sdp, r) => drop(r.send(room.offer(now, &who, &sdp))),
+            Command::Leave(who, r) => drop(r.send(room.leave(now, &who))),
+            Command::Close(r) => {
+                room.close(now);
+                drop(r.send(Ok(())));
+            }
+            Command::SetForwarding(who, kind, on, r) => {
+                drop(r.send(room.set_forwarding(now, &who, kind, on)))
+            }
+            Command::SetPreferredLayer(who, max, r) => {
+                drop(r.send(room.set_preferred_layer(&who, max)))
+            }
+        }
+        self.flush(&id);
+    }
+
+    /// Sends what a room produced and forgets the room once it is empty.
+    fn flush(&mut self, id: &RoomId) {
+        let Some(room) = self.rooms.get_mut(id) else {
+            return;
+        };
+        for t in room.transmits.drain(..) {
+            self.net.send(&t);
+        }
+        for e in room.events.drain(..) {
+            if self.events.send(e).is_err() {
+                warn!("event receiver dropped");
+            }
+        }
+        if !room.routes.is_empty() {
+            let mut router = self.router.write().unwrap_or_else(|p| p.into_inner());
+            for change in room.routes.drain(..) {
+                match change {
+                    RouteChange::Add { key, ufrag } => {
+                        router.add(self.index, key, ufrag);
+                        self.room_of.insert(key, id.clone());
+                    }
+                    RouteChange::Remove { key } => {
+                        router.remove(key);
+                        self.room_of.remove(&key);
+                    }
+                }
+            }
+        }
+        if room.is_empty() {
+            self.rooms.remove(id);
+        }
+    }
+}
+
+fn reply_no_room(cmd: Command) {
+    match cmd {
+        Command::Join(_, _, r) | Command::Offer(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
+        Command::Answer(_, _, r)
+        | Command::Leave(_, r)
+        | Command::Close(r)
+        | Command::SetForwarding(_, _, _, r)
+        | Command::SetPreferredLayer(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
+    }
+}
