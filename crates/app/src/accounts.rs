@@ -357,7 +357,10 @@ pub async fn delete(
             .await
             .map_err(|e| AppError::invalid("totp_code", e.message))?;
     }
+    // The key goes first: once it is gone, every copy of this therapist's
+    // client data (backups included) is unreadable, even if a later step fails.
+    state.keys.shred(&account.id).await?;
     state.store.delete_account(&account.id).await?;
-    tracing::info!(account = %account.id, "account deleted");
+    tracing::info!(account = %account.id, "account deleted; data key destroyed");
     Ok(())
 }

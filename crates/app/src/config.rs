@@ -21,6 +21,9 @@ pub struct Config {
     pub session_max: Duration,
     /// Base64 master key from the environment; `None` means the key file.
     pub master_key: Option<String>,
+    /// How often due jobs (invitations, reminders) are looked for; `None`
+    /// turns the background runner off (tests run jobs by hand).
+    pub job_interval: Option<Duration>,
 }
 
 impl Config {
@@ -36,6 +39,7 @@ impl Config {
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(12 * 3600),
             master_key: None,
+            job_interval: Some(Duration::from_secs(5)),
         }
     }
 

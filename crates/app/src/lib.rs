@@ -5,14 +5,17 @@
 pub mod accounts;
 pub mod auth;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod routes;
+pub mod schedule;
 pub mod security;
 pub mod startup;
 pub mod state;

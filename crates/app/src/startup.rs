@@ -43,6 +43,7 @@ impl Application {
             session_idle: config.session_idle,
             session_max: config.session_max,
             throttle_key: store.server_secret("throttle").await?,
+            job_interval: config.job_interval,
         };
         let state = AppState {
             store,
@@ -68,6 +69,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let jobs = self
+            .state
+            .settings
+            .job_interval
+            .map(|every| tokio::spawn(crate::jobs::run_forever(self.state.clone(), every)));
         let app = crate::routes::router(self.state.clone());
         let result = axum::serve(
             self.listener,
@@ -77,6 +83,9 @@ impl Application {
         .await
         .context("while serving HTTP");
         housekeeping.abort();
+        if let Some(jobs) = jobs {
+            jobs.abort();
+        }
         self.state.store.close().await;
         self.state.keys.store().close().await;
         result

@@ -26,6 +26,7 @@ pub struct Settings {
     pub session_max: Duration,
     /// Keys the hashes of source addresses and emails in the throttling table.
     pub throttle_key: Vec<u8>,
+    pub job_interval: Option<Duration>,
 }
 
 impl Settings {

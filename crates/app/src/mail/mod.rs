@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 use url::Url;
@@ -17,6 +17,7 @@ pub struct Message {
     to_email: String,
     subject: String,
     text: String,
+    attachments: Vec<(String, String, Vec<u8>)>,
 }
 
 impl Message {
@@ -27,7 +28,15 @@ impl Message {
             to_email: to_email.to_string(),
             subject: subject.to_string(),
             text,
+            attachments: Vec::new(),
         }
+    }
+
+    /// Adds a file, e.g. `("invite.ics", "text/calendar; method=REQUEST; charset=UTF-8", bytes)`.
+    pub fn attach(mut self, filename: &str, content_type: &str, body: Vec<u8>) -> Self {
+        self.attachments
+            .push((filename.to_string(), content_type.to_string(), body));
+        self
     }
 }
 
@@ -72,6 +81,11 @@ impl Mailer {
         }
     }
 
+    /// The sender's address, e.g. for the ORGANIZER of calendar invitations.
+    pub fn from_email(&self) -> String {
+        self.from.email.to_string()
+    }
+
     /// The folder mail is written to, when no SMTP server is configured.
     pub fn outbox(&self) -> Option<&Path> {
         self.outbox.as_deref()
@@ -85,13 +99,23 @@ impl Mailer {
                 .parse()
                 .context("while reading a recipient address")?,
         );
-        let email = lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(message.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(message.text)
-            .context("while building an email")?;
+            .message_id(None)
+            .subject(message.subject);
+        let email = if message.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(message.text)
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(message.text));
+            for (name, content_type, body) in message.attachments {
+                let content_type = ContentType::parse(&content_type)
+                    .context("while reading an attachment type")?;
+                parts = parts.singlepart(Attachment::new(name).body(body, content_type));
+            }
+            builder.multipart(parts)
+        }
+        .context("while building an email")?;
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(email)

@@ -5,14 +5,21 @@
 
 mod accounts;
 mod auth_sessions;
+mod clients;
 mod email_tokens;
+mod jobs;
 mod recovery_codes;
 mod secrets;
 mod throttle;
+mod video_sessions;
 
 pub use accounts::{Account, NewAccount, Role};
 pub use auth_sessions::{AuthSession, SessionKind};
+pub use clients::ClientRow;
+
 pub use email_tokens::{EmailToken, TokenPurpose};
+pub use jobs::JobRow;
+pub use video_sessions::{ParticipantRow, SessionRow};
 
 use std::time::Duration;
 

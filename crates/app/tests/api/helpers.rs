@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use regroup::clock::Clock;
 use regroup::config::Config;
 use regroup::startup::Application;
+use regroup::state::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
@@ -27,7 +28,22 @@ pub struct TestApp {
     pub api: reqwest::Client,
     pub clock: Clock,
     pub data_dir: tempfile::TempDir,
+    pub state: AppState,
+    config: Config,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
     postgres_db: Option<String>,
+}
+
+/// One email from the outbox.
+#[derive(Debug)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// The calendar attachment, if any.
+    pub ics: Option<String>,
+    /// Every address the message names (To, Cc, Bcc).
+    pub recipients: Vec<String>,
 }
 
 fn admin_postgres_url() -> String {
@@ -68,13 +84,16 @@ impl TestApp {
             config.database_url = Some(url);
             postgres_db = Some(name);
         }
+        // Jobs run when a test says so, not on a timer racing the test.
+        config.job_interval = None;
         adjust(&mut config);
         let clock = Clock::system();
-        let app = Application::build(config, clock.clone())
+        let app = Application::build(config.clone(), clock.clone())
             .await
             .expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until(std::future::pending()));
+        let state = app.state().clone();
+        let server = tokio::spawn(app.run_until(std::future::pending()));
         let browser = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -90,8 +109,27 @@ impl TestApp {
             api,
             clock,
             data_dir,
+            state,
+            config,
+            server,
             postgres_db,
         }
+    }
+
+    /// Stops the server and starts a new one on the same data (a restart).
+    pub async fn restart(&mut self) {
+        self.server.abort();
+        let app = Application::build(self.config.clone(), self.clock.clone())
+            .await
+            .expect("app rebuilds");
+        self.base = format!("http://127.0.0.1:{}", app.port());
+        self.state = app.state().clone();
+        self.server = tokio::spawn(app.run_until(std::future::pending()));
+    }
+
+    /// Runs the background jobs that are due now; returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        regroup::jobs::run_due(&self.state).await.expect("jobs run")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -116,8 +154,8 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Every email written to the outbox, oldest first, as (to, subject, text).
-    pub fn outbox(&self) -> Vec<(String, String, String)> {
+    /// Every email written to the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<Mail> {
         let dir: PathBuf = self.data_dir.path().join("outbox");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -128,14 +166,36 @@ impl TestApp {
             .filter_map(|path| {
                 let raw = std::fs::read(path).ok()?;
                 let msg = MessageParser::default().parse(&raw)?;
-                let to = msg.to()?.first()?.address()?.to_string();
-                Some((
-                    to,
-                    msg.subject().unwrap_or_default().to_string(),
-                    msg.body_text(0).unwrap_or_default().to_string(),
-                ))
+                let addresses = |list: Option<&mail_parser::Address>| -> Vec<String> {
+                    list.map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.address().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+                };
+                let mut recipients = addresses(msg.to());
+                recipients.extend(addresses(msg.cc()));
+                recipients.extend(addresses(msg.bcc()));
+                let ics = msg.attachments().find_map(|a| {
+                    let ct = a.content_type()?;
+                    (ct.subtype() == Some("calendar"))
+                        .then(|| String::from_utf8_lossy(a.contents()).to_string())
+                });
+                Some(Mail {
+                    to: recipients.first().cloned().unwrap_or_default(),
+                    subject: msg.subject().unwrap_or_default().to_string(),
+                    text: msg.body_text(0).unwrap_or_default().to_string(),
+                    ics,
+                    recipients,
+                })
             })
             .collect()
+    }
+
+    /// The mail sent to `to`, oldest first.
+    pub fn mail_to(&self, to: &str) -> Vec<Mail> {
+        self.outbox().into_iter().filter(|m| m.to == to).collect()
     }
 
     /// The newest link to `path_prefix` mailed to `to`.
@@ -144,9 +204,10 @@ impl TestApp {
         self.outbox()
             .into_iter()
             .rev()
-            .filter(|(rcpt, _, _)| rcpt == to)
-            .find_map(|(_, _, text)| {
-                text.split_whitespace()
+            .filter(|mail| mail.to == to)
+            .find_map(|mail| {
+                mail.text
+                    .split_whitespace()
                     .find(|w| w.starts_with(&needle))
                     .map(str::to_owned)
             })

@@ -2,8 +2,10 @@
 //! built with: a route cannot be added without appearing in `/api/openapi.json`.
 
 mod auth;
+mod clients;
 mod me;
 mod therapists;
+mod video_sessions;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .merge(therapists::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(clients::router())
+        .merge(video_sessions::router())
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
     router.route(

@@ -7,6 +7,7 @@ mod dev_outbox;
 mod email_links;
 mod form;
 mod home;
+mod join;
 mod profile;
 mod security;
 mod sign_in;
@@ -26,6 +27,7 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(join::router())
         .merge(sign_up::router())
         .merge(sign_in::router())
         .merge(email_links::router())

@@ -1,0 +1,96 @@
+//! `/join/{token}`: where a client's emailed link lands. For now it shows the
+//! session's time and therapist; the video room builds on it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+
+use super::{MessagePage, Nav};
+use crate::auth::csrf::CsrfToken;
+use crate::auth::tokens::hash_token;
+use crate::error::AppResult;
+use crate::schedule::invitations::{self, Window};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/join/{token}", get(join))
+}
+
+async fn join(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(token): Path<String>,
+) -> Response {
+    match page(&state, Nav::anonymous(&csrf), &token).await {
+        Ok(response) => response,
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
+async fn page(state: &AppState, nav: Nav, token: &str) -> AppResult<Response> {
+    let unknown = || {
+        MessagePage::new(
+            nav.clone(),
+            "This link does not work",
+            &["Please check that you opened the whole link from your email."],
+        )
+        .respond(StatusCode::NOT_FOUND)
+    };
+    let Some(participant) = state
+        .store
+        .participant_by_token_hash(&hash_token(token))
+        .await?
+    else {
+        return Ok(unknown());
+    };
+    let Some(session) = state.store.session_by_id(&participant.session_id).await? else {
+        return Ok(unknown());
+    };
+    let therapist = state
+        .store
+        .account_by_id(&session.owner_id)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let when = invitations::when(session.starts_at, &session.time_zone);
+    let gone = |text: &str| {
+        MessagePage::new(nav.clone(), "This link no longer works", &[text])
+            .respond(StatusCode::GONE)
+    };
+    if participant.status == "revoked" || session.is_cancelled() {
+        return Ok(gone("This session was cancelled, or your invitation was withdrawn. Please contact your therapist."));
+    }
+    let now = state.clock.unix();
+    let intro = format!(
+        "Your session with {therapist} is on {when}, for {} minutes.",
+        session.duration_minutes
+    );
+    let page = match invitations::window(&session, now) {
+        Window::Ended => return Ok(gone("This session has ended.")),
+        Window::TooEarly => MessagePage::new(
+            nav,
+            "Your video session",
+            &[
+                &intro,
+                "Your link opens 30 minutes before the start. Please come back then.",
+            ],
+        ),
+        Window::Open => {
+            state
+                .store
+                .mark_participant(&participant.id, "opened", now)
+                .await?;
+            MessagePage::new(
+                nav,
+                "Your video session",
+                &[
+                    &intro,
+                    "You are expected. The video room opens here; please keep this page.",
+                ],
+            )
+        }
+    };
+    Ok(page.respond(StatusCode::OK))
+}

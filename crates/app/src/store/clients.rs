@@ -1,0 +1,93 @@
+use sqlx::FromRow;
+
+use super::Store;
+
+/// A client row as stored: sealed fields only.
+#[derive(Clone, FromRow)]
+pub struct ClientRow {
+    pub id: String,
+    pub owner_id: String,
+    pub name_sealed: String,
+    pub email_sealed: String,
+    pub email_index: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, owner_id, name_sealed, email_sealed, email_index, created_at, updated_at";
+
+// Every query here names the owner: a client is only ever found through the
+// therapist who entered it.
+impl Store {
+    pub async fn insert_client(&self, row: &ClientRow) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&row.id)
+        .bind(&row.owner_id)
+        .bind(&row.name_sealed)
+        .bind(&row.email_sealed)
+        .bind(&row.email_index)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn clients_of(&self, owner_id: &str) -> Result<Vec<ClientRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM clients WHERE owner_id = $1 ORDER BY created_at"
+        ))
+        .bind(owner_id)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn client_of(
+        &self,
+        owner_id: &str,
+        id: &str,
+    ) -> Result<Option<ClientRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM clients WHERE owner_id = $1 AND id = $2"
+        ))
+        .bind(owner_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn update_client(&self, row: &ClientRow) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE clients SET name_sealed = $3, email_sealed = $4, email_index = $5, updated_at = $6 \
+             WHERE owner_id = $1 AND id = $2",
+        )
+        .bind(&row.owner_id)
+        .bind(&row.id)
+        .bind(&row.name_sealed)
+        .bind(&row.email_sealed)
+        .bind(&row.email_index)
+        .bind(row.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn delete_client(&self, owner_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM session_participants WHERE client_id = $1 AND client_id IN (SELECT id FROM clients WHERE owner_id = $2)")
+            .bind(id)
+            .bind(owner_id)
+            .execute(&mut *tx)
+            .await?;
+        let result = sqlx::query("DELETE FROM clients WHERE owner_id = $1 AND id = $2")
+            .bind(owner_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

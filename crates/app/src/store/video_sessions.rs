@@ -1,0 +1,246 @@
+use sqlx::FromRow;
+
+use super::Store;
+
+#[derive(Clone, FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub owner_id: String,
+    pub series_id: Option<String>,
+    pub kind: String,
+    pub title_sealed: String,
+    pub notes_sealed: String,
+    pub starts_at: i64,
+    pub duration_minutes: i64,
+    pub time_zone: String,
+    pub status: String,
+    pub sequence: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SessionRow {
+    pub fn ends_at(&self) -> i64 {
+        self.starts_at + self.duration_minutes * 60
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.status == "cancelled"
+    }
+}
+
+#[derive(Clone, FromRow)]
+pub struct ParticipantRow {
+    pub id: String,
+    pub session_id: String,
+    pub client_id: String,
+    pub token_hash: String,
+    pub token_sealed: String,
+    pub status: String,
+    pub sent_at: Option<i64>,
+    pub opened_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const SESSION_COLUMNS: &str =
+    "id, owner_id, series_id, kind, title_sealed, notes_sealed, starts_at, \
+    duration_minutes, time_zone, status, sequence, created_at, updated_at";
+const PARTICIPANT_COLUMNS: &str =
+    "id, session_id, client_id, token_hash, token_sealed, status, sent_at, opened_at, revoked_at";
+
+impl Store {
+    /// Stores a session with its participants, all or nothing.
+    pub async fn insert_session(
+        &self,
+        row: &SessionRow,
+        participants: &[ParticipantRow],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO video_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(&row.id)
+        .bind(&row.owner_id)
+        .bind(&row.series_id)
+        .bind(&row.kind)
+        .bind(&row.title_sealed)
+        .bind(&row.notes_sealed)
+        .bind(row.starts_at)
+        .bind(row.duration_minutes)
+        .bind(&row.time_zone)
+        .bind(&row.status)
+        .bind(row.sequence)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        for p in participants {
+            insert_participant(&mut tx, p).await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn add_participant(&self, p: &ParticipantRow) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        insert_participant(&mut tx, p).await?;
+        tx.commit().await
+    }
+
+    /// The owner's sessions starting in `[from, to)`, by start time.
+    pub async fn sessions_of(
+        &self,
+        owner_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<SessionRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM video_sessions WHERE owner_id = $1 AND starts_at >= $2 AND starts_at < $3 \
+             ORDER BY starts_at"
+        ))
+        .bind(owner_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn session_of(
+        &self,
+        owner_id: &str,
+        id: &str,
+    ) -> Result<Option<SessionRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM video_sessions WHERE owner_id = $1 AND id = $2"
+        ))
+        .bind(owner_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// A session by id alone; only for code that already proved access (a join token, a job).
+    pub async fn session_by_id(&self, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM video_sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn participants_of(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM session_participants WHERE session_id = $1"
+        ))
+        .bind(session_id)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn participant_by_id(&self, id: &str) -> Result<Option<ParticipantRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM session_participants WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn participant_by_token_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<ParticipantRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM session_participants WHERE token_hash = $1"
+        ))
+        .bind(hash)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn update_session(&self, row: &SessionRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE video_sessions SET title_sealed = $3, notes_sealed = $4, starts_at = $5, duration_minutes = $6, \
+             time_zone = $7, status = $8, sequence = $9, updated_at = $10 WHERE owner_id = $1 AND id = $2",
+        )
+        .bind(&row.owner_id)
+        .bind(&row.id)
+        .bind(&row.title_sealed)
+        .bind(&row.notes_sealed)
+        .bind(row.starts_at)
+        .bind(row.duration_minutes)
+        .bind(&row.time_zone)
+        .bind(&row.status)
+        .bind(row.sequence)
+        .bind(row.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records what happened to an invitation (sent, opened, revoked) and when.
+    pub async fn mark_participant(
+        &self,
+        id: &str,
+        status: &str,
+        at: i64,
+    ) -> Result<(), sqlx::Error> {
+        let column = match status {
+            "sent" => "sent_at",
+            "opened" => "opened_at",
+            _ => "revoked_at",
+        };
+        // An opened or revoked invitation does not fall back to "sent" on a reminder.
+        sqlx::query(&format!(
+            "UPDATE session_participants SET {column} = $3, status = CASE \
+             WHEN status = 'revoked' THEN status \
+             WHEN status = 'opened' AND $2 = 'sent' THEN status ELSE $2 END WHERE id = $1"
+        ))
+        .bind(id)
+        .bind(status)
+        .bind(at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+async fn insert_participant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    p: &ParticipantRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO session_participants ({PARTICIPANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&p.id)
+    .bind(&p.session_id)
+    .bind(&p.client_id)
+    .bind(&p.token_hash)
+    .bind(&p.token_sealed)
+    .bind(&p.status)
+    .bind(p.sent_at)
+    .bind(p.opened_at)
+    .bind(p.revoked_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Removes a (revoked) participant row so the client can be invited afresh.
+    pub async fn delete_participant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM session_participants WHERE session_id = $1 AND client_id = $2")
+            .bind(session_id)
+            .bind(client_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
