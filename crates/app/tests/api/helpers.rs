@@ -263,6 +263,12 @@ impl TestApp {
         .await
     }
 
+    /// A new bearer token for an existing, verified therapist.
+    pub async fn fresh_token(&self, email: &str) -> String {
+        let body: Value = self.login(email, PASSWORD).await.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
     /// A verified therapist's bearer token.
     pub async fn token_for(&self, email: &str) -> String {
         self.verified_therapist(email).await;
@@ -355,4 +361,27 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// Signs in an operator (admin) created straight in the store, as the CLI does.
+pub async fn operator_token(app: &TestApp) -> String {
+    let hash = regroup::auth::password::hash(PASSWORD).await.unwrap();
+    app.state
+        .store
+        .insert_account(
+            regroup::store::NewAccount {
+                role: regroup::store::Role::Admin,
+                name: "Olive Operator",
+                email: "olive@regroup.example",
+                password_hash: &hash,
+                email_verified: true,
+            },
+            app.clock.unix(),
+        )
+        .await
+        .unwrap();
+    let response = app.login("olive@regroup.example", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_string()
 }

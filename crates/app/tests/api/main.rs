@@ -4,7 +4,10 @@ mod helpers;
 
 mod accounts;
 mod bad_input;
+mod clients;
 mod openapi;
 mod pages;
+mod privacy;
 mod sessions;
 mod totp;
+mod video_sessions;
