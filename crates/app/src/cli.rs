@@ -36,6 +36,17 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero naming the first altered, removed or inserted entry.
+    Verify(StorageArgs),
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +140,9 @@ impl Cli {
                         password_stdin: _,
                     },
             } => create_operator(&storage, &email, &name, &role).await,
+            Command::Audit {
+                command: AuditCommand::Verify(storage),
+            } => verify_audit_log(&storage).await,
         }
     }
 }
@@ -145,6 +159,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = app.state().settings.public_url.clone();
     tracing::info!("Regroup is running: open {url}");
     app.run_until(shutdown_signal()).await
+}
+
+async fn verify_audit_log(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store = storage.store().await?;
+    let report = crate::audit::verify(&store).await;
+    store.close().await;
+    let report = report?;
+    match report.broken {
+        None => {
+            println!("audit log intact: {} entries", report.entries);
+            Ok(())
+        }
+        Some(b) => anyhow::bail!("audit log broken at entry {}: {}", b.seq, b.problem),
+    }
 }
 
 async fn create_operator(

@@ -4,6 +4,7 @@
 //! migrations folder for the places where their types differ.
 
 mod accounts;
+mod audit;
 mod auth_sessions;
 mod email_tokens;
 mod recovery_codes;
@@ -11,9 +12,11 @@ mod secrets;
 mod throttle;
 
 pub use accounts::{Account, NewAccount, Role};
+pub use audit::{AuditFields, AuditRow, ChainLink};
 pub use auth_sessions::{AuthSession, SessionKind};
 pub use email_tokens::{EmailToken, TokenPurpose};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -31,6 +34,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Serialises audit appends on SQLite (see `append_audit_entry`).
+    audit_append: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -67,7 +72,11 @@ impl Store {
             .connect_with(options)
             .await
             .context("while connecting to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            audit_append: Arc::default(),
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub data_dir: tempfile::TempDir,
     postgres_db: Option<String>,
+    /// The server's own store, for tests that look at or tamper with rows.
+    store: regroup::store::Store,
 }
 
 fn admin_postgres_url() -> String {
@@ -74,6 +76,7 @@ impl TestApp {
             .await
             .expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let store = app.state().store.clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let browser = reqwest::Client::builder()
             .cookie_store(true)
@@ -91,7 +94,12 @@ impl TestApp {
             clock,
             data_dir,
             postgres_db,
+            store,
         }
+    }
+
+    pub fn store(&self) -> &regroup::store::Store {
+        &self.store
     }
 
     pub fn url(&self, path: &str) -> String {
