@@ -1,7 +1,10 @@
 //! What a therapist can do with their own account, shared by pages and API.
 
+use std::net::IpAddr;
+
 use serde::Serialize;
 
+use crate::audit::{self, Action};
 use crate::auth::{email_links, password, signin};
 use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
 use crate::error::{AppError, AppResult};
@@ -109,7 +112,12 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
 }
 
 /// Sets a new password from a reset link and signs out every session.
-pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -> AppResult<()> {
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new_password: &str,
+    addr: IpAddr,
+) -> AppResult<()> {
     let record = email_links::peek(state, token, TokenPurpose::ResetPassword)
         .await?
         .ok_or_else(expired_link)?;
@@ -137,6 +145,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
         .store
         .delete_auth_sessions_except(&account.id, None)
         .await?;
+    audit::record_own(state, &account, Action::PasswordReset, addr).await?;
     tracing::info!(account = %account.id, "password reset; all sessions ended");
     Ok(())
 }
@@ -148,6 +157,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
     keep_session: &str,
+    addr: IpAddr,
 ) -> AppResult<()> {
     if !password::verify(current, Some(&account.password_hash)).await? {
         return Err(AppError::invalid(
@@ -166,7 +176,7 @@ pub async fn change_password(
         .store
         .delete_auth_sessions_except(&account.id, Some(keep_session))
         .await?;
-    Ok(())
+    audit::record_own(state, account, Action::PasswordChanged, addr).await
 }
 
 /// A change to the profile; `None` leaves a field as it is.
@@ -313,7 +323,14 @@ impl From<&Account> for TherapistView {
 }
 
 /// Everything the platform holds about the therapist, as one JSON document.
-pub async fn export(state: &AppState, account: &Account) -> AppResult<serde_json::Value> {
+/// The export is audited first, so the trail it contains includes itself.
+pub async fn export(
+    state: &AppState,
+    account: &Account,
+    addr: IpAddr,
+) -> AppResult<serde_json::Value> {
+    audit::record_own(state, account, Action::Export, addr).await?;
+    let trail = state.store.audit_trail_of(&account.id).await?;
     let sessions = state.store.auth_sessions_of(&account.id).await?;
     let recovery_left = state.store.unused_recovery_codes(&account.id).await?;
     Ok(serde_json::json!({
@@ -330,6 +347,12 @@ pub async fn export(state: &AppState, account: &Account) -> AppResult<serde_json
             "created_at": rfc3339(s.created_at),
             "last_seen_at": rfc3339(s.last_seen_at),
             "expires_at": rfc3339(s.expires_at),
+        })).collect::<Vec<_>>(),
+        "audit_trail": trail.iter().map(|e| serde_json::json!({
+            "at": rfc3339(e.at),
+            "action": e.action,
+            "target_kind": e.target_kind,
+            "target_id": e.target_id,
         })).collect::<Vec<_>>(),
     }))
 }
@@ -357,6 +380,7 @@ pub async fn delete(
             .await
             .map_err(|e| AppError::invalid("totp_code", e.message))?;
     }
+    crate::audit::record_own(state, account, crate::audit::Action::AccountDeleted, addr).await?;
     // The key goes first: once it is gone, every copy of this therapist's
     // client data (backups included) is unreadable, even if a later step fails.
     state.keys.shred(&account.id).await?;

@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -52,6 +57,12 @@ enum KeysCommand {
     /// master.key.old until you delete it), or printed once when the master
     /// key comes from REGROUP_MASTER_KEY.
     RotateMaster(StorageArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero naming the first altered, removed or inserted entry.
+    Verify(StorageArgs),
 }
 
 #[derive(Args, Debug)]
@@ -152,6 +163,9 @@ impl Cli {
             Command::Keys {
                 command: KeysCommand::RotateMaster(storage),
             } => rotate_master(&storage).await,
+            Command::Audit {
+                command: AuditCommand::Verify(storage),
+            } => verify_audit_log(&storage).await,
         }
     }
 }
@@ -168,6 +182,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = app.state().settings.public_url.clone();
     tracing::info!("Regroup is running: open {url}");
     app.run_until(shutdown_signal()).await
+}
+
+async fn verify_audit_log(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store = storage.store().await?;
+    let report = crate::audit::verify(&store).await;
+    store.close().await;
+    let report = report?;
+    match report.broken {
+        None => {
+            println!("audit log intact: {} entries", report.entries);
+            Ok(())
+        }
+        Some(b) => anyhow::bail!("audit log broken at entry {}: {}", b.seq, b.problem),
+    }
 }
 
 async fn create_operator(

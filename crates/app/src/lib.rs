@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses the command line.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clients;

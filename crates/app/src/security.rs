@@ -1,5 +1,8 @@
 //! Second-factor enrolment and recovery codes, shared by pages and API.
 
+use std::net::IpAddr;
+
+use crate::audit::{self, Action};
 use crate::auth::{password, recovery, totp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -34,6 +37,7 @@ pub async fn confirm_totp(
     state: &AppState,
     account: &Account,
     code: &str,
+    addr: IpAddr,
 ) -> AppResult<Vec<String>> {
     let secret = match (&account.totp_secret, account.totp_enabled()) {
         (Some(secret), false) => secret,
@@ -59,6 +63,7 @@ pub async fn confirm_totp(
         )
     })?;
     state.store.enable_totp(&account.id, step, now).await?;
+    audit::record_own(state, account, Action::TotpEnabled, addr).await?;
     tracing::info!(account = %account.id, "authenticator app enrolled");
     new_recovery_codes(state, account).await
 }
@@ -85,12 +90,14 @@ pub async fn disable_totp(
     state: &AppState,
     account: &Account,
     password_input: &str,
+    addr: IpAddr,
 ) -> AppResult<()> {
     require_password(account, password_input).await?;
     state
         .store
         .disable_totp(&account.id, state.clock.unix())
         .await?;
+    audit::record_own(state, account, Action::TotpDisabled, addr).await?;
     tracing::info!(account = %account.id, "authenticator app removed");
     Ok(())
 }
@@ -99,6 +106,7 @@ pub async fn regenerate_recovery_codes(
     state: &AppState,
     account: &Account,
     password_input: &str,
+    addr: IpAddr,
 ) -> AppResult<Vec<String>> {
     require_password(account, password_input).await?;
     if !account.totp_enabled() {
@@ -107,5 +115,7 @@ pub async fn regenerate_recovery_codes(
             "Set up an authenticator app first.",
         ));
     }
-    new_recovery_codes(state, account).await
+    let codes = new_recovery_codes(state, account).await?;
+    audit::record_own(state, account, Action::RecoveryCodesRegenerated, addr).await?;
+    Ok(codes)
 }

@@ -4,10 +4,27 @@ use std::net::IpAddr;
 
 use super::throttle::{self, Subjects};
 use super::{password, recovery, totp};
+use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::Email;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::Account;
+
+/// Records a refused attempt, against the account it named when there is one.
+/// Callers answer the same either way; the entry is written in both cases, so
+/// timing does not tell them apart either.
+async fn audit_refusal(
+    state: &AppState,
+    action: Action,
+    account_id: Option<&str>,
+    addr: IpAddr,
+) -> AppResult<()> {
+    let mut event = AuditEvent::new(Actor::anonymous(), action).from_addr(addr);
+    if let Some(id) = account_id {
+        event = event.target(TargetKind::Account, id);
+    }
+    audit::record_now(state, event).await
+}
 
 fn wrong_credentials() -> AppError {
     // One message for an unknown email and a wrong password alike.
@@ -34,12 +51,17 @@ pub async fn check_password(
     let ok = password::verify(password_input, stored).await?;
     let account = match (ok, account) {
         (true, Some(account)) => account,
-        _ => {
+        (_, account) => {
             throttle::record_failure(&state.store, &subjects, now).await?;
+            let id = account.as_ref().map(|a| a.id.as_str());
+            audit_refusal(state, Action::SignInFailed, id, addr).await?;
             tracing::info!("sign-in refused: wrong credentials");
             return Err(wrong_credentials());
         }
     };
+    if account.email_verified_at.is_none() || account.is_suspended() {
+        audit_refusal(state, Action::SignInFailed, Some(&account.id), addr).await?;
+    }
     if account.email_verified_at.is_none() {
         return Err(AppError::forbidden(
             "email_not_verified",
@@ -81,6 +103,7 @@ pub async fn check_second_factor(
     };
     if !accepted {
         throttle::record_failure(&state.store, &subjects, now).await?;
+        audit_refusal(state, Action::SecondFactorFailed, Some(&account.id), addr).await?;
         tracing::info!(account = %account.id, "sign-in refused: wrong second factor");
         return Err(AppError::unauthorized(
             "invalid_second_factor",
@@ -98,6 +121,10 @@ pub async fn finish(state: &AppState, account: &Account, addr: IpAddr) -> AppRes
         .store
         .record_sign_in(&account.id, state.clock.unix())
         .await?;
+    let event = AuditEvent::new(Actor::account(account), Action::SignIn)
+        .target(TargetKind::Account, &account.id)
+        .from_addr(addr);
+    audit::record_now(state, event).await?;
     tracing::info!(account = %account.id, "signed in");
     Ok(())
 }

@@ -4,6 +4,9 @@
 use regroup_vault::{normalize_email, DataKey, FieldContext};
 use serde::Serialize;
 
+use std::net::IpAddr;
+
+use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::{DisplayName, Email};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -85,6 +88,21 @@ fn sealed_row(
     }
 }
 
+/// Leaves a trace of a therapist touching a client record.
+async fn trace(
+    state: &AppState,
+    owner: &Account,
+    action: Action,
+    client_id: Option<&str>,
+    addr: IpAddr,
+) -> AppResult<()> {
+    let mut event = AuditEvent::new(Actor::account(owner), action).from_addr(addr);
+    if let Some(id) = client_id {
+        event = event.target(TargetKind::Client, id);
+    }
+    audit::record_now(state, event).await
+}
+
 fn duplicate() -> AppError {
     AppError::conflict(
         "client_exists",
@@ -104,6 +122,7 @@ pub async fn create(
     owner: &Account,
     name: &str,
     email: &str,
+    addr: IpAddr,
 ) -> AppResult<Client> {
     let (name, email) = parse(name, email)?;
     let key = state.keys.data_key(&owner.id).await?;
@@ -117,6 +136,7 @@ pub async fn create(
         }
     })?;
     tracing::info!(client = %row.id, "client created");
+    trace(state, owner, Action::ClientCreated, Some(&row.id), addr).await?;
     open(&key, &row)
 }
 
@@ -133,7 +153,9 @@ pub async fn list(
     state: &AppState,
     owner: &Account,
     search: Option<&str>,
+    addr: IpAddr,
 ) -> AppResult<Vec<Listed>> {
+    trace(state, owner, Action::ClientListed, None, addr).await?;
     let rows = state.store.clients_of(&owner.id).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -146,18 +168,21 @@ pub async fn list(
     let needle = search
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty());
-    let mut listed: Vec<Listed> = rows
-        .iter()
-        .map(|row| match open(&key, row) {
-            Ok(client) => Listed::Readable(client),
-            Err(_) => Listed::Unreadable(row.id.clone()),
-        })
-        .filter(|entry| match (&needle, entry) {
-            (Some(n), Listed::Readable(c)) => c.name.to_lowercase().contains(n),
-            (Some(_), Listed::Unreadable(_)) => false,
-            (None, _) => true,
-        })
-        .collect();
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match open(&key, row) {
+            Ok(client) => listed.push(Listed::Readable(client)),
+            Err(_) => {
+                trace(state, owner, Action::RecordUnreadable, Some(&row.id), addr).await?;
+                listed.push(Listed::Unreadable(row.id.clone()));
+            }
+        }
+    }
+    listed.retain(|entry| match (&needle, entry) {
+        (Some(n), Listed::Readable(c)) => c.name.to_lowercase().contains(n),
+        (Some(_), Listed::Unreadable(_)) => false,
+        (None, _) => true,
+    });
     listed.sort_by_key(|entry| match entry {
         Listed::Readable(c) => (0, c.name.to_lowercase()),
         Listed::Unreadable(id) => (1, id.clone()),
@@ -166,18 +191,23 @@ pub async fn list(
 }
 
 /// One client of the owner; anyone else's id is simply not found.
-pub async fn get(state: &AppState, owner: &Account, id: &str) -> AppResult<Client> {
+pub async fn get(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -> AppResult<Client> {
     let row = state
         .store
         .client_of(&owner.id, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let key = state
-        .keys
-        .existing_key(&owner.id)
-        .await?
-        .ok_or_else(unreadable)?;
-    open(&key, &row)
+    let key = state.keys.existing_key(&owner.id).await?;
+    match key.as_ref().map(|key| open(key, &row)) {
+        Some(Ok(client)) => {
+            trace(state, owner, Action::ClientRead, Some(id), addr).await?;
+            Ok(client)
+        }
+        _ => {
+            trace(state, owner, Action::RecordUnreadable, Some(id), addr).await?;
+            Err(unreadable())
+        }
+    }
 }
 
 pub async fn update(
@@ -186,8 +216,9 @@ pub async fn update(
     id: &str,
     name: Option<&str>,
     email: Option<&str>,
+    addr: IpAddr,
 ) -> AppResult<Client> {
-    let current = get(state, owner, id).await?;
+    let current = get(state, owner, id, addr).await?;
     let (name, email) = parse(
         name.unwrap_or(&current.name),
         email.unwrap_or(&current.email),
@@ -217,13 +248,15 @@ pub async fn update(
     if !found {
         return Err(AppError::not_found());
     }
+    trace(state, owner, Action::ClientUpdated, Some(id), addr).await?;
     open(&key, &updated)
 }
 
-pub async fn delete(state: &AppState, owner: &Account, id: &str) -> AppResult<()> {
+pub async fn delete(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -> AppResult<()> {
     if !state.store.delete_client(&owner.id, id).await? {
         return Err(AppError::not_found());
     }
+    trace(state, owner, Action::ClientDeleted, Some(id), addr).await?;
     tracing::info!(client = %id, "client deleted");
     Ok(())
 }

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::ics::{self, Method};
 use super::token_ctx;
+use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::clients;
 use crate::error::{AppError, AppResult};
 use crate::mail::Message;
@@ -223,6 +224,9 @@ pub async fn send(
             .store
             .mark_participant(&p.id, "sent", state.clock.unix())
             .await?;
+        let event = AuditEvent::new(Actor::system(), Action::InvitationSent)
+            .target(TargetKind::Invitation, &p.id);
+        audit::record_now(state, event).await?;
     }
     tracing::info!(session = %row.id, participant = %p.id, mail = ?mail, "session email sent");
     Ok(())

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use regroup_vault::{DataKey, FieldContext};
 use serde::Serialize;
 
+use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::auth::tokens::{hash_token, new_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -179,6 +180,19 @@ async fn check_clients_are_owned(
     Ok(())
 }
 
+async fn trace(
+    state: &AppState,
+    owner: &Account,
+    action: Action,
+    session_id: &str,
+) -> AppResult<()> {
+    audit::record_now(
+        state,
+        AuditEvent::new(Actor::account(owner), action).target(TargetKind::VideoSession, session_id),
+    )
+    .await
+}
+
 pub fn seal_ctx<'a>(owner: &'a str, column: &'a str, row_id: &'a str) -> FieldContext<'a> {
     FieldContext {
         owner,
@@ -308,6 +322,7 @@ pub async fn create(state: &AppState, owner: &Account, plan: Plan) -> AppResult<
             invitations::plan_mail(state, &row, p).await?;
         }
         tracing::info!(session = %row.id, "session scheduled");
+        trace(state, owner, Action::SessionCreated, &row.id).await?;
         created.push(row);
     }
     let mut views = Vec::with_capacity(created.len());
@@ -488,6 +503,7 @@ pub async fn update(
             invitations::schedule_reminders(state, &row, p).await?;
         }
     }
+    trace(state, owner, Action::SessionUpdated, &row.id).await?;
     view(state, &key, &row).await
 }
 
@@ -507,6 +523,7 @@ pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()
         }
     }
     tracing::info!(session = %row.id, "session cancelled");
+    trace(state, owner, Action::SessionCancelled, &row.id).await?;
     Ok(())
 }
 

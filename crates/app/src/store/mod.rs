@@ -4,6 +4,7 @@
 //! migrations folder for the places where their types differ.
 
 mod accounts;
+mod audit;
 mod auth_sessions;
 mod clients;
 mod email_tokens;
@@ -14,6 +15,7 @@ mod throttle;
 mod video_sessions;
 
 pub use accounts::{Account, NewAccount, Role};
+pub use audit::{AuditFields, AuditRow, ChainLink};
 pub use auth_sessions::{AuthSession, SessionKind};
 pub use clients::ClientRow;
 
@@ -21,6 +23,7 @@ pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
 pub use video_sessions::{ParticipantRow, SessionRow};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -38,6 +41,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Serialises audit appends on SQLite (see `append_audit_entry`).
+    audit_append: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -74,7 +79,11 @@ impl Store {
             .connect_with(options)
             .await
             .context("while connecting to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            audit_append: Arc::default(),
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

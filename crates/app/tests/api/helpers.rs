@@ -132,6 +132,10 @@ impl TestApp {
         regroup::jobs::run_due(&self.state).await.expect("jobs run")
     }
 
+    pub fn store(&self) -> &regroup::store::Store {
+        &self.state.store
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

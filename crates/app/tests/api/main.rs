@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod clients;
 mod openapi;

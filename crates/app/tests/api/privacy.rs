@@ -9,6 +9,7 @@ use crate::helpers::{TestApp, PASSWORD};
 use crate::on_both_backends;
 
 on_both_backends!(
+    every_touch_of_client_data_is_audited_by_id_only,
     client_names_and_emails_are_never_stored_in_plaintext,
     a_ciphertext_moved_to_another_row_does_not_open,
     after_deleting_the_account_no_key_opens_its_clients_rows,
@@ -201,4 +202,41 @@ async fn after_deleting_the_account_no_key_opens_its_clients_rows(app: TestApp) 
         client_rows(&app).await.iter().all(|r| r.owner_id != ana_id),
         "live rows are gone too"
     );
+}
+
+async fn every_touch_of_client_data_is_audited_by_id_only(app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    let client = add_client(&app, &token, NAME, EMAIL).await;
+    let id = client["id"].as_str().unwrap();
+    app.get_auth("/api/v1/clients", &token).await;
+    app.get_auth(&format!("/api/v1/clients/{id}"), &token).await;
+    app.api
+        .patch(app.url(&format!("/api/v1/clients/{id}")))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Zelda Q."}))
+        .send()
+        .await
+        .unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT action, target_id, source FROM audit_log ORDER BY seq")
+            .fetch_all(app.state.store.pool())
+            .await
+            .unwrap();
+    let on_client: Vec<&str> = rows
+        .iter()
+        .filter(|(_, target, _)| target.as_deref() == Some(id))
+        .map(|(action, _, _)| action.as_str())
+        .collect();
+    for action in ["client_created", "client_read", "client_updated"] {
+        assert!(
+            on_client.contains(&action),
+            "{action} missing from {on_client:?}"
+        );
+    }
+    assert!(rows.iter().any(|(action, _, _)| action == "client_listed"));
+    let text = format!("{rows:?}");
+    assert!(!text.contains("Zelda") && !text.contains("marlowe"));
+    assert!(!text.contains("127.0.0.1"), "only the network is kept");
+    let report = regroup::audit::verify(&app.state.store).await.unwrap();
+    assert!(report.broken.is_none());
 }

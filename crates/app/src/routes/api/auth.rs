@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::{self, rfc3339};
+use crate::audit::{self, Action};
 use crate::auth::session::{self, ApiAuth};
 use crate::auth::signin;
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -81,8 +82,13 @@ async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(State(state): State<AppState>, ApiAuth(signed): ApiAuth) -> AppResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    ApiAuth(signed): ApiAuth,
+    ClientAddr(addr): ClientAddr,
+) -> AppResult<StatusCode> {
     state.store.delete_auth_session(&signed.token_hash).await?;
+    audit::record_own(&state, &signed.account, Action::SignOut, addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,8 +150,9 @@ pub struct ResetBody {
     responses((status = 204), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> AppResult<StatusCode> {
-    accounts::reset_password(&state, &body.token, &body.password).await?;
+    accounts::reset_password(&state, &body.token, &body.password, addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::session::ApiTherapist;
 use crate::clients::{self, Client, Listed};
 use crate::error::{AppResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientAddr};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,9 +31,10 @@ pub struct NewClient {
 async fn create(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewClient>,
 ) -> AppResult<(StatusCode, Json<Client>)> {
-    let client = clients::create(&state, &signed.account, &body.name, &body.email).await?;
+    let client = clients::create(&state, &signed.account, &body.name, &body.email, addr).await?;
     Ok((StatusCode::CREATED, Json(client)))
 }
 
@@ -58,13 +59,14 @@ pub struct ClientList {
 async fn list(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
     Query(query): Query<Search>,
 ) -> AppResult<Json<ClientList>> {
     let mut out = ClientList {
         clients: Vec::new(),
         unreadable: Vec::new(),
     };
-    for entry in clients::list(&state, &signed.account, query.search.as_deref()).await? {
+    for entry in clients::list(&state, &signed.account, query.search.as_deref(), addr).await? {
         match entry {
             Listed::Readable(client) => out.clients.push(client),
             Listed::Unreadable(id) => out.unreadable.push(id),
@@ -80,9 +82,12 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
 ) -> AppResult<Json<Client>> {
-    Ok(Json(clients::get(&state, &signed.account, &id).await?))
+    Ok(Json(
+        clients::get(&state, &signed.account, &id, addr).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -100,6 +105,7 @@ pub struct ClientPatch {
 async fn update(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ClientPatch>,
 ) -> AppResult<Json<Client>> {
@@ -109,6 +115,7 @@ async fn update(
         &id,
         body.name.as_deref(),
         body.email.as_deref(),
+        addr,
     )
     .await?;
     Ok(Json(client))
@@ -121,8 +128,9 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    clients::delete(&state, &signed.account, &id).await?;
+    clients::delete(&state, &signed.account, &id, addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -77,8 +77,9 @@ async fn update(
 async fn export(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
 ) -> AppResult<Json<serde_json::Value>> {
-    Ok(Json(accounts::export(&state, &signed.account).await?))
+    Ok(Json(accounts::export(&state, &signed.account, addr).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -40,8 +40,12 @@ async fn show(
     )
 }
 
-async fn export(State(state): State<AppState>, PageTherapist(signed): PageTherapist) -> Response {
-    match accounts::export(&state, &signed.account).await {
+async fn export(
+    State(state): State<AppState>,
+    PageTherapist(signed): PageTherapist,
+    ClientAddr(addr): ClientAddr,
+) -> Response {
+    match accounts::export(&state, &signed.account, addr).await {
         Ok(doc) => (
             [
                 (header::CONTENT_TYPE, "application/json"),

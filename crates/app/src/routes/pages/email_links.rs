@@ -14,6 +14,7 @@ use super::{Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
+use crate::extract::ClientAddr;
 use crate::state::AppState;
 use crate::store::TokenPurpose;
 
@@ -195,10 +196,11 @@ async fn submit_reset(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     Path(token): Path<String>,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
     let nav = Nav::anonymous(&csrf);
-    match accounts::reset_password(&state, &token, &form.password).await {
+    match accounts::reset_password(&state, &token, &form.password, addr).await {
         Ok(()) => MessagePage::new(
             nav,
             "Your password is changed",

@@ -8,9 +8,11 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use super::{MessagePage, Nav};
+use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::tokens::hash_token;
 use crate::error::AppResult;
+use crate::extract::ClientAddr;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
 
@@ -21,15 +23,21 @@ pub fn router() -> Router<AppState> {
 async fn join(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddr(addr): ClientAddr,
     Path(token): Path<String>,
 ) -> Response {
-    match page(&state, Nav::anonymous(&csrf), &token).await {
+    match page(&state, Nav::anonymous(&csrf), &token, addr).await {
         Ok(response) => response,
         Err(err) => super::error_page(err.status, &err.message),
     }
 }
 
-async fn page(state: &AppState, nav: Nav, token: &str) -> AppResult<Response> {
+async fn page(
+    state: &AppState,
+    nav: Nav,
+    token: &str,
+    addr: std::net::IpAddr,
+) -> AppResult<Response> {
     let unknown = || {
         MessagePage::new(
             nav.clone(),
@@ -82,6 +90,10 @@ async fn page(state: &AppState, nav: Nav, token: &str) -> AppResult<Response> {
                 .store
                 .mark_participant(&participant.id, "opened", now)
                 .await?;
+            let event = AuditEvent::new(Actor::client(&participant.id), Action::InvitationOpened)
+                .target(TargetKind::VideoSession, &session.id)
+                .from_addr(addr);
+            audit::record_now(state, event).await?;
             MessagePage::new(
                 nav,
                 "Your video session",

@@ -10,10 +10,12 @@ use serde::Deserialize;
 use super::form::failed_status;
 use super::{render, Nav};
 use crate::accounts::{self, rfc3339};
+use crate::audit::{self, Action};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{cookie_name, removal_cookie, PageTherapist, Signed};
 use crate::auth::totp;
 use crate::error::AppError;
+use crate::extract::ClientAddr;
 use crate::security;
 use crate::state::AppState;
 
@@ -132,6 +134,7 @@ async fn change_password(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<ChangePasswordForm>,
 ) -> Response {
     let result = accounts::change_password(
@@ -140,6 +143,7 @@ async fn change_password(
         &form.current_password,
         &form.new_password,
         &signed.token_hash,
+        addr,
     )
     .await;
     match result {
@@ -195,9 +199,10 @@ async fn confirm_totp(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
-    match security::confirm_totp(&state, &signed.account, &form.code).await {
+    match security::confirm_totp(&state, &signed.account, &form.code, addr).await {
         Ok(codes) => render(
             StatusCode::OK,
             &RecoveryCodesPage {
@@ -216,9 +221,10 @@ async fn disable_totp(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    match security::disable_totp(&state, &signed.account, &form.password).await {
+    match security::disable_totp(&state, &signed.account, &form.password, addr).await {
         Ok(()) => {
             page(
                 &state,
@@ -237,9 +243,10 @@ async fn recovery_codes(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    match security::regenerate_recovery_codes(&state, &signed.account, &form.password).await {
+    match security::regenerate_recovery_codes(&state, &signed.account, &form.password, addr).await {
         Ok(codes) => render(
             StatusCode::OK,
             &RecoveryCodesPage {
@@ -254,6 +261,7 @@ async fn recovery_codes(
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
+    ClientAddr(addr): ClientAddr,
     jar: CookieJar,
     CsrfForm(_): CsrfForm<PasswordForm>,
 ) -> Response {
@@ -263,6 +271,10 @@ async fn sign_out_everywhere(
         .await
     {
         return AppError::from(err).into_response();
+    }
+    let audited = audit::record_own(&state, &signed.account, Action::SignOutEverywhere, addr).await;
+    if let Err(err) = audited {
+        return err.into_response();
     }
     let jar = jar.add(removal_cookie(
         &state.settings,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::form::failed_status;
 use super::{Field, FormPage, Nav};
+use crate::audit::{self, Action};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{self, cookie_name, pending_cookie_name, removal_cookie, token_cookie};
 use crate::auth::signin;
@@ -206,16 +207,38 @@ async fn submit_code(
 
 async fn sign_out(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     jar: CookieJar,
     CsrfForm(_): CsrfForm<CodeForm>,
 ) -> Response {
     let name = cookie_name(&state.settings);
     if let Some(cookie) = jar.get(name) {
         let hash = crate::auth::tokens::hash_token(cookie.value());
-        if let Err(err) = state.store.delete_auth_session(&hash).await {
-            return AppError::from(err).into_response();
+        if let Err(err) = end_session(&state, &hash, addr).await {
+            return err.into_response();
         }
     }
     let jar = jar.add(removal_cookie(&state.settings, name));
     (jar, Redirect::to("/sign-in?signed_out=1")).into_response()
+}
+
+/// Ends a browser session; a live one leaves a sign-out entry for its account.
+async fn end_session(
+    state: &AppState,
+    token_hash: &str,
+    addr: std::net::IpAddr,
+) -> Result<(), AppError> {
+    let session = state
+        .store
+        .auth_session(token_hash, SessionKind::Cookie)
+        .await?;
+    state.store.delete_auth_session(token_hash).await?;
+    let account = match session {
+        Some(session) => state.store.account_by_id(&session.account_id).await?,
+        None => None,
+    };
+    if let Some(account) = account {
+        audit::record_own(state, &account, Action::SignOut, addr).await?;
+    }
+    Ok(())
 }

@@ -1,0 +1,142 @@
+//! Queries on `audit_log`. The chain arithmetic lives in `crate::audit`; here
+//! is only what must happen inside one locked transaction.
+
+use sqlx::FromRow;
+
+use super::{Backend, Store};
+
+/// The fields of an entry that its hash covers, besides `seq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditFields<'a> {
+    pub at: i64,
+    pub actor_kind: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub action: &'a str,
+    pub target_kind: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub source: Option<&'a str>,
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub source: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRow {
+    pub fn fields(&self) -> AuditFields<'_> {
+        AuditFields {
+            at: self.at,
+            actor_kind: &self.actor_kind,
+            actor_id: self.actor_id.as_deref(),
+            action: &self.action,
+            target_kind: self.target_kind.as_deref(),
+            target_id: self.target_id.as_deref(),
+            source: self.source.as_deref(),
+        }
+    }
+}
+
+/// The links that tie a new entry to the one before it.
+pub struct ChainLink {
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+const COLUMNS: &str =
+    "seq, at, actor_kind, actor_id, action, target_kind, target_id, source, prev_hash, hash";
+
+impl Store {
+    /// Appends one entry. `seal` gets the new entry's seq and the previous
+    /// entry's hash (`None` for the first entry) and returns the links to
+    /// store. Appends are serialised, so two of them never read the same last
+    /// entry and fork the chain. Returns the new entry's seq.
+    pub async fn append_audit_entry(
+        &self,
+        fields: &AuditFields<'_>,
+        seal: impl FnOnce(i64, Option<&str>) -> ChainLink,
+    ) -> Result<i64, sqlx::Error> {
+        // SQLite: one appender at a time in this process, so appends queue here
+        // instead of spinning on the database's busy timeout.
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.audit_append.lock().await),
+            Backend::Postgres => None,
+        };
+        let mut tx = match self.backend {
+            // IMMEDIATE takes the write lock before the read, so no other
+            // process can append between our read and our insert.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // Conflicts with itself and with inserts, not with plain reads,
+                // and is released at commit; safe across several nodes.
+                sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq, prev) = match &last {
+            Some((seq, hash)) => (seq + 1, Some(hash.as_str())),
+            None => (1, None),
+        };
+        let link = seal(seq, prev);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, target_kind, target_id, \
+             source, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(seq)
+        .bind(fields.at)
+        .bind(fields.actor_kind)
+        .bind(fields.actor_id)
+        .bind(fields.action)
+        .bind(fields.target_kind)
+        .bind(fields.target_id)
+        .bind(fields.source)
+        .bind(&link.prev_hash)
+        .bind(&link.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Up to `limit` entries after `after_seq`, in chain order: a page for
+    /// walking the whole log without holding it in memory.
+    pub async fn audit_entries_after(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Every entry where the account acted or was acted on, oldest first.
+    pub async fn audit_trail_of(&self, account_id: &str) -> Result<Vec<AuditRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE actor_id = $1 OR target_id = $1 ORDER BY seq"
+        ))
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await
+    }
+}
