@@ -333,7 +333,11 @@ pub async fn export(
     let trail = state.store.audit_trail_of(&account.id).await?;
     let sessions = state.store.auth_sessions_of(&account.id).await?;
     let recovery_left = state.store.unused_recovery_codes(&account.id).await?;
+    let site = crate::site::export_of(state, &account.id).await?;
     Ok(serde_json::json!({
+        "policy_acknowledgements": site.acknowledgements,
+        "support_tickets": site.tickets,
+        "announcements_opted_out_at": site.opted_out_at,
         "format": "regroup-export/1",
         "exported_at": rfc3339(state.clock.unix()),
         "account": TherapistView::from(account),

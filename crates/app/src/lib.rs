@@ -18,6 +18,7 @@ pub mod mail;
 pub mod routes;
 pub mod schedule;
 pub mod security;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -52,6 +52,7 @@ impl Application {
             clock,
             settings: Arc::new(settings),
         };
+        crate::site::policy::seed(&state).await?;
         Ok(Self { listener, state })
     }
 
@@ -105,6 +106,7 @@ async fn housekeeping(state: AppState) {
         if let Err(err) = state.store.purge_login_failures(now - 24 * 3600).await {
             tracing::warn!(error = %err, "could not purge old sign-in failures");
         }
+        crate::site::housekeeping(&state).await;
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod csrf;
 pub mod email_links;
+pub mod operator;
 pub mod password;
 pub mod recovery;
 pub mod session;

@@ -27,6 +27,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            crate::site::analytics::record,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             security_headers::apply,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

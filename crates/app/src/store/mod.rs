@@ -4,6 +4,7 @@
 //! migrations folder for the places where their types differ.
 
 mod accounts;
+mod analytics;
 mod audit;
 mod auth_sessions;
 mod clients;
@@ -11,13 +12,19 @@ mod email_tokens;
 mod jobs;
 mod recovery_codes;
 mod secrets;
+mod site;
 mod throttle;
 mod video_sessions;
 
 pub use accounts::{Account, NewAccount, Role};
+pub use analytics::{Breakdown, DayRange, PageView};
 pub use audit::{AuditFields, AuditRow, ChainLink};
 pub use auth_sessions::{AuthSession, SessionKind};
 pub use clients::ClientRow;
+pub use site::{
+    Acknowledgement, AnnouncementRow, DirectoryRow, InquiryRow, PolicyVersion, TicketMessage,
+    TicketRow, TrackedLink,
+};
 
 pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;

@@ -10,5 +10,6 @@ mod openapi;
 mod pages;
 mod privacy;
 mod sessions;
+mod site;
 mod totp;
 mod video_sessions;

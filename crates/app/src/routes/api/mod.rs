@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, documented by the OpenAPI document it is
 //! built with: a route cannot be added without appearing in `/api/openapi.json`.
 
+mod admin;
 mod auth;
 mod clients;
 mod me;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(me::router())
         .merge(clients::router())
         .merge(video_sessions::router())
+        .merge(admin::router())
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
     router.route(

@@ -2,6 +2,8 @@
 //! form carries the CSRF token and works without JavaScript.
 
 mod account;
+mod admin;
+mod charts;
 mod dashboard;
 mod dev_outbox;
 mod email_links;
@@ -12,6 +14,7 @@ mod profile;
 mod security;
 mod sign_in;
 mod sign_up;
+mod site;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -36,6 +39,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security::router())
         .merge(account::router())
         .merge(dev_outbox::router())
+        .merge(site::router())
+        .merge(admin::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::site::policy::notice,
+        ))
         .layer(middleware::from_fn_with_state(state, csrf::ensure_token))
 }
 
@@ -45,6 +54,8 @@ pub struct Nav {
     pub csrf: String,
     pub signed_in: bool,
     pub name: String,
+    /// Operators get the console's menu instead of the therapist's.
+    pub operator: bool,
 }
 
 impl Nav {
@@ -60,6 +71,7 @@ impl Nav {
             csrf: csrf.0.clone(),
             signed_in: true,
             name: signed.account.name.clone(),
+            operator: signed.account.role().is_operator(),
         }
     }
 }

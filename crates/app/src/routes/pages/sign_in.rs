@@ -139,7 +139,13 @@ async fn establish(
                     &state.settings,
                     pending_cookie_name(&state.settings),
                 ));
-            (jar, Redirect::to("/dashboard")).into_response()
+            // Operators land in their console; therapists on their dashboard.
+            let home = if account.role().is_operator() {
+                "/admin"
+            } else {
+                "/dashboard"
+            };
+            (jar, Redirect::to(home)).into_response()
         }
         Err(err) => err.into_response(),
     }

@@ -1,0 +1,41 @@
+//! The operators' API: aggregate analytics only, never client data.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::operator::ApiOperator;
+use crate::error::{AppResult, ErrorBody};
+use crate::site::summary::{self, Summary};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(analytics_summary))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SummaryRange {
+    /// First day, `YYYY-MM-DD` (UTC); default: 29 days before `to`.
+    from: Option<String>,
+    /// Last day, included; default: today.
+    to: Option<String>,
+}
+
+/// Visitors, page views, device shares, top pages, referrers, browsers and
+/// email click-through for a range of days. Bots are left out of every count
+/// but `bot_pageviews`; a visitor is one browser on one day.
+#[utoipa::path(get, path = "/api/v1/admin/analytics/summary", tag = "admin",
+    security(("bearer" = [])), params(SummaryRange),
+    responses((status = 200, body = Summary), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an operator"),
+        (status = 422, body = ErrorBody, description = "Bad date or range")))]
+async fn analytics_summary(
+    State(state): State<AppState>,
+    _operator: ApiOperator,
+    Query(range): Query<SummaryRange>,
+) -> AppResult<Json<Summary>> {
+    let range = summary::range(&state, range.from.as_deref(), range.to.as_deref())?;
+    Ok(Json(summary::summarize(&state, range).await?))
+}
