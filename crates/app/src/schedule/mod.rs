@@ -546,3 +546,57 @@ pub async fn resend(state: &AppState, owner: &Account, id: &str, client_id: &str
         .ok_or_else(AppError::not_found)?;
     invitations::send(state, &row, &participant, invitations::Mail::Invitation).await
 }
+
+/// A wall-clock date and time in `tz` (as typed in a form) as an instant.
+pub fn local_to_utc(date: &str, time: &str, tz: Tz) -> AppResult<DateTime<Utc>> {
+    use chrono::{LocalResult, NaiveDate, NaiveTime, TimeZone};
+    let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid("date", "Choose a date."))?;
+    let time = NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .map_err(|_| AppError::invalid("time", "Choose a time, such as 09:30."))?;
+    match tz.from_local_datetime(&date.and_time(time)) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // When clocks go back, an hour happens twice; take the first.
+        LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+        LocalResult::None => Err(AppError::invalid(
+            "time",
+            "This time does not exist on that day (the clocks change). Choose another.",
+        )),
+    }
+}
+
+/// "Tue, Dec 1 · 9:00 AM" in the given zone, for lists.
+pub fn short_local(t: i64, tz: &str) -> String {
+    let tz: Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz)
+        .format("%a, %b %-d · %-I:%M %p")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_time_is_converted_with_its_zone() {
+        let t = local_to_utc("2026-12-01", "09:00", chrono_tz::America::Chicago).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T15:00:00+00:00");
+    }
+
+    #[test]
+    fn a_time_skipped_by_daylight_saving_is_refused() {
+        let err = local_to_utc("2026-03-08", "02:30", chrono_tz::America::Chicago).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("time"));
+    }
+
+    #[test]
+    fn participant_counts_follow_the_kind() {
+        assert!(check_participant_count(Kind::Individual, 1).is_ok());
+        assert!(check_participant_count(Kind::Individual, 2).is_err());
+        assert!(check_participant_count(Kind::Group, 15).is_ok());
+        assert!(check_participant_count(Kind::Group, 16).is_err());
+        assert!(check_participant_count(Kind::Group, 0).is_err());
+    }
+}

@@ -9,6 +9,7 @@ mod clients;
 mod openapi;
 mod pages;
 mod privacy;
+mod schedule_pages;
 mod sessions;
 mod totp;
 mod video_sessions;

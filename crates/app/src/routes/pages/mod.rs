@@ -2,6 +2,7 @@
 //! form carries the CSRF token and works without JavaScript.
 
 mod account;
+mod clients;
 mod dashboard;
 mod dev_outbox;
 mod email_links;
@@ -10,6 +11,7 @@ mod home;
 mod join;
 mod profile;
 mod security;
+mod sessions;
 mod sign_in;
 mod sign_up;
 
@@ -35,6 +37,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(profile::router())
         .merge(security::router())
         .merge(account::router())
+        .merge(clients::router())
+        .merge(sessions::router())
         .merge(dev_outbox::router())
         .layer(middleware::from_fn_with_state(state, csrf::ensure_token))
 }
