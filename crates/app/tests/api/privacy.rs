@@ -239,4 +239,17 @@ async fn every_touch_of_client_data_is_audited_by_id_only(app: TestApp) {
     assert!(!text.contains("127.0.0.1"), "only the network is kept");
     let report = regroup::audit::verify(&app.state.store).await.unwrap();
     assert!(report.broken.is_none());
+    // The therapist's export carries their clients and their own trail.
+    let export: Value = app
+        .get_auth("/api/v1/me/export", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["clients"][0]["name"], "Zelda Q.");
+    assert!(export["audit_trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "client_created"));
 }
