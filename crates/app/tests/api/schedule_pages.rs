@@ -121,15 +121,8 @@ async fn another_therapists_client_and_session_pages_are_not_found(app: TestApp)
     let token = app.token_for("ana@example.com").await;
     let client = crate::clients::add_client(&app, &token, "Ben Okafor", "ben@example.com").await;
     let client_id = client["id"].as_str().unwrap();
-    let session: Value = app
-        .api
-        .post(app.url("/api/v1/video-sessions"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"kind": "individual", "starts_at": (app.clock.now() + chrono::Duration::days(2)).to_rfc3339(),
-                                  "duration_minutes": 50, "time_zone": "UTC", "client_ids": [client_id]}))
-        .send()
-        .await
-        .unwrap()
+    let session: Value = app.post_auth("/api/v1/video-sessions", &token, &serde_json::json!({"kind": "individual", "starts_at": (app.clock.now() + chrono::Duration::days(2)).to_rfc3339(),
+                                  "duration_minutes": 50, "time_zone": "UTC", "client_ids": [client_id]})).await
         .json()
         .await
         .unwrap();
