@@ -334,6 +334,18 @@ pub async fn export(
     let sessions = state.store.auth_sessions_of(&account.id).await?;
     let recovery_left = state.store.unused_recovery_codes(&account.id).await?;
     let site = crate::site::export_of(state, &account.id).await?;
+    // The clients and sessions the therapist entered are theirs to take along.
+    let clients: Vec<serde_json::Value> = crate::clients::list(state, account, None, addr)
+        .await?
+        .into_iter()
+        .map(|entry| match entry {
+            crate::clients::Listed::Readable(c) => serde_json::json!(c),
+            crate::clients::Listed::Unreadable(id) => {
+                serde_json::json!({ "id": id, "unreadable": true })
+            }
+        })
+        .collect();
+    let video_sessions = crate::schedule::list(state, account, 0, i64::MAX / 2).await?;
     Ok(serde_json::json!({
         "policy_acknowledgements": site.acknowledgements,
         "support_tickets": site.tickets,
@@ -352,6 +364,8 @@ pub async fn export(
             "last_seen_at": rfc3339(s.last_seen_at),
             "expires_at": rfc3339(s.expires_at),
         })).collect::<Vec<_>>(),
+        "clients": clients,
+        "video_sessions": video_sessions,
         "audit_trail": trail.iter().map(|e| serde_json::json!({
             "at": rfc3339(e.at),
             "action": e.action,

@@ -115,7 +115,8 @@ where
         if !valid {
             return Err(expired_form());
         }
-        let value = serde_urlencoded::from_bytes(&body).map_err(|e| {
+        // serde_html_form reads repeated keys (checkboxes) into lists.
+        let value = serde_html_form::from_bytes(&body).map_err(|e| {
             AppError::bad_request("invalid_form", format!("The form could not be read: {e}."))
         })?;
         Ok(CsrfForm(value))

@@ -3,164 +3,26 @@
 
 pub mod ics;
 pub mod invitations;
+mod plan;
+mod view;
+
+pub use plan::{
+    local_to_utc, parse_duration, parse_time_zone, Kind, Plan, MAX_GROUP_CLIENTS,
+    MAX_WEEKLY_OCCURRENCES,
+};
+pub use view::{rfc3339, short_local, ParticipantView, SessionView};
+
+use plan::{check_participant_count, check_text};
+use view::view;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use regroup_vault::{DataKey, FieldContext};
-use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::auth::tokens::{hash_token, new_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{new_id, Account, ParticipantRow, SessionRow};
-
-pub const MAX_GROUP_CLIENTS: usize = 15;
-pub const MAX_WEEKLY_OCCURRENCES: u32 = 52;
-
-/// The checked request to schedule a session.
-pub struct Plan {
-    pub kind: Kind,
-    pub title: String,
-    pub notes: String,
-    pub starts_at: DateTime<Utc>,
-    pub duration_minutes: i64,
-    pub time_zone: Tz,
-    pub client_ids: Vec<String>,
-    pub weekly_occurrences: u32,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
-    Individual,
-    Group,
-}
-
-impl Kind {
-    pub fn parse(raw: &str) -> AppResult<Self> {
-        match raw {
-            "individual" => Ok(Kind::Individual),
-            "group" => Ok(Kind::Group),
-            _ => Err(AppError::invalid(
-                "kind",
-                "Choose \"individual\" or \"group\".",
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Individual => "individual",
-            Kind::Group => "group",
-        }
-    }
-
-    fn default_title(self) -> &'static str {
-        match self {
-            Kind::Individual => "Individual session",
-            Kind::Group => "Group session",
-        }
-    }
-}
-
-pub fn parse_time_zone(raw: &str) -> AppResult<Tz> {
-    raw.trim().parse::<Tz>().map_err(|_| {
-        AppError::invalid(
-            "time_zone",
-            "Use an IANA time zone such as America/Chicago.",
-        )
-    })
-}
-
-pub fn parse_duration(minutes: i64) -> AppResult<i64> {
-    if (15..=240).contains(&minutes) {
-        Ok(minutes)
-    } else {
-        Err(AppError::invalid(
-            "duration_minutes",
-            "A session lasts from 15 to 240 minutes.",
-        ))
-    }
-}
-
-fn check_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(AppError::invalid(
-            field,
-            format!("Use at most {max} characters."),
-        ));
-    }
-    Ok(value.to_string())
-}
-
-impl Plan {
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        kind: &str,
-        title: Option<&str>,
-        notes: Option<&str>,
-        starts_at: DateTime<Utc>,
-        duration_minutes: i64,
-        time_zone: &str,
-        client_ids: Vec<String>,
-        weekly_occurrences: Option<u32>,
-        now: DateTime<Utc>,
-    ) -> AppResult<Self> {
-        let kind = Kind::parse(kind)?;
-        let title = check_text("title", title.unwrap_or(""), 200)?;
-        let title = if title.is_empty() {
-            kind.default_title().to_string()
-        } else {
-            title
-        };
-        let notes = check_text("notes", notes.unwrap_or(""), 5000)?;
-        if starts_at <= now {
-            return Err(AppError::invalid(
-                "starts_at",
-                "Choose a start time in the future.",
-            ));
-        }
-        let duration_minutes = parse_duration(duration_minutes)?;
-        let time_zone = parse_time_zone(time_zone)?;
-        let mut client_ids = client_ids;
-        client_ids.sort();
-        client_ids.dedup();
-        check_participant_count(kind, client_ids.len())?;
-        let weekly_occurrences = weekly_occurrences.unwrap_or(1);
-        if !(1..=MAX_WEEKLY_OCCURRENCES).contains(&weekly_occurrences) {
-            return Err(AppError::invalid(
-                "weekly_occurrences",
-                format!("A weekly series has 1 to {MAX_WEEKLY_OCCURRENCES} sessions."),
-            ));
-        }
-        Ok(Self {
-            kind,
-            title,
-            notes,
-            starts_at,
-            duration_minutes,
-            time_zone,
-            client_ids,
-            weekly_occurrences,
-        })
-    }
-}
-
-fn check_participant_count(kind: Kind, count: usize) -> AppResult<()> {
-    match (kind, count) {
-        (Kind::Individual, 1) => Ok(()),
-        (Kind::Individual, _) => Err(AppError::invalid(
-            "client_ids",
-            "An individual session has exactly one client.",
-        )),
-        (Kind::Group, 1..=MAX_GROUP_CLIENTS) => Ok(()),
-        (Kind::Group, _) => Err(AppError::invalid(
-            "client_ids",
-            format!("A group session has 1 to {MAX_GROUP_CLIENTS} clients."),
-        )),
-    }
-}
 
 /// Every id must be one of the owner's clients. The message is the same for
 /// an id that does not exist and one that belongs to someone else.
@@ -230,61 +92,6 @@ fn new_participant(
         opened_at: None,
         revoked_at: None,
     }
-}
-
-/// A session as the therapist sees it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SessionView {
-    pub id: String,
-    pub kind: String,
-    pub title: String,
-    pub notes: String,
-    pub starts_at: String,
-    pub duration_minutes: i64,
-    pub time_zone: String,
-    pub status: String,
-    pub series_id: Option<String>,
-    /// The therapist's page for the room.
-    pub room_url: String,
-    pub participants: Vec<ParticipantView>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ParticipantView {
-    pub client_id: String,
-    /// pending, sent, opened or revoked
-    pub invitation_status: String,
-}
-
-pub fn rfc3339(t: i64) -> String {
-    crate::accounts::rfc3339(t)
-}
-
-async fn view(state: &AppState, key: &DataKey, row: &SessionRow) -> AppResult<SessionView> {
-    let open = |column: &str, sealed: &str| {
-        key.open_str(&seal_ctx(&row.owner_id, column, &row.id), sealed)
-            .map_err(|_| crate::clients::unreadable())
-    };
-    let participants = state.store.participants_of(&row.id).await?;
-    Ok(SessionView {
-        id: row.id.clone(),
-        kind: row.kind.clone(),
-        title: open("title", &row.title_sealed)?,
-        notes: open("notes", &row.notes_sealed)?,
-        starts_at: rfc3339(row.starts_at),
-        duration_minutes: row.duration_minutes,
-        time_zone: row.time_zone.clone(),
-        status: row.status.clone(),
-        series_id: row.series_id.clone(),
-        room_url: state.settings.link(&format!("/sessions/{}/room", row.id)),
-        participants: participants
-            .into_iter()
-            .map(|p| ParticipantView {
-                client_id: p.client_id,
-                invitation_status: p.status,
-            })
-            .collect(),
-    })
 }
 
 /// Schedules the session (or weekly series) and invites its clients.

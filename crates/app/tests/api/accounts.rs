@@ -43,16 +43,13 @@ async fn a_therapist_signs_up_verifies_signs_in_edits_exports_and_deletes(app: T
     assert_eq!(me["email_verified"], true);
 
     let patched = app
-        .api
-        .patch(app.url("/api/v1/me"))
-        .bearer_auth(&bearer)
-        .json(
+        .patch_auth(
+            "/api/v1/me",
+            &bearer,
             &json!({"credential": "LCSW", "license_number": "149-0012", "practice_states": "IL, WI",
                        "bio": "Groups for grief and loss.", "time_zone": "America/Chicago"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(patched.status(), StatusCode::OK);
     let me: Value = app
         .get_auth("/api/v1/me", &bearer)
@@ -75,23 +72,21 @@ async fn a_therapist_signs_up_verifies_signs_in_edits_exports_and_deletes(app: T
     );
 
     let wrong = app
-        .api
-        .delete(app.url("/api/v1/me"))
-        .bearer_auth(&bearer)
-        .json(&json!({"password": "not-my-password-at-all"}))
-        .send()
-        .await
-        .unwrap();
+        .delete_auth(
+            "/api/v1/me",
+            &bearer,
+            Some(&json!({"password": "not-my-password-at-all"})),
+        )
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let deleted = app
-        .api
-        .delete(app.url("/api/v1/me"))
-        .bearer_auth(&bearer)
-        .json(&json!({ "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+        .delete_auth(
+            "/api/v1/me",
+            &bearer,
+            Some(&json!({ "password": PASSWORD })),
+        )
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.get_auth("/api/v1/me", &bearer).await.status(),
@@ -248,23 +243,21 @@ async fn a_new_email_takes_effect_only_from_the_new_address(app: TestApp) {
     let bearer = app.token_for("ana@example.com").await;
     app.verified_therapist("taken@example.com").await;
     let taken = app
-        .api
-        .patch(app.url("/api/v1/me"))
-        .bearer_auth(&bearer)
-        .json(&json!({"email": "taken@example.com"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_auth(
+            "/api/v1/me",
+            &bearer,
+            &json!({"email": "taken@example.com"}),
+        )
+        .await;
     assert_eq!(taken.status(), StatusCode::CONFLICT);
 
     let patched: Value = app
-        .api
-        .patch(app.url("/api/v1/me"))
-        .bearer_auth(&bearer)
-        .json(&json!({"email": "ana.ruiz@example.org"}))
-        .send()
+        .patch_auth(
+            "/api/v1/me",
+            &bearer,
+            &json!({"email": "ana.ruiz@example.org"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -76,10 +76,20 @@ async fn a_clean_log_after_sign_up_sign_in_and_export_verifies(app: TestApp) {
         .into_iter()
         .map(|r| r.action)
         .collect();
-    assert_eq!(actions, ["sign_in", "sign_in_failed", "export", "sign_out"]);
+    // The export reads the client list, and says so.
+    assert_eq!(
+        actions,
+        [
+            "sign_in",
+            "sign_in_failed",
+            "export",
+            "client_listed",
+            "sign_out"
+        ]
+    );
     let report = audit::verify(app.store()).await.unwrap();
     assert!(report.is_intact(), "{report:?}");
-    assert_eq!(report.entries, 4);
+    assert_eq!(report.entries, 5);
 }
 
 async fn the_log_refuses_updates_and_deletes_from_the_application_role(app: TestApp) {

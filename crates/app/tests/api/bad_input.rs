@@ -154,14 +154,7 @@ async fn a_bad_profile_patch_changes_nothing(app: TestApp) {
         json!({"name": "Ana Changed", "is_admin": true}),
     ];
     for body in bad {
-        let response = app
-            .api
-            .patch(app.url("/api/v1/me"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.patch_auth("/api/v1/me", &token, &body).await;
         assert_eq!(
             error_of(response).await.0,
             StatusCode::UNPROCESSABLE_ENTITY,

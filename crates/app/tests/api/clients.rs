@@ -14,13 +14,12 @@ on_both_backends!(
 
 pub async fn add_client(app: &TestApp, token: &str, name: &str, email: &str) -> Value {
     let response = app
-        .api
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(token)
-        .json(&json!({"name": name, "email": email}))
-        .send()
-        .await
-        .unwrap();
+        .post_auth(
+            "/api/v1/clients",
+            token,
+            &json!({"name": name, "email": email}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.unwrap()
 }
@@ -59,25 +58,14 @@ async fn a_therapist_adds_lists_searches_edits_and_deletes_clients(app: TestApp)
     let one: Value = app.get_auth(&path, &token).await.json().await.unwrap();
     assert_eq!(one, ben);
     let patched = app
-        .api
-        .patch(app.url(&path))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Benjamin Okafor"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_auth(&path, &token, &json!({"name": "Benjamin Okafor"}))
+        .await;
     assert_eq!(patched.status(), StatusCode::OK);
     let one: Value = app.get_auth(&path, &token).await.json().await.unwrap();
     assert_eq!(one["name"], "Benjamin Okafor");
     assert_eq!(one["email"], "ben@example.com");
 
-    let deleted = app
-        .api
-        .delete(app.url(&path))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let deleted = app.delete_auth(&path, &token, None).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.get_auth(&path, &token).await.status(),
@@ -97,13 +85,12 @@ async fn one_email_twice_for_one_therapist_is_a_conflict_but_not_across_therapis
     let other = app.token_for("dora@example.com").await;
     add_client(&app, &ana, "Ben Okafor", "ben@example.com").await;
     let again = app
-        .api
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&ana)
-        .json(&json!({"name": "Ben O.", "email": " BEN@example.com "}))
-        .send()
-        .await
-        .unwrap();
+        .post_auth(
+            "/api/v1/clients",
+            &ana,
+            &json!({"name": "Ben O.", "email": " BEN@example.com "}),
+        )
+        .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["error"]["field"], "email");
@@ -129,14 +116,7 @@ async fn client_fields_are_validated(app: TestApp) {
         ),
     ];
     for (body, field) in cases {
-        let response = app
-            .api
-            .post(app.url("/api/v1/clients"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_auth("/api/v1/clients", &token, &body).await;
         assert_eq!(
             response.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -146,13 +126,12 @@ async fn client_fields_are_validated(app: TestApp) {
         assert_eq!(error["error"]["field"], field);
     }
     let unknown = app
-        .api
-        .post(app.url("/api/v1/clients"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Ana", "email": "a@example.com", "diagnosis": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post_auth(
+            "/api/v1/clients",
+            &token,
+            &json!({"name": "Ana", "email": "a@example.com", "diagnosis": "x"}),
+        )
+        .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let list: Value = app
         .get_auth("/api/v1/clients", &token)
@@ -173,21 +152,10 @@ async fn another_therapist_gets_not_found_for_every_client_route(app: TestApp) {
         StatusCode::NOT_FOUND
     );
     let patch = app
-        .api
-        .patch(app.url(&path))
-        .bearer_auth(&bea)
-        .json(&json!({"name": "Hijacked"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_auth(&path, &bea, &json!({"name": "Hijacked"}))
+        .await;
     assert_eq!(patch.status(), StatusCode::NOT_FOUND);
-    let delete = app
-        .api
-        .delete(app.url(&path))
-        .bearer_auth(&bea)
-        .send()
-        .await
-        .unwrap();
+    let delete = app.delete_auth(&path, &bea, None).await;
     assert_eq!(delete.status(), StatusCode::NOT_FOUND);
     let list = app
         .get_auth("/api/v1/clients", &bea)

@@ -149,6 +149,41 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch_auth(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.api
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// DELETE with a bearer token and, when given, a JSON body.
+    pub async fn delete_auth(
+        &self,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let request = self.api.delete(self.url(path)).bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.api
             .get(self.url(path))

@@ -64,15 +64,14 @@ async fn stored_text(app: &TestApp) -> String {
 async fn client_names_and_emails_are_never_stored_in_plaintext(app: TestApp) {
     let token = app.token_for("ana@example.com").await;
     let client = add_client(&app, &token, NAME, EMAIL).await;
-    app.api
-        .post(app.url("/api/v1/video-sessions"))
-        .bearer_auth(&token)
-        .json(&json!({"kind": "individual", "title": "Session with Zelda", "notes": "Quixote follow-up",
+    app.post_auth(
+        "/api/v1/video-sessions",
+        &token,
+        &json!({"kind": "individual", "title": "Session with Zelda", "notes": "Quixote follow-up",
                       "starts_at": (app.clock.now() + chrono::Duration::hours(3)).to_rfc3339(),
-                      "duration_minutes": 50, "time_zone": "UTC", "client_ids": [client["id"]]}))
-        .send()
-        .await
-        .unwrap();
+                      "duration_minutes": 50, "time_zone": "UTC", "client_ids": [client["id"]]}),
+    )
+    .await;
     let stored = stored_text(&app).await;
     assert!(!stored.is_empty());
     for secret in [
@@ -164,13 +163,12 @@ async fn after_deleting_the_account_no_key_opens_its_clients_rows(app: TestApp) 
     drop(key);
 
     let deleted = app
-        .api
-        .delete(app.url("/api/v1/me"))
-        .bearer_auth(&ana_token)
-        .json(&json!({ "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+        .delete_auth(
+            "/api/v1/me",
+            &ana_token,
+            Some(&json!({ "password": PASSWORD })),
+        )
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
     assert!(app
@@ -210,13 +208,12 @@ async fn every_touch_of_client_data_is_audited_by_id_only(app: TestApp) {
     let id = client["id"].as_str().unwrap();
     app.get_auth("/api/v1/clients", &token).await;
     app.get_auth(&format!("/api/v1/clients/{id}"), &token).await;
-    app.api
-        .patch(app.url(&format!("/api/v1/clients/{id}")))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Zelda Q."}))
-        .send()
-        .await
-        .unwrap();
+    app.patch_auth(
+        &format!("/api/v1/clients/{id}"),
+        &token,
+        &json!({"name": "Zelda Q."}),
+    )
+    .await;
     let rows: Vec<(String, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT action, target_id, source FROM audit_log ORDER BY seq")
             .fetch_all(app.state.store.pool())
@@ -239,4 +236,17 @@ async fn every_touch_of_client_data_is_audited_by_id_only(app: TestApp) {
     assert!(!text.contains("127.0.0.1"), "only the network is kept");
     let report = regroup::audit::verify(&app.state.store).await.unwrap();
     assert!(report.broken.is_none());
+    // The therapist's export carries their clients and their own trail.
+    let export: Value = app
+        .get_auth("/api/v1/me/export", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["clients"][0]["name"], "Zelda Q.");
+    assert!(export["audit_trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "client_created"));
 }

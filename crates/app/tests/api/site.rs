@@ -79,7 +79,7 @@ async fn operator(app: &TestApp) -> Operator {
     let without_code = app.login(email, PASSWORD).await;
     assert_eq!(without_code.status(), StatusCode::UNAUTHORIZED);
     let response = app
-        .login_with_code(email, PASSWORD, totp_code(&secret, now - 30))
+        .login_with_code(email, PASSWORD, totp_code(&secret, app.clock.unix()))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let token = response.json::<Value>().await.unwrap()["token"]
@@ -100,7 +100,8 @@ async fn operator(app: &TestApp) -> Operator {
     )
     .await;
     assert_eq!(signed.headers()["location"], "/sign-in/code");
-    let code = totp_code(&secret, now);
+    // The next time step: each code is accepted once, and one step of drift is allowed.
+    let code = totp_code(&secret, app.clock.unix() + 30);
     let done = submit_as(
         app,
         &browser,

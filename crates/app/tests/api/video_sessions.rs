@@ -23,13 +23,7 @@ fn in_hours(app: &TestApp, hours: i64) -> String {
 }
 
 async fn schedule(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.api
-        .post(app.url("/api/v1/video-sessions"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.post_auth("/api/v1/video-sessions", token, &body).await
 }
 
 async fn scheduled(app: &TestApp, token: &str, body: Value) -> Value {
@@ -225,13 +219,8 @@ async fn changing_the_time_mails_an_update_and_removing_a_client_cancels_their_l
         .to_string();
 
     let moved = app
-        .api
-        .patch(app.url(&path))
-        .bearer_auth(&token)
-        .json(&json!({"starts_at": in_hours(&app, 72)}))
-        .send()
-        .await
-        .unwrap();
+        .patch_auth(&path, &token, &json!({"starts_at": in_hours(&app, 72)}))
+        .await;
     assert_eq!(moved.status(), StatusCode::OK);
     let update = app.mail_to("ben@example.com").pop().unwrap();
     assert!(update.subject.starts_with("Updated:"), "{}", update.subject);
@@ -239,13 +228,8 @@ async fn changing_the_time_mails_an_update_and_removing_a_client_cancels_their_l
     assert!(ics.contains("SEQUENCE:1") && ics.contains("METHOD:REQUEST"));
 
     let removed = app
-        .api
-        .patch(app.url(&path))
-        .bearer_auth(&token)
-        .json(&json!({"client_ids": [ben]}))
-        .send()
-        .await
-        .unwrap();
+        .patch_auth(&path, &token, &json!({"client_ids": [ben]}))
+        .await;
     assert_eq!(removed.status(), StatusCode::OK);
     let body: Value = removed.json().await.unwrap();
     let statuses: Vec<&str> = body["participants"]
@@ -270,13 +254,7 @@ async fn cancelling_a_session_tells_every_client_and_ends_their_links(app: TestA
         .to_string();
     assert_eq!(app.page(&link).await.0, StatusCode::OK);
     let path = format!("/api/v1/video-sessions/{}", session["id"].as_str().unwrap());
-    let cancelled = app
-        .api
-        .delete(app.url(&path))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let cancelled = app.delete_auth(&path, &token, None).await;
     assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
     let mail = app.mail_to("ben@example.com").pop().unwrap();
     assert!(mail.ics.unwrap().contains("STATUS:CANCELLED"));
@@ -389,21 +367,10 @@ async fn another_therapist_cannot_see_or_change_a_session(app: TestApp) {
         StatusCode::NOT_FOUND
     );
     let patch = app
-        .api
-        .patch(app.url(&path))
-        .bearer_auth(&bea)
-        .json(&json!({"title": "Mine now"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_auth(&path, &bea, &json!({"title": "Mine now"}))
+        .await;
     assert_eq!(patch.status(), StatusCode::NOT_FOUND);
-    let cancel = app
-        .api
-        .delete(app.url(&path))
-        .bearer_auth(&bea)
-        .send()
-        .await
-        .unwrap();
+    let cancel = app.delete_auth(&path, &bea, None).await;
     assert_eq!(cancel.status(), StatusCode::NOT_FOUND);
     let resend = app
         .api

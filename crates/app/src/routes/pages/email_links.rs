@@ -14,6 +14,7 @@ use super::{Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
+use crate::error::AppResult;
 use crate::extract::ClientAddr;
 use crate::state::AppState;
 use crate::store::TokenPurpose;
@@ -71,24 +72,74 @@ fn button_page(
         .respond(StatusCode::OK)
 }
 
+/// A link whose page is one button, and what to say before and after.
+struct ButtonLink {
+    purpose: TokenPurpose,
+    base: &'static str,
+    title: &'static str,
+    intro: &'static str,
+    submit: &'static str,
+    retry: (&'static str, &'static str),
+    done_title: &'static str,
+    done_text: &'static str,
+    done_link: (&'static str, &'static str),
+}
+
+const VERIFY: ButtonLink = ButtonLink {
+    purpose: TokenPurpose::VerifyEmail,
+    base: "/verify-email",
+    title: "Confirm your email address",
+    intro: "Press the button to confirm this address and finish creating your account.",
+    submit: "Confirm my email",
+    retry: ("/resend-verification", "Send a new verification link"),
+    done_title: "Your email is confirmed",
+    done_text: "You can sign in now.",
+    done_link: ("/sign-in", "Sign in"),
+};
+
+const CONFIRM_CHANGE: ButtonLink = ButtonLink {
+    purpose: TokenPurpose::ChangeEmail,
+    base: "/confirm-email",
+    title: "Confirm your new email address",
+    intro: "Press the button to make this the email address of your Regroup account.",
+    submit: "Confirm new email",
+    retry: ("/profile", "Go to your profile"),
+    done_title: "Your new email address is confirmed",
+    done_text: "Use it the next time you sign in.",
+    done_link: ("/dashboard", "Go to your dashboard"),
+};
+
+async fn show_button(
+    state: &AppState,
+    csrf: &CsrfToken,
+    token: &str,
+    link: &ButtonLink,
+) -> Response {
+    let nav = Nav::anonymous(csrf);
+    match email_links::peek(state, token, link.purpose).await {
+        Ok(Some(_)) => button_page(nav, link.title, link.intro, token, link.base, link.submit),
+        Ok(None) => expired(nav, link.retry.0, link.retry.1),
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
+fn button_done(csrf: &CsrfToken, result: AppResult<()>, link: &ButtonLink) -> Response {
+    let nav = Nav::anonymous(csrf);
+    match result {
+        Ok(()) => MessagePage::new(nav, link.done_title, &[link.done_text])
+            .link(link.done_link.0, link.done_link.1)
+            .respond(StatusCode::OK),
+        Err(err) if err.status == StatusCode::GONE => expired(nav, link.retry.0, link.retry.1),
+        Err(err) => super::error_page(err.status, &err.message),
+    }
+}
+
 async fn show_verify(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     Path(token): Path<String>,
 ) -> Response {
-    let nav = Nav::anonymous(&csrf);
-    match email_links::peek(&state, &token, TokenPurpose::VerifyEmail).await {
-        Ok(Some(_)) => button_page(
-            nav,
-            "Confirm your email address",
-            "Press the button to confirm this address and finish creating your account.",
-            &token,
-            "/verify-email",
-            "Confirm my email",
-        ),
-        Ok(None) => expired(nav, "/resend-verification", "Send a new verification link"),
-        Err(err) => super::error_page(err.status, &err.message),
-    }
+    show_button(&state, &csrf, &token, &VERIFY).await
 }
 
 async fn submit_verify(
@@ -97,16 +148,7 @@ async fn submit_verify(
     Path(token): Path<String>,
     CsrfForm(_): CsrfForm<EmailForm>,
 ) -> Response {
-    let nav = Nav::anonymous(&csrf);
-    match accounts::verify_email(&state, &token).await {
-        Ok(()) => MessagePage::new(nav, "Your email is confirmed", &["You can sign in now."])
-            .link("/sign-in", "Sign in")
-            .respond(StatusCode::OK),
-        Err(err) if err.status == StatusCode::GONE => {
-            expired(nav, "/resend-verification", "Send a new verification link")
-        }
-        Err(err) => super::error_page(err.status, &err.message),
-    }
+    button_done(&csrf, accounts::verify_email(&state, &token).await, &VERIFY)
 }
 
 fn resend_page(nav: Nav) -> FormPage {
@@ -222,19 +264,7 @@ async fn show_confirm(
     Extension(csrf): Extension<CsrfToken>,
     Path(token): Path<String>,
 ) -> Response {
-    let nav = Nav::anonymous(&csrf);
-    match email_links::peek(&state, &token, TokenPurpose::ChangeEmail).await {
-        Ok(Some(_)) => button_page(
-            nav,
-            "Confirm your new email address",
-            "Press the button to make this the email address of your Regroup account.",
-            &token,
-            "/confirm-email",
-            "Confirm new email",
-        ),
-        Ok(None) => expired(nav, "/profile", "Go to your profile"),
-        Err(err) => super::error_page(err.status, &err.message),
-    }
+    show_button(&state, &csrf, &token, &CONFIRM_CHANGE).await
 }
 
 async fn submit_confirm(
@@ -243,18 +273,9 @@ async fn submit_confirm(
     Path(token): Path<String>,
     CsrfForm(_): CsrfForm<EmailForm>,
 ) -> Response {
-    let nav = Nav::anonymous(&csrf);
-    match accounts::confirm_email_change(&state, &token).await {
-        Ok(()) => MessagePage::new(
-            nav,
-            "Your new email address is confirmed",
-            &["Use it the next time you sign in."],
-        )
-        .link("/dashboard", "Go to your dashboard")
-        .respond(StatusCode::OK),
-        Err(err) if err.status == StatusCode::GONE => {
-            expired(nav, "/profile", "Go to your profile")
-        }
-        Err(err) => super::error_page(err.status, &err.message),
-    }
+    button_done(
+        &csrf,
+        accounts::confirm_email_change(&state, &token).await,
+        &CONFIRM_CHANGE,
+    )
 }

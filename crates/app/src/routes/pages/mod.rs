@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod charts;
+mod clients;
 mod dashboard;
 mod dev_outbox;
 mod email_links;
@@ -12,6 +13,7 @@ mod home;
 mod join;
 mod profile;
 mod security;
+mod sessions;
 mod sign_in;
 mod sign_up;
 mod site;
@@ -38,6 +40,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(profile::router())
         .merge(security::router())
         .merge(account::router())
+        .merge(clients::router())
+        .merge(sessions::router())
         .merge(dev_outbox::router())
         .merge(site::router())
         .merge(admin::router())

@@ -58,6 +58,10 @@ fn page(nav: Nav, email: &str) -> FormPage {
         ],
     )
     .link("/forgot-password", "Forgot your password?")
+    .link(
+        "/resend-verification",
+        "Need a new email confirmation link?",
+    )
     .link("/sign-up", "New to Regroup? Create an account")
 }
 

@@ -1,0 +1,197 @@
+//! Checking what a therapist asks for before anything is stored.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{AppError, AppResult};
+
+pub const MAX_GROUP_CLIENTS: usize = 15;
+pub const MAX_WEEKLY_OCCURRENCES: u32 = 52;
+
+/// The checked request to schedule a session.
+pub struct Plan {
+    pub kind: Kind,
+    pub title: String,
+    pub notes: String,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i64,
+    pub time_zone: Tz,
+    pub client_ids: Vec<String>,
+    pub weekly_occurrences: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Individual,
+    Group,
+}
+
+impl Kind {
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        match raw {
+            "individual" => Ok(Kind::Individual),
+            "group" => Ok(Kind::Group),
+            _ => Err(AppError::invalid(
+                "kind",
+                "Choose \"individual\" or \"group\".",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Individual => "individual",
+            Kind::Group => "group",
+        }
+    }
+
+    fn default_title(self) -> &'static str {
+        match self {
+            Kind::Individual => "Individual session",
+            Kind::Group => "Group session",
+        }
+    }
+}
+
+pub fn parse_time_zone(raw: &str) -> AppResult<Tz> {
+    raw.trim().parse::<Tz>().map_err(|_| {
+        AppError::invalid(
+            "time_zone",
+            "Use an IANA time zone such as America/Chicago.",
+        )
+    })
+}
+
+pub fn parse_duration(minutes: i64) -> AppResult<i64> {
+    if (15..=240).contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(AppError::invalid(
+            "duration_minutes",
+            "A session lasts from 15 to 240 minutes.",
+        ))
+    }
+}
+
+pub(super) fn check_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("Use at most {max} characters."),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+impl Plan {
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        kind: &str,
+        title: Option<&str>,
+        notes: Option<&str>,
+        starts_at: DateTime<Utc>,
+        duration_minutes: i64,
+        time_zone: &str,
+        client_ids: Vec<String>,
+        weekly_occurrences: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Self> {
+        let kind = Kind::parse(kind)?;
+        let title = check_text("title", title.unwrap_or(""), 200)?;
+        let title = if title.is_empty() {
+            kind.default_title().to_string()
+        } else {
+            title
+        };
+        let notes = check_text("notes", notes.unwrap_or(""), 5000)?;
+        if starts_at <= now {
+            return Err(AppError::invalid(
+                "starts_at",
+                "Choose a start time in the future.",
+            ));
+        }
+        let duration_minutes = parse_duration(duration_minutes)?;
+        let time_zone = parse_time_zone(time_zone)?;
+        let mut client_ids = client_ids;
+        client_ids.sort();
+        client_ids.dedup();
+        check_participant_count(kind, client_ids.len())?;
+        let weekly_occurrences = weekly_occurrences.unwrap_or(1);
+        if !(1..=MAX_WEEKLY_OCCURRENCES).contains(&weekly_occurrences) {
+            return Err(AppError::invalid(
+                "weekly_occurrences",
+                format!("A weekly series has 1 to {MAX_WEEKLY_OCCURRENCES} sessions."),
+            ));
+        }
+        Ok(Self {
+            kind,
+            title,
+            notes,
+            starts_at,
+            duration_minutes,
+            time_zone,
+            client_ids,
+            weekly_occurrences,
+        })
+    }
+}
+
+pub(super) fn check_participant_count(kind: Kind, count: usize) -> AppResult<()> {
+    match (kind, count) {
+        (Kind::Individual, 1) => Ok(()),
+        (Kind::Individual, _) => Err(AppError::invalid(
+            "client_ids",
+            "An individual session has exactly one client.",
+        )),
+        (Kind::Group, 1..=MAX_GROUP_CLIENTS) => Ok(()),
+        (Kind::Group, _) => Err(AppError::invalid(
+            "client_ids",
+            format!("A group session has 1 to {MAX_GROUP_CLIENTS} clients."),
+        )),
+    }
+}
+
+/// A wall-clock date and time in `tz` (as typed in a form) as an instant.
+pub fn local_to_utc(date: &str, time: &str, tz: Tz) -> AppResult<DateTime<Utc>> {
+    use chrono::{LocalResult, NaiveDate, NaiveTime, TimeZone};
+    let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid("date", "Choose a date."))?;
+    let time = NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .map_err(|_| AppError::invalid("time", "Choose a time, such as 09:30."))?;
+    match tz.from_local_datetime(&date.and_time(time)) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // When clocks go back, an hour happens twice; take the first.
+        LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+        LocalResult::None => Err(AppError::invalid(
+            "time",
+            "This time does not exist on that day (the clocks change). Choose another.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_time_is_converted_with_its_zone() {
+        let t = local_to_utc("2026-12-01", "09:00", chrono_tz::America::Chicago).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T15:00:00+00:00");
+    }
+
+    #[test]
+    fn a_time_skipped_by_daylight_saving_is_refused() {
+        let err = local_to_utc("2026-03-08", "02:30", chrono_tz::America::Chicago).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("time"));
+    }
+
+    #[test]
+    fn participant_counts_follow_the_kind() {
+        assert!(check_participant_count(Kind::Individual, 1).is_ok());
+        assert!(check_participant_count(Kind::Individual, 2).is_err());
+        assert!(check_participant_count(Kind::Group, 15).is_ok());
+        assert!(check_participant_count(Kind::Group, 16).is_err());
+        assert!(check_participant_count(Kind::Group, 0).is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! Sessions as the therapist sees them: opened, with their invitations.
+
+use chrono::DateTime;
+use chrono_tz::Tz;
+use regroup_vault::DataKey;
+use serde::Serialize;
+
+use super::seal_ctx;
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::store::SessionRow;
+
+/// A session as the therapist sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub notes: String,
+    pub starts_at: String,
+    pub duration_minutes: i64,
+    pub time_zone: String,
+    pub status: String,
+    pub series_id: Option<String>,
+    /// The therapist's page for the room.
+    pub room_url: String,
+    pub participants: Vec<ParticipantView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ParticipantView {
+    pub client_id: String,
+    /// pending, sent, opened or revoked
+    pub invitation_status: String,
+}
+
+pub fn rfc3339(t: i64) -> String {
+    crate::accounts::rfc3339(t)
+}
+
+pub(super) async fn view(
+    state: &AppState,
+    key: &DataKey,
+    row: &SessionRow,
+) -> AppResult<SessionView> {
+    let open = |column: &str, sealed: &str| {
+        key.open_str(&seal_ctx(&row.owner_id, column, &row.id), sealed)
+            .map_err(|_| crate::clients::unreadable())
+    };
+    let participants = state.store.participants_of(&row.id).await?;
+    Ok(SessionView {
+        id: row.id.clone(),
+        kind: row.kind.clone(),
+        title: open("title", &row.title_sealed)?,
+        notes: open("notes", &row.notes_sealed)?,
+        starts_at: rfc3339(row.starts_at),
+        duration_minutes: row.duration_minutes,
+        time_zone: row.time_zone.clone(),
+        status: row.status.clone(),
+        series_id: row.series_id.clone(),
+        room_url: state.settings.link(&format!("/sessions/{}/room", row.id)),
+        participants: participants
+            .into_iter()
+            .map(|p| ParticipantView {
+                client_id: p.client_id,
+                invitation_status: p.status,
+            })
+            .collect(),
+    })
+}
+
+/// "Tue, Dec 1 · 9:00 AM" in the given zone, for lists.
+pub fn short_local(t: i64, tz: &str) -> String {
+    let tz: Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz)
+        .format("%a, %b %-d · %-I:%M %p")
+        .to_string()
+}

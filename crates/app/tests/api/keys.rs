@@ -1,0 +1,99 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::clients::add_client;
+use crate::helpers::{Backend, TestApp};
+
+/// `regroup keys rotate-master` re-wraps every data key: after a restart with
+/// the new key file, clients open as before, and the old key opens nothing.
+#[tokio::test]
+async fn rotating_the_master_key_keeps_clients_readable_and_retires_the_old_key() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.token_for("ana@example.com").await;
+    add_client(&app, &token, "Ben Okafor", "ben@example.com").await;
+    let dir = app.data_dir.path().to_path_buf();
+    let old_key = std::fs::read_to_string(dir.join("master.key")).unwrap();
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
+        .args(["keys", "rotate-master", "--data-dir"])
+        .arg(&dir)
+        .env_remove("REGROUP_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("re-wrapped 1 data keys"), "{said}");
+    let new_key = std::fs::read_to_string(dir.join("master.key")).unwrap();
+    assert_ne!(old_key, new_key);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("master.key.old")).unwrap(),
+        old_key
+    );
+
+    app.restart().await;
+    let token = app.fresh_token("ana@example.com").await;
+    let list: Value = app
+        .get_auth("/api/v1/clients", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["clients"][0]["name"], "Ben Okafor");
+
+    // The retired key no longer unwraps anything in the key store.
+    let old = regroup_vault::MasterKey::from_base64(&old_key).unwrap();
+    for (owner, wrapped) in app.state.keys.store().all().await.unwrap() {
+        let bytes = base64_decode(&wrapped);
+        assert!(old.unwrap(&owner, &bytes).is_err());
+    }
+}
+
+/// A missing data key is an error about the records, not a crash or another's data.
+#[tokio::test]
+async fn a_missing_data_key_gives_a_clear_error() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.token_for("ana@example.com").await;
+    let client = add_client(&app, &token, "Ben Okafor", "ben@example.com").await;
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.state
+        .keys
+        .shred(me["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let one = app
+        .get_auth(
+            &format!("/api/v1/clients/{}", client["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    assert_eq!(one.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = one.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "record_unreadable");
+    let list = app.get_auth("/api/v1/clients", &token).await;
+    assert_eq!(list.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        app.api
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
