@@ -343,10 +343,31 @@ async fn a_visitor_seen_today_and_tomorrow_counts_as_two_and_old_salts_are_delet
 
 async fn thousands_of_page_views_from_one_client_are_capped_and_never_fail(app: TestApp) {
     let limit = regroup::site::analytics::VIEWS_PER_VISITOR_DAY;
-    let total = limit + 60;
-    for i in 0..total {
-        let path = if i % 2 == 0 { "/" } else { "/privacy" };
-        assert_eq!(visit(&app, path, IPHONE, None).await, StatusCode::OK);
+    // A thousand page views from one browser, eight at a time.
+    let mut workers = Vec::new();
+    for worker in 0..8 {
+        let client = app.api.clone();
+        let base = app.base.clone();
+        workers.push(tokio::spawn(async move {
+            for i in 0..125 {
+                let path = if (worker + i) % 2 == 0 {
+                    "/"
+                } else {
+                    "/privacy"
+                };
+                let status = client
+                    .get(format!("{base}{path}"))
+                    .header("user-agent", IPHONE)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, StatusCode::OK);
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
     }
     let (views, visitors, _) = app
         .store()
@@ -357,7 +378,11 @@ async fn thousands_of_page_views_from_one_client_are_capped_and_never_fail(app: 
         .await
         .unwrap();
     assert_eq!(visitors, 1);
-    assert_eq!(views, limit, "recording is capped per visitor");
+    // Eight requests may pass the check together; never many more.
+    assert!(
+        (limit..=limit + 8).contains(&views),
+        "recording is capped per visitor: {views}"
+    );
 }
 
 async fn tracked_links_redirect_only_to_stored_destinations_and_count_clicks(app: TestApp) {
