@@ -9,6 +9,7 @@ mod clients;
 mod openapi;
 mod pages;
 mod privacy;
+mod room;
 mod sessions;
 mod totp;
 mod video_sessions;

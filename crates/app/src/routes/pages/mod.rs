@@ -9,6 +9,7 @@ mod form;
 mod home;
 mod join;
 mod profile;
+mod room;
 mod security;
 mod sign_in;
 mod sign_up;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(join::router())
+        .merge(room::router())
         .merge(sign_up::router())
         .merge(sign_in::router())
         .merge(email_links::router())
