@@ -120,10 +120,22 @@ async function handle(msg) {
       renderWaiting(msg.people);
       break;
     case 'media_answer':
-      if (media) await media.onAnswer(msg.sdp);
+      if (media) {
+        try {
+          await media.onAnswer(msg.sdp);
+        } catch {
+          recover();
+        }
+      }
       break;
     case 'media_offer':
-      if (media) await media.onOffer(msg.sdp);
+      if (media) {
+        try {
+          await media.onOffer(msg.sdp);
+        } catch {
+          recover();
+        }
+      }
       break;
     case 'media_lost':
       if (media) startMedia();
@@ -144,7 +156,9 @@ async function handle(msg) {
         $('join-error').textContent = msg.message;
         $('join-error').hidden = false;
         $('join-button').disabled = false;
-      } else if (msg.code === 'bad_sdp' || msg.code === 'media_unavailable' || msg.code === 'room_full') {
+      } else if (msg.code === 'bad_sdp' || msg.code === 'media_unavailable') {
+        recover();
+      } else if (msg.code === 'room_full') {
         if (media) media.onRefused();
         status(msg.message);
       } else {
@@ -180,6 +194,21 @@ function startMedia() {
   });
   media.start();
   applyLocalTracks();
+}
+
+// When negotiation went wrong (an answer refused, an offer that does not
+// apply), a fresh connection is the sure way back; at most a few a minute.
+let recoveries = [];
+function recover() {
+  if (!media) return;
+  const now = Date.now();
+  recoveries = recoveries.filter((t) => now - t < 60000);
+  if (recoveries.length >= 5) {
+    status('Video could not be set up. Please reload the page.');
+    return;
+  }
+  recoveries.push(now);
+  setTimeout(() => { if (media) startMedia(); }, 500 * recoveries.length);
 }
 
 function stopMedia() {

@@ -279,8 +279,6 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     therapist
         .click("//figure[.//span[@class='name' and normalize-space()='Cleo Park']]//button[normalize-space()='Mute']")
         .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    eprintln!("DEBUG therapist: {}", therapist.js("return window.regroup.trace.join(' ') + ' | ' + document.querySelector('#tiles').innerHTML", json!([])).await);
     cleo.wait_text("Unmute me", 10).await;
     therapist.wait_text("muted", 10).await;
 
