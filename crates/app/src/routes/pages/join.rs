@@ -110,7 +110,7 @@ async fn page(
                 },
                 intro: vec![
                     intro,
-                    "Check your camera and microphone, then join. You wait in a waiting room until your therapist lets you in.".into(),
+                    "You are expected. Check your camera and microphone, then join: you wait in a waiting room until your therapist lets you in.".into(),
                 ],
                 ws_path: format!("/join/{token}/ws"),
                 role: "client",
