@@ -1,5 +1,5 @@
 use std::io::Read;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the web server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(StorageArgs),
     /// Manage operator accounts.
@@ -104,6 +104,34 @@ struct ServeArgs {
     /// Hours after which a signed-in session ends, active or not.
     #[arg(long, env = "REGROUP_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
+    #[command(flatten)]
+    media: MediaArgs,
+}
+
+/// The media engine's sockets and what browsers are told about them.
+#[derive(Args, Debug)]
+struct MediaArgs {
+    /// UDP address for all video and audio (port 0: any free port).
+    #[arg(long, env = "REGROUP_MEDIA_UDP", default_value = "127.0.0.1:50000")]
+    media_udp: SocketAddr,
+    /// Passive ICE-TCP address for networks that block UDP.
+    #[arg(long, env = "REGROUP_MEDIA_TCP", default_value = "127.0.0.1:50000")]
+    media_tcp: SocketAddr,
+    /// Turn ICE-TCP off.
+    #[arg(long, env = "REGROUP_MEDIA_NO_TCP")]
+    media_no_tcp: bool,
+    /// Announce only the TCP candidate to browsers.
+    #[arg(long, env = "REGROUP_MEDIA_TCP_ONLY")]
+    media_tcp_only: bool,
+    /// Public address(es) announced to browsers, comma-separated (required when binding 0.0.0.0).
+    #[arg(long, env = "REGROUP_MEDIA_PUBLIC_IP", value_delimiter = ',')]
+    media_public_ip: Vec<IpAddr>,
+    /// TURN server URLs, comma-separated (e.g. `turn:turn.example.org:3478?transport=udp`).
+    #[arg(long, env = "REGROUP_TURN_URLS", value_delimiter = ',')]
+    turn_urls: Vec<String>,
+    /// The TURN server's shared secret (coturn `static-auth-secret`).
+    #[arg(long, env = "REGROUP_TURN_SECRET", hide_env_values = true)]
+    turn_secret: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,7 +172,7 @@ impl StorageArgs {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             Command::Migrate(storage) => {
                 storage.store().await?.close().await;
                 println!("migrations applied");
@@ -178,6 +206,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.mail_from = args.mail_from;
     config.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
     config.session_max = Duration::from_secs(args.session_max_hours.max(1) * 3600);
+    config.media = crate::config::MediaConfig {
+        udp: args.media.media_udp,
+        tcp: (!args.media.media_no_tcp).then_some(args.media.media_tcp),
+        public_ips: args.media.media_public_ip,
+        tcp_only: args.media.media_tcp_only,
+        turn_urls: args.media.turn_urls,
+        turn_secret: args.media.turn_secret.filter(|s| !s.is_empty()),
+    };
     let app = Application::build(config, Clock::system()).await?;
     let url = app.state().settings.public_url.clone();
     tracing::info!("Regroup is running: open {url}");

@@ -1,4 +1,4 @@
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,6 +24,51 @@ pub struct Config {
     /// How often due jobs (invitations, reminders) are looked for; `None`
     /// turns the background runner off (tests run jobs by hand).
     pub job_interval: Option<Duration>,
+    /// The media engine and TURN: see `MediaConfig`.
+    pub media: MediaConfig,
+}
+
+/// Where the media engine listens and what it tells browsers.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// The one UDP port for all media (ICE-lite). Port 0 picks a free port.
+    pub udp: SocketAddr,
+    /// Passive ICE-TCP for networks that block UDP; `None` turns it off.
+    pub tcp: Option<SocketAddr>,
+    /// Addresses announced to browsers (behind NAT: the public IP, same ports forwarded).
+    pub public_ips: Vec<IpAddr>,
+    /// Announce only the TCP candidate (tests and UDP-hostile deployments).
+    pub tcp_only: bool,
+    /// `turn:`/`turns:` URLs handed to browsers with short-lived credentials.
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret`; TURN is off without it.
+    pub turn_secret: Option<String>,
+}
+
+impl MediaConfig {
+    /// The engine's configuration: 16 people per room, defaults otherwise.
+    pub fn sfu_config(&self) -> regroup_sfu::SfuConfig {
+        regroup_sfu::SfuConfig {
+            udp_addr: self.udp,
+            tcp_addr: self.tcp,
+            public_ips: self.public_ips.clone(),
+            max_participants: 16,
+            ..regroup_sfu::SfuConfig::default()
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            udp: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tcp: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            public_ips: Vec::new(),
+            tcp_only: false,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+        }
+    }
 }
 
 impl Config {
@@ -40,6 +85,7 @@ impl Config {
             session_max: Duration::from_secs(12 * 3600),
             master_key: None,
             job_interval: Some(Duration::from_secs(5)),
+            media: MediaConfig::default(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod jobs;
 pub mod keys;
 pub mod mail;
+pub mod room;
 pub mod routes;
 pub mod schedule;
 pub mod security;

@@ -45,14 +45,24 @@ impl Application {
             throttle_key: store.server_secret("throttle").await?,
             job_interval: config.job_interval,
         };
+        let (sfu, sfu_events) = regroup_sfu::Sfu::start(config.media.sfu_config())
+            .context("while starting the media engine")?;
+        let rooms = crate::room::Rooms::new(&config.media);
         let state = AppState {
             store,
             keys,
             mailer: Arc::new(mailer),
             clock,
             settings: Arc::new(settings),
+            sfu,
+            rooms,
         };
         crate::site::policy::seed(&state).await?;
+        // Engine events (offers, speakers, disconnects) go to their room's actor.
+        tokio::spawn(crate::room::dispatch_events(
+            state.rooms.clone(),
+            sfu_events,
+        ));
         Ok(Self { listener, state })
     }
 
@@ -84,6 +94,8 @@ impl Application {
         .await
         .context("while serving HTTP");
         housekeeping.abort();
+        self.state.rooms.shutdown();
+        self.state.sfu.shutdown();
         if let Some(jobs) = jobs {
             jobs.abort();
         }

@@ -16,6 +16,10 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    /// The media engine (its threads stop when the last clone drops).
+    pub sfu: regroup_sfu::SfuHandle,
+    /// Live video rooms, one actor each.
+    pub rooms: crate::room::Rooms,
 }
 
 /// Settings derived from the configuration once the server knows its address.

@@ -126,6 +126,11 @@ pub enum Action {
     InvitationOpened,
     RecordUnreadable,
     OperatorAction,
+    RoomJoined,
+    RoomLeft,
+    ConfidentialityAcknowledged,
+    ParticipantRemoved,
+    SessionEnded,
 }
 
 impl Action {
@@ -155,6 +160,11 @@ impl Action {
             Action::InvitationOpened => "invitation_opened",
             Action::RecordUnreadable => "record_unreadable",
             Action::OperatorAction => "operator_action",
+            Action::RoomJoined => "room_joined",
+            Action::RoomLeft => "room_left",
+            Action::ConfidentialityAcknowledged => "confidentiality_acknowledged",
+            Action::ParticipantRemoved => "participant_removed",
+            Action::SessionEnded => "session_ended",
         }
     }
 }

@@ -20,6 +20,26 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/app.js"),
     ),
+    (
+        "room.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../../web/room.css"),
+    ),
+    (
+        "room.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room.js"),
+    ),
+    (
+        "room-devices.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-devices.js"),
+    ),
+    (
+        "room-signal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-signal.js"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {

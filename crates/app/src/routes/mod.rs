@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .merge(api::router())
         .merge(pages::router(state.clone()))
+        .merge(crate::room::ws::router())
         .fallback(no_route)
         .layer(middleware::from_fn(html_errors))
         .layer(middleware::from_fn_with_state(

@@ -10,6 +10,7 @@ mod keys;
 mod openapi;
 mod pages;
 mod privacy;
+mod room;
 mod schedule_pages;
 mod sessions;
 mod site;

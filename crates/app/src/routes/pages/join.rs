@@ -1,5 +1,6 @@
-//! `/join/{token}`: where a client's emailed link lands. For now it shows the
-//! session's time and therapist; the video room builds on it.
+//! `/join/{token}`: where a client's emailed link lands: the pre-call check
+//! (camera, microphone, speaker, connection), the confidentiality
+//! acknowledgement for groups, then the waiting room and the room itself.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,6 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 
+use super::room::RoomPage;
 use super::{MessagePage, Nav};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::auth::csrf::CsrfToken;
@@ -67,6 +69,9 @@ async fn page(
         MessagePage::new(nav.clone(), "This link no longer works", &[text])
             .respond(StatusCode::GONE)
     };
+    if state.rooms.is_ended(&session.id) {
+        return Ok(gone("This session has ended."));
+    }
     if participant.status == "revoked" || session.is_cancelled() {
         return Ok(gone("This session was cancelled, or your invitation was withdrawn. Please contact your therapist."));
     }
@@ -94,15 +99,47 @@ async fn page(
                 .target(TargetKind::VideoSession, &session.id)
                 .from_addr(addr);
             audit::record_now(state, event).await?;
-            MessagePage::new(
+            let name = suggested_name(state, &session, &participant).await;
+            let group = session.kind == "group";
+            return Ok(RoomPage {
                 nav,
-                "Your video session",
-                &[
-                    &intro,
-                    "You are expected. The video room opens here; please keep this page.",
+                title: if group {
+                    "Your group session".into()
+                } else {
+                    "Your video session".into()
+                },
+                intro: vec![
+                    intro,
+                    "You are expected. Check your camera and microphone, then join: you wait in a waiting room until your therapist lets you in.".into(),
                 ],
-            )
+                ws_path: format!("/join/{token}/ws"),
+                role: "client",
+                kind: session.kind.clone(),
+                suggested_name: name,
+            }
+            .respond());
         }
     };
     Ok(page.respond(StatusCode::OK))
+}
+
+/// The client's first name, offered as the name other group members see.
+async fn suggested_name(
+    state: &AppState,
+    session: &crate::store::SessionRow,
+    participant: &crate::store::ParticipantRow,
+) -> String {
+    let Ok(Some(key)) = state.keys.existing_key(&session.owner_id).await else {
+        return String::new();
+    };
+    let Ok(Some(row)) = state
+        .store
+        .client_of(&session.owner_id, &participant.client_id)
+        .await
+    else {
+        return String::new();
+    };
+    crate::clients::open(&key, &row)
+        .map(|c| c.name.split_whitespace().next().unwrap_or("").to_owned())
+        .unwrap_or_default()
 }

@@ -12,6 +12,7 @@ mod form;
 mod home;
 mod join;
 mod profile;
+mod room;
 mod security;
 mod sessions;
 mod sign_in;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(join::router())
+        .merge(room::router())
         .merge(sign_up::router())
         .merge(sign_in::router())
         .merge(email_links::router())

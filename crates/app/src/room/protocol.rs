@@ -1,0 +1,350 @@
+//! The signaling messages, version 1. Every frame is one JSON object with `v`
+//! (always 1) and `type`; `docs/signaling.md` lists them with examples.
+//! Parsing never panics: anything wrong becomes a `Refusal` that is sent back
+//! to the sender as an `error` message, and the room goes on.
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+/// Largest text frame the room reads. A 16-person SDP answer (32 m-lines with
+/// simulcast) stays well below it; bigger frames get an error, not a read.
+pub const MAX_FRAME: usize = 128 * 1024;
+/// Longest chat message, in characters.
+pub const MAX_CHAT: usize = 2000;
+/// Longest name a client may give themselves, in characters.
+pub const MAX_NAME: usize = 60;
+
+/// What a browser may send.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message on every socket: who I am to the others, and for a
+    /// group client the confidentiality acknowledgement.
+    Hello {
+        #[serde(default)]
+        display_name: Option<String>,
+        #[serde(default)]
+        ack_confidential: bool,
+    },
+    /// A browser offer. `fresh` means a new RTCPeerConnection (first join or
+    /// reconnect); otherwise a renegotiation (screen share, ICE restart).
+    MediaOffer {
+        sdp: String,
+        #[serde(default)]
+        fresh: bool,
+    },
+    /// The browser's answer to a `media_offer` from the server.
+    MediaAnswer {
+        sdp: String,
+    },
+    Chat {
+        text: String,
+    },
+    /// The participant's own microphone and camera switches.
+    SelfState {
+        audio: bool,
+        video: bool,
+    },
+    /// Screen sharing started or stopped.
+    Screen {
+        on: bool,
+    },
+    Leave,
+    Ping,
+    // The therapist's controls; `id` is a participant id from `roster`/`waiting`.
+    Admit {
+        id: String,
+    },
+    AdmitAll,
+    Deny {
+        id: String,
+    },
+    ToWaiting {
+        id: String,
+    },
+    Lock {
+        locked: bool,
+    },
+    Mute {
+        id: String,
+    },
+    CameraOff {
+        id: String,
+    },
+    /// Lets a participant the therapist muted (or whose camera they stopped) turn it back on.
+    AllowUnmute {
+        id: String,
+    },
+    AllowScreen {
+        id: String,
+        allowed: bool,
+    },
+    Remove {
+        id: String,
+    },
+    End,
+}
+
+const TYPES: &[&str] = &[
+    "hello",
+    "media_offer",
+    "media_answer",
+    "chat",
+    "self_state",
+    "screen",
+    "leave",
+    "ping",
+    "admit",
+    "admit_all",
+    "deny",
+    "to_waiting",
+    "lock",
+    "mute",
+    "camera_off",
+    "allow_unmute",
+    "allow_screen",
+    "remove",
+    "end",
+];
+
+/// Why a frame was not acted on; sent back as `{"type":"error", code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses one text frame.
+pub fn parse(text: &str) -> Result<ClientMsg, Refusal> {
+    if text.len() > MAX_FRAME {
+        return Err(too_large());
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| Refusal::new("bad_json", "The message is not valid JSON."))?;
+    let Some(object) = value.as_object() else {
+        return Err(Refusal::new("bad_json", "A message is a JSON object."));
+    };
+    match object.get("v").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        _ => {
+            return Err(Refusal::new(
+                "unsupported_version",
+                "Send \"v\": 1 with every message.",
+            ))
+        }
+    }
+    let kind = object.get("type").and_then(|t| t.as_str()).unwrap_or("");
+    if !TYPES.contains(&kind) {
+        // The type is not echoed: it is whatever the sender put there.
+        return Err(Refusal::new(
+            "unknown_type",
+            "This message type is unknown.",
+        ));
+    }
+    let mut object = object.clone();
+    object.remove("v");
+    // The message is not quoted in the error: it may hold chat or SDP.
+    serde_json::from_value(serde_json::Value::Object(object)).map_err(|_| {
+        Refusal::new(
+            "bad_message",
+            format!("The {kind} message is missing a field or has a wrong one."),
+        )
+    })
+}
+
+pub fn too_large() -> Refusal {
+    Refusal::new(
+        "too_large",
+        format!("Messages are limited to {} KiB.", MAX_FRAME / 1024),
+    )
+}
+
+/// A participant as others see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    pub id: String,
+    pub name: String,
+    /// `therapist` or `client`
+    pub role: &'static str,
+    /// The id of this person's media stream (`MediaStream.id` in `ontrack`), if connected.
+    pub stream: Option<String>,
+    pub audio: bool,
+    pub video: bool,
+    pub host_muted: bool,
+    pub host_camera_off: bool,
+    pub sharing: bool,
+    pub connected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingView {
+    pub id: String,
+    pub name: String,
+}
+
+/// A TURN server with credentials, in `RTCIceServer` form.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The answer to `hello`.
+    Welcome {
+        you: String,
+        role: &'static str,
+        kind: &'static str,
+        /// `waiting` or `admitted`
+        state: &'static str,
+        ice_servers: Vec<IceServer>,
+    },
+    Waiting {
+        message: &'static str,
+    },
+    Admitted,
+    /// Back to the waiting room: close the media connection.
+    MovedToWaiting {
+        message: &'static str,
+    },
+    /// The following messages end the socket.
+    Denied {
+        message: &'static str,
+    },
+    Removed {
+        message: &'static str,
+    },
+    Ended {
+        message: &'static str,
+    },
+    Locked {
+        message: &'static str,
+    },
+    /// Another tab or device took over this participant.
+    Replaced,
+    /// Everyone admitted, the receiver included.
+    Roster {
+        people: Vec<PersonView>,
+        locked: bool,
+    },
+    /// Only to the therapist.
+    WaitingList {
+        people: Vec<WaitingView>,
+    },
+    MediaAnswer {
+        sdp: String,
+    },
+    MediaOffer {
+        sdp: String,
+    },
+    /// The media connection dropped on the server's side: start a fresh one.
+    MediaLost,
+    Chat {
+        from: String,
+        name: String,
+        text: String,
+    },
+    /// The receiver's own permissions, after the therapist changed them.
+    Controls {
+        host_muted: bool,
+        host_camera_off: bool,
+        may_unmute: bool,
+        may_share: bool,
+    },
+    Speaker {
+        id: Option<String>,
+    },
+    Pong,
+    Error {
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    pub fn error(refusal: &Refusal) -> Self {
+        ServerMsg::Error {
+            code: refusal.code,
+            message: refusal.message.clone(),
+        }
+    }
+
+    /// The JSON frame, with the version.
+    pub fn to_frame(&self) -> String {
+        #[derive(Serialize)]
+        struct Framed<'a> {
+            v: u32,
+            #[serde(flatten)]
+            msg: &'a ServerMsg,
+        }
+        // Plain structs of strings and bools always serialize.
+        serde_json::to_string(&Framed {
+            v: VERSION,
+            msg: self,
+        })
+        .expect("signaling messages serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_known_message() {
+        let msg = parse(r#"{"v":1,"type":"chat","text":"hi"}"#).unwrap();
+        assert_eq!(msg, ClientMsg::Chat { text: "hi".into() });
+        assert_eq!(
+            parse(r#"{"v":1,"type":"admit_all"}"#).unwrap(),
+            ClientMsg::AdmitAll
+        );
+    }
+
+    #[test]
+    fn refuses_garbage_with_a_code() {
+        assert_eq!(parse("{not json").unwrap_err().code, "bad_json");
+        assert_eq!(parse("[1,2]").unwrap_err().code, "bad_json");
+        assert_eq!(
+            parse(r#"{"type":"chat","text":"x"}"#).unwrap_err().code,
+            "unsupported_version"
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"launch"}"#).unwrap_err().code,
+            "unknown_type"
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"admit"}"#).unwrap_err().code,
+            "bad_message"
+        );
+        let big = format!(
+            r#"{{"v":1,"type":"chat","text":"{}"}}"#,
+            "a".repeat(MAX_FRAME)
+        );
+        assert_eq!(parse(&big).unwrap_err().code, "too_large");
+    }
+
+    #[test]
+    fn errors_never_quote_the_message() {
+        let err = parse(r#"{"v":1,"type":"chat","text":5,"secret":"Ben"}"#).unwrap_err();
+        assert!(!err.message.contains("Ben"));
+    }
+
+    #[test]
+    fn frames_carry_the_version() {
+        let frame = ServerMsg::Pong.to_frame();
+        assert_eq!(frame, r#"{"v":1,"type":"pong"}"#);
+    }
+}

@@ -1,0 +1,97 @@
+//! `/sessions/{id}/room`: the therapist's video room. The same page as the
+//! client's pre-call page (`join.rs`): a device check, then the room.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+
+use super::{render, MessagePage, Nav};
+use crate::auth::csrf::CsrfToken;
+use crate::auth::session::PageTherapist;
+use crate::error::{AppError, AppResult};
+use crate::schedule::invitations::{self, Window};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/sessions/{id}/room", get(room))
+}
+
+/// The room page; `role` and `kind` steer `web/room.js`.
+#[derive(Template)]
+#[template(path = "room.html")]
+pub struct RoomPage {
+    pub nav: Nav,
+    pub title: String,
+    pub intro: Vec<String>,
+    pub ws_path: String,
+    pub role: &'static str,
+    pub kind: String,
+    pub suggested_name: String,
+}
+
+impl RoomPage {
+    pub fn respond(&self) -> Response {
+        render(StatusCode::OK, self)
+    }
+}
+
+async fn room(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    PageTherapist(signed): PageTherapist,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let nav = Nav::signed(&csrf, &signed);
+    let session = state
+        .store
+        .session_of(&signed.account.id, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let when = invitations::when(session.starts_at, &session.time_zone);
+    let closed = |text: &str| {
+        Ok(MessagePage::new(nav.clone(), "The room is closed", &[text])
+            .link("/dashboard", "Back to the dashboard")
+            .respond(StatusCode::GONE))
+    };
+    if session.is_cancelled() {
+        return closed("This session was cancelled.");
+    }
+    if state.rooms.is_ended(&session.id) {
+        return closed("You ended this session.");
+    }
+    match invitations::window(&session, state.clock.unix()) {
+        Window::Ended => closed("This session's time is over."),
+        Window::TooEarly => Ok(MessagePage::new(
+            nav,
+            "The room is not open yet",
+            &[&format!(
+                "This session is on {when}. The room opens 30 minutes before the start."
+            )],
+        )
+        .link("/dashboard", "Back to the dashboard")
+        .respond(StatusCode::OK)),
+        Window::Open => {
+            let group = session.kind == "group";
+            Ok(RoomPage {
+                nav,
+                title: if group {
+                    "Group session".into()
+                } else {
+                    "Video session".into()
+                },
+                intro: vec![format!(
+                    "{when}, {} minutes. Check your camera and microphone, then join: your clients wait until you let them in.",
+                    session.duration_minutes
+                )],
+                ws_path: format!("/sessions/{}/ws", session.id),
+                role: "therapist",
+                kind: session.kind.clone(),
+                suggested_name: String::new(),
+            }
+            .respond())
+        }
+    }
+}

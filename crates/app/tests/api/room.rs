@@ -1,0 +1,432 @@
+//! The room's signaling socket without a browser: who may open it, what bad
+//! input does (an error message; the socket and the room go on), and a
+//! thousand quick joins and leaves.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use regroup::store::SessionKind;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::helpers::{Backend, TestApp};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Setup {
+    session: String,
+    tokens: Vec<String>,
+    cookie: String,
+    bearer: String,
+}
+
+async fn setup(app: &TestApp, email: &str, kind: &str, clients: &[&str], in_minutes: i64) -> Setup {
+    let created = app.verified_therapist(email).await;
+    let account = created["id"].as_str().unwrap().to_string();
+    let bearer = app.fresh_token(email).await;
+    let mut ids = Vec::new();
+    for client in clients {
+        let response = app
+            .api
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&bearer)
+            .json(&json!({"name": format!("Client {client}"), "email": client}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    let starts = (app.clock.now() + chrono::Duration::minutes(in_minutes)).to_rfc3339();
+    let response = app
+        .api
+        .post(app.url("/api/v1/video-sessions"))
+        .bearer_auth(&bearer)
+        .json(
+            &json!({"kind": kind, "starts_at": starts, "duration_minutes": 30,
+                      "time_zone": "UTC", "client_ids": ids}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let (cookie, _) = regroup::auth::session::start(&app.state, &account, SessionKind::Cookie)
+        .await
+        .unwrap();
+    Setup {
+        session: body["id"].as_str().unwrap().to_string(),
+        tokens: clients
+            .iter()
+            .map(|c| app.mailed_token(c, "/join/"))
+            .collect(),
+        cookie,
+        bearer,
+    }
+}
+
+async fn open(app: &TestApp, path: &str, cookie: Option<&str>) -> Result<Ws, StatusCode> {
+    let url = app.url(path).replacen("http://", "ws://", 1);
+    let mut request = url.into_client_request().unwrap();
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert(
+            "cookie",
+            format!("regroup_session={cookie}").parse().unwrap(),
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(WsError::Http(response)) => {
+            Err(StatusCode::from_u16(response.status().as_u16()).unwrap())
+        }
+        Err(other) => panic!("unexpected socket failure: {other}"),
+    }
+}
+
+async fn client(app: &TestApp, token: &str) -> Result<Ws, StatusCode> {
+    open(app, &format!("/join/{token}/ws"), None).await
+}
+
+async fn therapist(app: &TestApp, s: &Setup) -> Ws {
+    let mut ws = open(app, &format!("/sessions/{}/ws", s.session), Some(&s.cookie))
+        .await
+        .expect("the owner opens the room");
+    send(&mut ws, json!({"type": "hello"})).await;
+    expect(&mut ws, "welcome").await;
+    ws
+}
+
+async fn send(ws: &mut Ws, mut msg: Value) {
+    msg["v"] = json!(1);
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// Reads until a message of `kind` arrives (others are skipped).
+async fn expect(ws: &mut Ws, kind: &str) -> Value {
+    expect_where(ws, kind, |_| true).await
+}
+
+/// Reads until a message of `kind` for which `ok` holds arrives.
+async fn expect_where(ws: &mut Ws, kind: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let read = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    assert_eq!(value["v"], 1);
+                    if value["type"] == kind && ok(&value) {
+                        return value;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended while waiting for {kind}: {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} message within 10 s"))
+}
+
+async fn hello(ws: &mut Ws) {
+    send(ws, json!({"type": "hello", "ack_confidential": true})).await;
+}
+
+#[tokio::test]
+async fn a_link_opens_only_its_own_session_and_only_its_owner_moderates() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let a = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
+    let b = setup(&app, "bo@example.com", "group", &["cleo@example.com"], 10).await;
+
+    // Another therapist's cookie cannot open A's room; no cookie cannot either.
+    assert_eq!(
+        open(
+            &app,
+            &format!("/sessions/{}/ws", a.session),
+            Some(&b.cookie)
+        )
+        .await
+        .err(),
+        Some(StatusCode::NOT_FOUND)
+    );
+    assert!(open(&app, &format!("/sessions/{}/ws", a.session), None)
+        .await
+        .is_err());
+    assert_eq!(
+        client(&app, "not-a-token").await.err(),
+        Some(StatusCode::NOT_FOUND)
+    );
+
+    // Ben's link puts him in A's waiting room: A's therapist sees him, B's never does.
+    let mut therapist_b = therapist(&app, &b).await;
+    let mut therapist_a = therapist(&app, &a).await;
+    let mut ben = client(&app, &a.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    let welcome = expect(&mut ben, "welcome").await;
+    assert_eq!(welcome["state"], "waiting");
+    let list = loop {
+        let list = expect(&mut therapist_a, "waiting_list").await;
+        if !list["people"].as_array().unwrap().is_empty() {
+            break list;
+        }
+    };
+    assert_eq!(list["people"][0]["name"], "Client ben@example.com");
+    send(&mut therapist_b, json!({"type": "ping"})).await;
+    let mut seen = Vec::new();
+    loop {
+        let text = match therapist_b.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            other => panic!("socket ended: {other:?}"),
+        };
+        let value: Value = serde_json::from_str(text.as_str()).unwrap();
+        if value["type"] == "pong" {
+            break;
+        }
+        seen.push(value);
+    }
+    assert!(
+        seen.iter()
+            .all(|m| m["type"] != "waiting_list" || m["people"].as_array().unwrap().is_empty()),
+        "B's therapist never sees A's client: {seen:?}"
+    );
+
+    // A client cannot use the therapist's controls, nor chat before admission.
+    send(&mut ben, json!({"type": "admit_all"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "not_allowed");
+    send(&mut ben, json!({"type": "chat", "text": "hi"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "not_admitted");
+    send(
+        &mut ben,
+        json!({"type": "media_offer", "sdp": "v=0", "fresh": true}),
+    )
+    .await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "not_admitted");
+}
+
+#[tokio::test]
+async fn group_clients_must_acknowledge_confidentiality() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    send(&mut ben, json!({"type": "hello"})).await;
+    assert_eq!(
+        expect(&mut ben, "error").await["code"],
+        "confidentiality_required"
+    );
+    hello(&mut ben).await;
+    assert_eq!(expect(&mut ben, "welcome").await["state"], "waiting");
+    let audit: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log")
+        .fetch_all(app.store().pool())
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|a| a == "confidentiality_acknowledged"),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn expired_early_cancelled_and_removed_links_are_refused_at_the_socket() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = setup(
+        &app,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com"],
+        10,
+    )
+    .await;
+    let later = setup(
+        &app,
+        "bo@example.com",
+        "individual",
+        &["dan@example.com"],
+        120,
+    )
+    .await;
+    assert_eq!(
+        client(&app, &later.tokens[0]).await.err(),
+        Some(StatusCode::CONFLICT)
+    );
+
+    // Removed by the therapist: the socket closes and the link stops working.
+    let mut t = therapist(&app, &s).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    let welcome = expect(&mut ben, "welcome").await;
+    let ben_id = welcome["you"].as_str().unwrap().to_string();
+    send(&mut t, json!({"type": "admit", "id": ben_id})).await;
+    expect(&mut ben, "admitted").await;
+    send(&mut t, json!({"type": "remove", "id": ben_id})).await;
+    expect(&mut ben, "removed").await;
+    assert_eq!(
+        client(&app, &s.tokens[0]).await.err(),
+        Some(StatusCode::GONE)
+    );
+
+    // Cancelled: every link is refused.
+    let response = app
+        .api
+        .delete(app.url(&format!("/api/v1/video-sessions/{}", later.session)))
+        .bearer_auth(&later.bearer)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        client(&app, &later.tokens[0]).await.err(),
+        Some(StatusCode::GONE)
+    );
+
+    // After the end of the window, Cleo's link is refused too.
+    assert!(client(&app, &s.tokens[1]).await.is_ok());
+    app.clock.advance(chrono::Duration::minutes(45));
+    assert_eq!(
+        client(&app, &s.tokens[1]).await.err(),
+        Some(StatusCode::GONE)
+    );
+}
+
+#[tokio::test]
+async fn garbage_oversized_and_unknown_messages_get_an_error_and_the_socket_lives() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
+    let mut t = therapist(&app, &s).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+
+    ben.send(Message::Text("{not json".into())).await.unwrap();
+    assert_eq!(expect(&mut ben, "error").await["code"], "bad_json");
+    ben.send(Message::Binary(vec![0, 159, 146, 150].into()))
+        .await
+        .unwrap();
+    assert_eq!(expect(&mut ben, "error").await["code"], "bad_json");
+    let big = json!({"v": 1, "type": "chat", "text": "x".repeat(200 * 1024)}).to_string();
+    ben.send(Message::Text(big.into())).await.unwrap();
+    assert_eq!(expect(&mut ben, "error").await["code"], "too_large");
+    send(&mut ben, json!({"type": "self_destruct"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "unknown_type");
+    ben.send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        expect(&mut ben, "error").await["code"],
+        "unsupported_version"
+    );
+    send(&mut ben, json!({"type": "chat"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "bad_message");
+    send(&mut ben, json!({"type": "chat", "text": "too soon"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "hello_first");
+
+    // Still alive: Ben joins, is admitted, and bad SDP is refused without harm.
+    hello(&mut ben).await;
+    let id = expect(&mut ben, "welcome").await["you"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    send(&mut t, json!({"type": "admit", "id": id})).await;
+    expect(&mut ben, "admitted").await;
+    send(
+        &mut ben,
+        json!({"type": "media_offer", "sdp": "garbage", "fresh": true}),
+    )
+    .await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "bad_sdp");
+    send(&mut ben, json!({"type": "chat", "text": "still here"})).await;
+    let chat = expect(&mut t, "chat").await;
+    assert_eq!(chat["text"], "still here");
+    assert_eq!(
+        chat["name"], "Client ben@example.com",
+        "the therapist sees the name they entered"
+    );
+    send(&mut ben, json!({"type": "ping"})).await;
+    expect(&mut ben, "pong").await;
+}
+
+#[tokio::test]
+async fn a_participant_who_reconnects_within_a_minute_skips_the_waiting_room() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = setup(
+        &app,
+        "ana@example.com",
+        "individual",
+        &["ben@example.com"],
+        10,
+    )
+    .await;
+    let mut t = therapist(&app, &s).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    let id = expect(&mut ben, "welcome").await["you"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    send(&mut t, json!({"type": "admit", "id": id})).await;
+    expect(&mut ben, "admitted").await;
+    drop(ben);
+    // The therapist also drops and comes back: still the moderator.
+    drop(t);
+    let mut t = therapist(&app, &s).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    assert_eq!(expect(&mut ben, "welcome").await["state"], "admitted");
+    send(&mut t, json!({"type": "mute", "id": id})).await;
+    expect_where(&mut ben, "controls", |c| c["host_muted"] == true).await;
+    send(
+        &mut ben,
+        json!({"type": "self_state", "audio": true, "video": true}),
+    )
+    .await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "not_allowed");
+    send(&mut t, json!({"type": "allow_unmute", "id": id})).await;
+    expect_where(&mut ben, "controls", |c| c["may_unmute"] == true).await;
+}
+
+#[tokio::test]
+async fn a_thousand_quick_joins_and_leaves_leave_the_server_answering() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = setup(
+        &app,
+        "ana@example.com",
+        "individual",
+        &["ben@example.com"],
+        10,
+    )
+    .await;
+    let mut t = therapist(&app, &s).await;
+    for _ in 0..100 {
+        let mut batch = Vec::new();
+        for _ in 0..10 {
+            let token = s.tokens[0].clone();
+            let app_url = app
+                .url(&format!("/join/{token}/ws"))
+                .replacen("http://", "ws://", 1);
+            batch.push(tokio::spawn(async move {
+                let (mut ws, _) = tokio_tungstenite::connect_async(app_url).await.unwrap();
+                ws.send(Message::Text(r#"{"v":1,"type":"hello"}"#.into()))
+                    .await
+                    .unwrap();
+                let _ = ws.next().await;
+                let _ = ws.close(None).await;
+            }));
+        }
+        for task in batch {
+            task.await.unwrap();
+        }
+    }
+    // The server answers, the room still works, and the therapist's socket lived through it.
+    let health = app.api.get(app.url("/healthz")).send().await.unwrap();
+    assert!(health.status().is_success());
+    send(&mut t, json!({"type": "ping"})).await;
+    expect(&mut t, "pong").await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    expect(&mut ben, "welcome").await;
+    assert!(app.state.rooms.live() >= 1);
+}

@@ -1,0 +1,161 @@
+// Pre-call check: camera preview, device pickers, microphone level, speaker
+// test. The last chosen devices are remembered in localStorage (on this
+// device only) and chosen again next time.
+
+const KEY = 'regroup.devices';
+
+function remembered() {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+function remember(choice) {
+  try {
+    localStorage.setItem(KEY, JSON.stringify({ ...remembered(), ...choice }));
+  } catch {
+    // Private browsing may refuse storage; the default device is fine then.
+  }
+}
+
+export class Devices {
+  constructor(els) {
+    this.els = els;
+    this.stream = null;
+    this.audioContext = null;
+    this.meterTimer = null;
+    this.sinkId = remembered().speaker || '';
+  }
+
+  async start() {
+    const saved = remembered();
+    await this.acquire(saved.camera, saved.mic);
+    await this.fillPickers();
+    this.els.camera.addEventListener('change', () => this.change());
+    this.els.mic.addEventListener('change', () => this.change());
+    const canPickSpeaker = 'setSinkId' in HTMLMediaElement.prototype;
+    if (canPickSpeaker) {
+      this.els.speaker.addEventListener('change', () => {
+        this.sinkId = this.els.speaker.value;
+        remember({ speaker: this.sinkId });
+        document.dispatchEvent(new CustomEvent('regroup:sink', { detail: this.sinkId }));
+      });
+    } else {
+      // Firefox and Safari play through the system's default output.
+      this.els.speaker.closest('.field').querySelector('label').textContent = 'Speaker (your system default)';
+      this.els.speaker.hidden = true;
+    }
+    this.els.speakerTest.addEventListener('click', () => this.testSound());
+    return this.stream;
+  }
+
+  async acquire(cameraId, micId) {
+    const video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
+    if (cameraId) video.deviceId = { ideal: cameraId };
+    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    if (micId) audio.deviceId = { ideal: micId };
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video, audio });
+    } catch (err) {
+      // Maybe no camera: try the microphone alone.
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ audio });
+        this.els.status.textContent = 'No camera found: others will hear you but not see you.';
+      } catch {
+        this.els.status.textContent = 'Your browser did not allow the camera and microphone. Allow them in the address bar, then reload the page.';
+        throw err;
+      }
+    }
+    this.replaceStream(stream);
+    if (stream.getVideoTracks().length) this.els.status.textContent = 'This is how others will see you.';
+    return stream;
+  }
+
+  replaceStream(stream) {
+    if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+    this.stream = stream;
+    this.els.preview.srcObject = stream;
+    this.startMeter(stream);
+    document.dispatchEvent(new CustomEvent('regroup:stream', { detail: stream }));
+  }
+
+  async fillPickers() {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const current = (kind) => {
+      const track = kind === 'videoinput' ? this.stream.getVideoTracks()[0] : this.stream.getAudioTracks()[0];
+      return track ? track.getSettings().deviceId : '';
+    };
+    const fill = (select, kind, selected) => {
+      select.replaceChildren();
+      devices.filter((d) => d.kind === kind).forEach((d, i) => {
+        const option = document.createElement('option');
+        option.value = d.deviceId;
+        option.textContent = d.label || `${kind === 'audiooutput' ? 'Speaker' : kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`;
+        option.selected = d.deviceId === selected;
+        select.append(option);
+      });
+    };
+    fill(this.els.camera, 'videoinput', current('videoinput'));
+    fill(this.els.mic, 'audioinput', current('audioinput'));
+    fill(this.els.speaker, 'audiooutput', this.sinkId);
+  }
+
+  async change() {
+    const camera = this.els.camera.value;
+    const mic = this.els.mic.value;
+    remember({ camera, mic });
+    try {
+      await this.acquire(camera, mic);
+    } catch {
+      // The message is already on the page.
+    }
+  }
+
+  startMeter(stream) {
+    clearInterval(this.meterTimer);
+    const track = stream.getAudioTracks()[0];
+    if (!track) return;
+    try {
+      this.audioContext = this.audioContext || new AudioContext();
+      const source = this.audioContext.createMediaStreamSource(new MediaStream([track]));
+      const analyser = this.audioContext.createAnalyser();
+      analyser.fftSize = 512;
+      source.connect(analyser);
+      const data = new Float32Array(analyser.fftSize);
+      this.meterTimer = setInterval(() => {
+        analyser.getFloatTimeDomainData(data);
+        let sum = 0;
+        for (const x of data) sum += x * x;
+        this.els.meter.value = Math.min(1, Math.sqrt(sum / data.length) * 4);
+      }, 100);
+    } catch {
+      this.els.meter.hidden = true;
+    }
+  }
+
+  stopMeter() {
+    clearInterval(this.meterTimer);
+  }
+
+  async testSound() {
+    const context = this.audioContext || new AudioContext();
+    this.audioContext = context;
+    await context.resume();
+    const oscillator = context.createOscillator();
+    const gain = context.createGain();
+    gain.gain.value = 0.15;
+    oscillator.frequency.value = 523;
+    const out = context.createMediaStreamDestination();
+    oscillator.connect(gain).connect(out);
+    const audio = new Audio();
+    audio.srcObject = out.stream;
+    if (this.sinkId && audio.setSinkId) await audio.setSinkId(this.sinkId).catch(() => {});
+    await audio.play().catch(() => {});
+    oscillator.start();
+    oscillator.stop(context.currentTime + 0.6);
+    setTimeout(() => { audio.srcObject = null; }, 800);
+  }
+}
