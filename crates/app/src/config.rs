@@ -24,6 +24,8 @@ pub struct Config {
     /// How often due jobs (invitations, reminders) are looked for; `None`
     /// turns the background runner off (tests run jobs by hand).
     pub job_interval: Option<Duration>,
+    /// A MaxMind-format (`.mmdb`) city database; `None` records no region or city.
+    pub geoip_db: Option<PathBuf>,
 }
 
 impl Config {
@@ -40,6 +42,7 @@ impl Config {
             session_max: Duration::from_secs(12 * 3600),
             master_key: None,
             job_interval: Some(Duration::from_secs(5)),
+            geoip_db: None,
         }
     }
 

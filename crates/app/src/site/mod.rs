@@ -3,6 +3,7 @@
 //! tickets and service announcements.
 
 pub mod analytics;
+pub mod geo;
 pub mod links;
 pub mod policy;
 pub mod summary;
