@@ -101,6 +101,9 @@ struct ServeArgs {
     /// Minutes without activity after which a signed-in session ends.
     #[arg(long, env = "REGROUP_SESSION_IDLE_MINUTES", default_value_t = 30)]
     session_idle_minutes: u64,
+    /// A MaxMind-format city database (.mmdb) for the region and city of page views.
+    #[arg(long, env = "REGROUP_GEOIP_DB")]
+    geoip_db: Option<PathBuf>,
     /// Hours after which a signed-in session ends, active or not.
     #[arg(long, env = "REGROUP_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
@@ -204,6 +207,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.public_url = args.public_url;
     config.smtp_url = args.smtp_url;
     config.mail_from = args.mail_from;
+    config.geoip_db = args.geoip_db;
     config.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
     config.session_max = Duration::from_secs(args.session_max_hours.max(1) * 3600);
     config.media = crate::config::MediaConfig {

@@ -26,6 +26,8 @@ pub struct Config {
     pub job_interval: Option<Duration>,
     /// The media engine and TURN: see `MediaConfig`.
     pub media: MediaConfig,
+    /// A MaxMind-format (`.mmdb`) city database; `None` records no region or city.
+    pub geoip_db: Option<PathBuf>,
 }
 
 /// Where the media engine listens and what it tells browsers.
@@ -86,6 +88,7 @@ impl Config {
             master_key: None,
             job_interval: Some(Duration::from_secs(5)),
             media: MediaConfig::default(),
+            geoip_db: None,
         }
     }
 

@@ -261,6 +261,10 @@ async fn store_view(
         return Ok(());
     }
     let agent = classify(user_agent);
+    let (region, city) = match &state.settings.geoip {
+        Some(geo) if agent.device != "bot" => geo.place(addr),
+        _ => (None, None),
+    };
     state
         .store
         .insert_page_view(&PageView {
@@ -272,8 +276,8 @@ async fn store_view(
             browser: &agent.browser,
             os: &agent.os,
             device: agent.device,
-            region: None,
-            city: None,
+            region: region.as_deref(),
+            city: city.as_deref(),
         })
         .await?;
     Ok(())

@@ -3,6 +3,7 @@
 //! tickets and service announcements.
 
 pub mod analytics;
+pub mod geo;
 pub mod links;
 pub mod policy;
 pub mod summary;
@@ -159,8 +160,9 @@ pub async fn open_ticket(
 }
 
 async fn notify_operators(state: &AppState, ticket_id: &str) -> AppResult<()> {
-    let link = state.settings.link(&format!("/admin/tickets/{ticket_id}"));
+    let destination = state.settings.link(&format!("/admin/tickets/{ticket_id}"));
     for (name, email) in state.store.operator_contacts().await? {
+        let link = tracked_link(state, "ticket-notice", &destination).await?;
         state
             .mailer
             .send(Message::new(
@@ -239,7 +241,8 @@ pub async fn operator_reply(
         )
         .await?;
     if let Some(therapist) = state.store.account_by_id(&ticket.account_id).await? {
-        let link = state.settings.link(&format!("/support/{}", ticket.id));
+        let destination = state.settings.link(&format!("/support/{}", ticket.id));
+        let link = tracked_link(state, "ticket-notice", &destination).await?;
         let what = if message.is_empty() {
             format!("The status of your support ticket is now: {status}.")
         } else {

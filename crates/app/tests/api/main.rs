@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod bad_input;
 mod clients;
+mod geoip;
 mod keys;
 mod openapi;
 mod pages;

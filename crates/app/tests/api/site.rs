@@ -746,12 +746,14 @@ async fn therapists_open_tickets_and_operators_answer_them(app: TestApp) {
     )
     .await;
     assert_eq!(answered.status(), StatusCode::SEE_OTHER);
-    let mail = app.mail_to("ana@example.com");
-    assert!(mail
-        .last()
-        .unwrap()
-        .text
-        .contains(&format!("/support/{id}")));
+    // The notice's link goes through /r/ and leads to the ticket.
+    let link = app.mailed_link("ana@example.com", "/r/");
+    let followed = app.api.get(&link).send().await.unwrap();
+    assert_eq!(followed.status(), StatusCode::FOUND);
+    assert_eq!(
+        followed.headers()["location"].to_str().unwrap(),
+        app.url(&ticket_path)
+    );
     let (_, thread) = app.page(&ticket_path).await;
     assert!(thread.contains("Under Your data.") && thread.contains("waiting"));
 
