@@ -490,12 +490,6 @@ impl Room {
 
     /// Ends the room for everyone; `by_therapist` also closes the session's links.
     async fn end(&mut self, message: &'static str, by_therapist: bool) {
-        let ended = ServerMsg::Ended { message };
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for conn in conns {
-            self.send_conn(conn, &ended);
-            self.close_conn(conn);
-        }
         let admitted: Vec<(String, Role)> = self
             .members
             .iter()
@@ -522,6 +516,13 @@ impl Room {
             Actor::system()
         };
         self.audit(actor, Action::SessionEnded).await;
+        // Told last, so that everything above is recorded when they hear it.
+        let ended = ServerMsg::Ended { message };
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send_conn(conn, &ended);
+            self.close_conn(conn);
+        }
         tracing::info!(session = %self.ctx.session.id, "room ended");
         self.done = true;
     }
