@@ -879,6 +879,7 @@ impl Room {
                     host_muted: m.host_muted,
                     host_camera_off: m.host_camera_off,
                     sharing: m.sharing,
+                    may_share: m.may_share,
                     connected: m.conn.is_some(),
                 })
                 .collect()
