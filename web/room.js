@@ -357,13 +357,18 @@ function therapistButtons(el, person) {
       b.textContent = text;
       b.dataset.action = type;
       if (cls) b.className = cls;
-      b.addEventListener('click', () => signal.send(b.dataset.action, { id: el.dataset.person }));
+      b.addEventListener('click', () => {
+        const fields = { id: el.dataset.person };
+        if (b.dataset.action === 'allow_screen') fields.allowed = b.dataset.allowed !== 'true';
+        signal.send(b.dataset.action, fields);
+      });
       bar.append(b);
       return b;
     };
     add('Mute', 'mute');
     add('Stop camera', 'camera_off');
     add('Allow unmute', 'allow_unmute');
+    add('Allow screen sharing', 'allow_screen');
     add('To waiting room', 'to_waiting');
     add('Remove', 'remove', 'danger');
     el.append(bar);
@@ -372,6 +377,11 @@ function therapistButtons(el, person) {
     b.setAttribute('aria-label', `${b.textContent}: ${person.name}`);
   }
   bar.querySelector('[data-action="allow_unmute"]').hidden = !(person.host_muted || person.host_camera_off);
+  const screen = bar.querySelector('[data-action="allow_screen"]');
+  screen.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+  screen.dataset.allowed = String(Boolean(person.may_share));
+  screen.textContent = person.may_share ? 'Stop screen sharing' : 'Allow screen sharing';
+  screen.setAttribute('aria-label', `${screen.textContent}: ${person.name}`);
 }
 
 function markSpeaker() {

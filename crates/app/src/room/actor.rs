@@ -67,6 +67,8 @@ struct Room {
     locked: bool,
     empty_since: Option<Instant>,
     done: bool,
+    /// The simulcast cap last applied to everyone (see `layer_cap`).
+    layer_cap: Option<usize>,
 }
 
 pub(crate) async fn run(
@@ -82,6 +84,7 @@ pub(crate) async fn run(
         locked: false,
         empty_since: Some(Instant::now()),
         done: false,
+        layer_cap: None,
     };
     let mut tick = tokio::time::interval(TICK);
     while !room.done {
@@ -331,6 +334,7 @@ impl Room {
                 let media = m.media.take();
                 let conn = m.conn;
                 self.leave_media(media).await;
+                self.apply_layers(None).await;
                 if let Some(conn) = conn {
                     self.send_conn(conn, &ServerMsg::MovedToWaiting { message: WAIT_TEXT });
                 }
@@ -475,6 +479,7 @@ impl Room {
             .await;
         }
         self.leave_media(m.media).await;
+        self.apply_layers(None).await;
         let conns: Vec<ConnId> = self
             .conns
             .iter()
@@ -490,12 +495,6 @@ impl Room {
 
     /// Ends the room for everyone; `by_therapist` also closes the session's links.
     async fn end(&mut self, message: &'static str, by_therapist: bool) {
-        let ended = ServerMsg::Ended { message };
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for conn in conns {
-            self.send_conn(conn, &ended);
-            self.close_conn(conn);
-        }
         let admitted: Vec<(String, Role)> = self
             .members
             .iter()
@@ -522,6 +521,13 @@ impl Room {
             Actor::system()
         };
         self.audit(actor, Action::SessionEnded).await;
+        // Told last, so that everything above is recorded when they hear it.
+        let ended = ServerMsg::Ended { message };
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send_conn(conn, &ended);
+            self.close_conn(conn);
+        }
         tracing::info!(session = %self.ctx.session.id, "room ended");
         self.done = true;
     }
@@ -562,6 +568,7 @@ impl Room {
                         self.forward(Some(media.clone()), TrackKind::Video, false)
                             .await;
                     }
+                    self.apply_layers(Some(media.clone())).await;
                     self.roster();
                 }
                 result
@@ -799,6 +806,35 @@ impl Room {
         }
     }
 
+    /// Caps what everyone receives by how small the tiles get: with more
+    /// people, a lower layer looks the same and saves bandwidth. Applied to
+    /// everyone when the cap changes, else only to `joined`.
+    async fn apply_layers(&mut self, joined: Option<String>) {
+        let streams: Vec<String> = self
+            .members
+            .values()
+            .filter_map(|m| m.media.clone())
+            .collect();
+        let cap = layer_cap(streams.len());
+        let targets = if cap != self.layer_cap {
+            self.layer_cap = cap;
+            streams
+        } else {
+            joined.into_iter().collect()
+        };
+        for media in targets {
+            if let Err(err) = self
+                .ctx
+                .state
+                .sfu
+                .set_preferred_layer(self.session_id(), media.as_str(), cap)
+                .await
+            {
+                tracing::debug!(error = %err, "layer cap not applied");
+            }
+        }
+    }
+
     async fn forward(&self, media: Option<String>, kind: TrackKind, allowed: bool) {
         if let Some(media) = media {
             if let Err(err) = self
@@ -843,6 +879,7 @@ impl Room {
                     host_muted: m.host_muted,
                     host_camera_off: m.host_camera_off,
                     sharing: m.sharing,
+                    may_share: m.may_share,
                     connected: m.conn.is_some(),
                 })
                 .collect()
@@ -995,6 +1032,16 @@ fn parse_display(given: Option<&str>, full: &str) -> Result<String, Refusal> {
     Ok(name)
 }
 
+/// The highest simulcast layer worth sending to each of `people` in a grid:
+/// full size for up to 4, half size up to 9, quarter size beyond.
+fn layer_cap(people: usize) -> Option<usize> {
+    match people {
+        0..=4 => None,
+        5..=9 => Some(1),
+        _ => Some(0),
+    }
+}
+
 fn new_media_id() -> String {
     format!("m{}", uuid::Uuid::new_v4().simple())
 }
@@ -1026,6 +1073,14 @@ fn media_refusal(err: SfuError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bigger_rooms_get_smaller_layers() {
+        assert_eq!(layer_cap(2), None);
+        assert_eq!(layer_cap(4), None);
+        assert_eq!(layer_cap(5), Some(1));
+        assert_eq!(layer_cap(16), Some(0));
+    }
 
     #[test]
     fn other_clients_see_a_first_name_unless_one_is_chosen() {

@@ -182,6 +182,8 @@ pub struct PersonView {
     pub host_muted: bool,
     pub host_camera_off: bool,
     pub sharing: bool,
+    /// Whether the therapist allows this person to share their screen.
+    pub may_share: bool,
     pub connected: bool,
 }
 

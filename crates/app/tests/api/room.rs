@@ -430,3 +430,80 @@ async fn a_thousand_quick_joins_and_leaves_leave_the_server_answering() {
     expect(&mut ben, "welcome").await;
     assert!(app.state.rooms.live() >= 1);
 }
+
+#[tokio::test]
+async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = setup(
+        &app,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com", "dan@example.com"],
+        10,
+    )
+    .await;
+    let mut t = therapist(&app, &s).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    let ben_id = expect(&mut ben, "welcome").await["you"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cleo = client(&app, &s.tokens[1]).await.unwrap();
+    hello(&mut cleo).await;
+    let cleo_id = expect(&mut cleo, "welcome").await["you"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expect_where(&mut t, "waiting_list", |l| {
+        l["people"].as_array().unwrap().len() == 2
+    })
+    .await;
+
+    // Deny: Cleo is told and leaves the waiting list.
+    send(&mut t, json!({"type": "deny", "id": cleo_id})).await;
+    expect(&mut cleo, "denied").await;
+    expect_where(&mut t, "waiting_list", |l| {
+        l["people"].as_array().unwrap().len() == 1
+    })
+    .await;
+
+    // Admit, then back to the waiting room: no roster while waiting.
+    send(&mut t, json!({"type": "admit", "id": ben_id})).await;
+    expect(&mut ben, "admitted").await;
+    let roster = expect(&mut ben, "roster").await;
+    assert_eq!(roster["people"].as_array().unwrap().len(), 2);
+    send(&mut t, json!({"type": "to_waiting", "id": ben_id})).await;
+    expect(&mut ben, "moved_to_waiting").await;
+    send(&mut ben, json!({"type": "chat", "text": "hello?"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "not_admitted");
+
+    // Lock: a newcomer is turned away; the therapist sees the room locked.
+    send(&mut t, json!({"type": "lock", "locked": true})).await;
+    expect_where(&mut t, "roster", |r| r["locked"] == true).await;
+    let mut dan = client(&app, &s.tokens[2]).await.unwrap();
+    hello(&mut dan).await;
+    expect(&mut dan, "locked").await;
+
+    // Leave and end are audited, as the admission was.
+    send(&mut t, json!({"type": "admit", "id": ben_id})).await;
+    expect(&mut ben, "admitted").await;
+    send(&mut ben, json!({"type": "leave"})).await;
+    expect_where(&mut t, "roster", |r| {
+        r["people"].as_array().unwrap().len() == 1
+    })
+    .await;
+    send(&mut t, json!({"type": "end"})).await;
+    expect(&mut t, "ended").await;
+    let audit: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log")
+        .fetch_all(app.store().pool())
+        .await
+        .unwrap();
+    for action in ["room_joined", "room_left", "session_ended"] {
+        assert!(audit.iter().any(|a| a == action), "{action} in {audit:?}");
+    }
+    assert_eq!(
+        client(&app, &s.tokens[0]).await.err(),
+        Some(StatusCode::GONE)
+    );
+}
