@@ -52,6 +52,7 @@ async fn run_one(state: &AppState, job: &JobRow) -> AppResult<()> {
         return Ok(());
     };
     let stale = session.is_cancelled()
+        || session.ended_at.is_some()
         || participant.status == "revoked"
         || state.clock.unix() >= session.ends_at();
     if stale {

@@ -515,6 +515,17 @@ impl Room {
             }
         }
         self.ctx.rooms.mark_ended(&self.ctx.session.id);
+        // Stored too, so the room stays closed after a restart and on other nodes.
+        let now = self.ctx.state.clock.unix();
+        if let Err(err) = self
+            .ctx
+            .state
+            .store
+            .mark_session_ended(&self.ctx.session.id, now)
+            .await
+        {
+            tracing::warn!(error = %err, "could not store that the session ended");
+        }
         let actor = if by_therapist {
             Actor::therapist(&self.ctx.session.owner_id)
         } else {

@@ -126,7 +126,7 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
 }
 
 fn open_window(state: &AppState, session: &SessionRow) -> AppResult<()> {
-    if state.rooms.is_ended(&session.id) {
+    if session.ended_at.is_some() || state.rooms.is_ended(&session.id) {
         return Err(gone());
     }
     match invitations::window(session, state.clock.unix()) {

@@ -117,6 +117,7 @@ pub async fn create(state: &AppState, owner: &Account, plan: Plan) -> AppResult<
             sequence: 0,
             created_at: now,
             updated_at: now,
+            ended_at: None,
             id,
         };
         let participants: Vec<ParticipantRow> = plan

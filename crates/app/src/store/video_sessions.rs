@@ -17,6 +17,8 @@ pub struct SessionRow {
     pub sequence: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set when the therapist ended the room.
+    pub ended_at: Option<i64>,
 }
 
 impl SessionRow {
@@ -44,7 +46,7 @@ pub struct ParticipantRow {
 
 const SESSION_COLUMNS: &str =
     "id, owner_id, series_id, kind, title_sealed, notes_sealed, starts_at, \
-    duration_minutes, time_zone, status, sequence, created_at, updated_at";
+    duration_minutes, time_zone, status, sequence, created_at, updated_at, ended_at";
 const PARTICIPANT_COLUMNS: &str =
     "id, session_id, client_id, token_hash, token_sealed, status, sent_at, opened_at, revoked_at";
 
@@ -57,7 +59,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO video_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            "INSERT INTO video_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&row.id)
         .bind(&row.owner_id)
@@ -72,6 +74,7 @@ impl Store {
         .bind(row.sequence)
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(row.ended_at)
         .execute(&mut *tx)
         .await?;
         for p in participants {
@@ -178,6 +181,16 @@ impl Store {
         .bind(row.updated_at)
         .execute(self.pool())
         .await?;
+        Ok(())
+    }
+
+    /// Closes the session's room for good (the first end counts).
+    pub async fn mark_session_ended(&self, id: &str, at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE video_sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

@@ -433,7 +433,7 @@ async fn a_thousand_quick_joins_and_leaves_leave_the_server_answering() {
 
 #[tokio::test]
 async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
     let s = setup(
         &app,
         "ana@example.com",
@@ -505,5 +505,15 @@ async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audi
     assert_eq!(
         client(&app, &s.tokens[0]).await.err(),
         Some(StatusCode::GONE)
+    );
+    // The end is stored: after a restart the room and the link stay closed.
+    app.restart().await;
+    assert_eq!(
+        client(&app, &s.tokens[0]).await.err(),
+        Some(StatusCode::GONE)
+    );
+    assert_eq!(
+        app.page(&format!("/join/{}", s.tokens[0])).await.0,
+        StatusCode::GONE
     );
 }

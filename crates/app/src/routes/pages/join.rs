@@ -69,7 +69,7 @@ async fn page(
         MessagePage::new(nav.clone(), "This link no longer works", &[text])
             .respond(StatusCode::GONE)
     };
-    if state.rooms.is_ended(&session.id) {
+    if session.ended_at.is_some() || state.rooms.is_ended(&session.id) {
         return Ok(gone("This session has ended."));
     }
     if participant.status == "revoked" || session.is_cancelled() {
