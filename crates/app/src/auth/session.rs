@@ -142,28 +142,6 @@ where
     }
 }
 
-/// An API caller who is a therapist.
-pub struct ApiTherapist(pub Signed);
-
-impl<S> FromRequestParts<S> for ApiTherapist
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ApiAuth(signed) = ApiAuth::from_request_parts(parts, state).await?;
-        if signed.account.role() != Role::Therapist {
-            return Err(AppError::forbidden(
-                "therapists_only",
-                "This is for therapist accounts.",
-            ));
-        }
-        Ok(ApiTherapist(signed))
-    }
-}
-
 /// A browser with a valid session cookie; others are sent to the sign-in page.
 pub struct PageAuth(pub Signed);
 
@@ -189,25 +167,48 @@ where
     }
 }
 
-/// A browser session of a therapist.
-pub struct PageTherapist(pub Signed);
+/// Declares an extractor that narrows `ApiAuth` or `PageAuth` to the
+/// accounts `check` accepts; `reject` turns its error into the rejection.
+macro_rules! role_gate {
+    ($(#[$doc:meta])* $name:ident, $base:ident, $rejection:ty, $check:path, $reject:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub $crate::auth::session::Signed);
 
-impl<S> FromRequestParts<S> for PageTherapist
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Response;
+        impl<S> axum::extract::FromRequestParts<S> for $name
+        where
+            $crate::state::AppState: axum::extract::FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = $rejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let PageAuth(signed) = PageAuth::from_request_parts(parts, state).await?;
-        if signed.account.role() != Role::Therapist {
-            return Err(AppError::forbidden(
-                "therapists_only",
-                "This page is for therapist accounts.",
-            )
-            .into_response());
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                let $base(signed) = $base::from_request_parts(parts, state).await?;
+                $check(&signed).map_err($reject)?;
+                Ok($name(signed))
+            }
         }
-        Ok(PageTherapist(signed))
-    }
+    };
 }
+pub(crate) use role_gate;
+
+fn therapists_only(signed: &Signed) -> Result<(), AppError> {
+    if signed.account.role() != Role::Therapist {
+        return Err(AppError::forbidden(
+            "therapists_only",
+            "This is for therapist accounts.",
+        ));
+    }
+    Ok(())
+}
+
+role_gate!(
+    /// An API caller who is a therapist.
+    ApiTherapist, ApiAuth, AppError, therapists_only, |e| e
+);
+role_gate!(
+    /// A browser session of a therapist.
+    PageTherapist, PageAuth, Response, therapists_only, IntoResponse::into_response
+);
