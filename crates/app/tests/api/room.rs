@@ -11,7 +11,18 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_link_opens_only_its_own_session_and_only_its_owner_moderates,
+    group_clients_must_acknowledge_confidentiality,
+    expired_early_cancelled_and_removed_links_are_refused_at_the_socket,
+    garbage_oversized_and_unknown_messages_get_an_error_and_the_socket_lives,
+    a_participant_who_reconnects_within_a_minute_skips_the_waiting_room,
+    a_thousand_quick_joins_and_leaves_leave_the_server_answering,
+    the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited,
+);
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -138,9 +149,7 @@ async fn hello(ws: &mut Ws) {
     send(ws, json!({"type": "hello", "ack_confidential": true})).await;
 }
 
-#[tokio::test]
-async fn a_link_opens_only_its_own_session_and_only_its_owner_moderates() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn a_link_opens_only_its_own_session_and_only_its_owner_moderates(app: TestApp) {
     let a = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
     let b = setup(&app, "bo@example.com", "group", &["cleo@example.com"], 10).await;
 
@@ -210,9 +219,7 @@ async fn a_link_opens_only_its_own_session_and_only_its_owner_moderates() {
     assert_eq!(expect(&mut ben, "error").await["code"], "not_admitted");
 }
 
-#[tokio::test]
-async fn group_clients_must_acknowledge_confidentiality() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn group_clients_must_acknowledge_confidentiality(app: TestApp) {
     let s = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
     let mut ben = client(&app, &s.tokens[0]).await.unwrap();
     send(&mut ben, json!({"type": "hello"})).await;
@@ -232,9 +239,7 @@ async fn group_clients_must_acknowledge_confidentiality() {
     );
 }
 
-#[tokio::test]
-async fn expired_early_cancelled_and_removed_links_are_refused_at_the_socket() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn expired_early_cancelled_and_removed_links_are_refused_at_the_socket(app: TestApp) {
     let s = setup(
         &app,
         "ana@example.com",
@@ -294,9 +299,7 @@ async fn expired_early_cancelled_and_removed_links_are_refused_at_the_socket() {
     );
 }
 
-#[tokio::test]
-async fn garbage_oversized_and_unknown_messages_get_an_error_and_the_socket_lives() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn garbage_oversized_and_unknown_messages_get_an_error_and_the_socket_lives(app: TestApp) {
     let s = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
     let mut t = therapist(&app, &s).await;
     let mut ben = client(&app, &s.tokens[0]).await.unwrap();
@@ -349,9 +352,7 @@ async fn garbage_oversized_and_unknown_messages_get_an_error_and_the_socket_live
     expect(&mut ben, "pong").await;
 }
 
-#[tokio::test]
-async fn a_participant_who_reconnects_within_a_minute_skips_the_waiting_room() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn a_participant_who_reconnects_within_a_minute_skips_the_waiting_room(app: TestApp) {
     let s = setup(
         &app,
         "ana@example.com",
@@ -388,9 +389,7 @@ async fn a_participant_who_reconnects_within_a_minute_skips_the_waiting_room() {
     expect_where(&mut ben, "controls", |c| c["may_unmute"] == true).await;
 }
 
-#[tokio::test]
-async fn a_thousand_quick_joins_and_leaves_leave_the_server_answering() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn a_thousand_quick_joins_and_leaves_leave_the_server_answering(app: TestApp) {
     let s = setup(
         &app,
         "ana@example.com",
@@ -431,9 +430,9 @@ async fn a_thousand_quick_joins_and_leaves_leave_the_server_answering() {
     assert!(app.state.rooms.live() >= 1);
 }
 
-#[tokio::test]
-async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited() {
-    let mut app = TestApp::spawn(Backend::Sqlite).await;
+async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited(
+    mut app: TestApp,
+) {
     let s = setup(
         &app,
         "ana@example.com",
