@@ -1,0 +1,264 @@
+//! The therapist's controls: admit, deny, move back, lock, mute, camera
+//! off, allow, remove, end.
+
+use regroup_sfu::{SfuError, TrackKind};
+
+use super::{actor_of, not_allowed, unknown_person, Room, WAIT_TEXT};
+use crate::audit::{Action, Actor, TargetKind};
+use crate::room::protocol::{ClientMsg, Refusal, ServerMsg};
+use crate::room::{ConnId, Role};
+
+impl Room {
+    pub(super) async fn control(&mut self, msg: ClientMsg) -> Result<(), Refusal> {
+        match msg {
+            ClientMsg::Admit { id } => self.admit(&id).await,
+            ClientMsg::AdmitAll => {
+                let mut waiting: Vec<(u64, String)> = self
+                    .members
+                    .iter()
+                    .filter(|(_, m)| !m.admitted && m.conn.is_some())
+                    .map(|(id, m)| (m.seq, id.clone()))
+                    .collect();
+                waiting.sort();
+                for (_, id) in waiting {
+                    self.admit(&id).await?;
+                }
+                Ok(())
+            }
+            ClientMsg::Deny { id } => {
+                let m = self.members.get(&id).ok_or_else(unknown_person)?;
+                if m.admitted {
+                    return Err(unknown_person());
+                }
+                if let Some(conn) = m.conn {
+                    self.send_conn(
+                        conn,
+                        &ServerMsg::Denied {
+                            message: "Your therapist could not let you in this time.",
+                        },
+                    );
+                    self.close_conn(conn);
+                }
+                self.members.remove(&id);
+                self.waiting_list();
+                Ok(())
+            }
+            ClientMsg::ToWaiting { id } => {
+                let m = self.client_mut(&id)?;
+                if !m.admitted {
+                    return Ok(());
+                }
+                m.admitted = false;
+                m.sharing = false;
+                let media = m.media.take();
+                let conn = m.conn;
+                self.leave_media(media).await;
+                self.apply_layers(None).await;
+                if let Some(conn) = conn {
+                    self.send_conn(conn, &ServerMsg::MovedToWaiting { message: WAIT_TEXT });
+                }
+                self.roster();
+                self.waiting_list();
+                Ok(())
+            }
+            ClientMsg::Lock { locked } => {
+                self.locked = locked;
+                self.roster();
+                Ok(())
+            }
+            ClientMsg::Mute { id } => {
+                let m = self.client_mut(&id)?;
+                m.host_muted = true;
+                m.may_unmute = false;
+                m.audio = false;
+                let media = m.media.clone();
+                self.forward(media, TrackKind::Audio, false).await;
+                self.send_controls(&id);
+                self.roster();
+                Ok(())
+            }
+            ClientMsg::CameraOff { id } => {
+                let m = self.client_mut(&id)?;
+                m.host_camera_off = true;
+                m.may_unmute = false;
+                m.video = false;
+                let media = m.media.clone();
+                self.forward(media, TrackKind::Video, false).await;
+                self.send_controls(&id);
+                self.roster();
+                Ok(())
+            }
+            ClientMsg::AllowUnmute { id } => {
+                self.client_mut(&id)?.may_unmute = true;
+                self.send_controls(&id);
+                Ok(())
+            }
+            ClientMsg::AllowScreen { id, allowed } => {
+                let m = self.client_mut(&id)?;
+                m.may_share = allowed;
+                if !allowed {
+                    m.sharing = false;
+                }
+                self.send_controls(&id);
+                self.roster();
+                Ok(())
+            }
+            ClientMsg::Remove { id } => self.remove_client(&id).await,
+            ClientMsg::End => {
+                self.end("Your therapist ended the session.", true).await;
+                Ok(())
+            }
+            _ => Err(Refusal::new(
+                "bad_message",
+                "This message is not a control.",
+            )),
+        }
+    }
+
+    pub(super) async fn admit(&mut self, id: &str) -> Result<(), Refusal> {
+        let m = self.members.get_mut(id).ok_or_else(unknown_person)?;
+        if m.admitted || m.conn.is_none() {
+            return Ok(());
+        }
+        m.admitted = true;
+        let conn = m.conn;
+        if let Some(conn) = conn {
+            self.send_conn(conn, &ServerMsg::Admitted);
+        }
+        self.audit(Actor::client(id), Action::RoomJoined).await;
+        self.send_controls(id);
+        self.roster();
+        self.waiting_list();
+        Ok(())
+    }
+
+    /// Remove: the client leaves and their invitation is revoked, so their
+    /// link no longer opens this session.
+    pub(super) async fn remove_client(&mut self, id: &str) -> Result<(), Refusal> {
+        if self
+            .members
+            .get(id)
+            .is_some_and(|m| m.role == Role::Therapist)
+        {
+            return Err(not_allowed());
+        }
+        let state = &self.ctx.state;
+        let participant = state
+            .store
+            .participant_by_id(id)
+            .await
+            .ok()
+            .flatten()
+            .filter(|p| p.session_id == self.ctx.session.id)
+            .ok_or_else(unknown_person)?;
+        if let Err(err) =
+            crate::schedule::invitations::revoke(state, &self.ctx.session, &participant, false)
+                .await
+        {
+            tracing::error!(error = %err, "could not revoke a removed participant");
+            return Err(Refusal::new(
+                "internal",
+                "That did not work. Please try again.",
+            ));
+        }
+        self.audit_target(
+            Actor::therapist(&self.ctx.session.owner_id),
+            Action::ParticipantRemoved,
+            TargetKind::Invitation,
+            id,
+        )
+        .await;
+        let removed = ServerMsg::Removed {
+            message: "Your therapist removed you from this session.",
+        };
+        // Every socket of this person, joined or not.
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.who.member == id)
+            .map(|(k, _)| *k)
+            .collect();
+        for conn in conns {
+            self.send_conn(conn, &removed);
+        }
+        self.remove_member(id).await;
+        Ok(())
+    }
+
+    /// Takes someone out of the room (left, removed, or gone too long).
+    pub(super) async fn remove_member(&mut self, id: &str) {
+        let Some(m) = self.members.remove(id) else {
+            return;
+        };
+        if m.admitted {
+            self.audit(
+                actor_of(id, m.role, &self.ctx.session.owner_id),
+                Action::RoomLeft,
+            )
+            .await;
+        }
+        self.leave_media(m.media).await;
+        self.apply_layers(None).await;
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.who.member == id)
+            .map(|(k, _)| *k)
+            .collect();
+        for conn in conns {
+            self.close_conn(conn);
+        }
+        self.roster();
+        self.waiting_list();
+    }
+
+    /// Ends the room for everyone; `by_therapist` also closes the session's links.
+    pub(super) async fn end(&mut self, message: &'static str, by_therapist: bool) {
+        let admitted: Vec<(String, Role)> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.admitted)
+            .map(|(id, m)| (id.clone(), m.role))
+            .collect();
+        for (id, role) in admitted {
+            self.audit(
+                actor_of(&id, role, &self.ctx.session.owner_id),
+                Action::RoomLeft,
+            )
+            .await;
+        }
+        self.members.clear();
+        if let Err(err) = self.ctx.state.sfu.close_room(self.session_id()).await {
+            if err != SfuError::NoSuchRoom {
+                tracing::warn!(error = %err, "could not close the media room");
+            }
+        }
+        self.ctx.rooms.mark_ended(&self.ctx.session.id);
+        // Stored too, so the room stays closed after a restart and on other nodes.
+        let now = self.ctx.state.clock.unix();
+        if let Err(err) = self
+            .ctx
+            .state
+            .store
+            .mark_session_ended(&self.ctx.session.id, now)
+            .await
+        {
+            tracing::warn!(error = %err, "could not store that the session ended");
+        }
+        let actor = if by_therapist {
+            Actor::therapist(&self.ctx.session.owner_id)
+        } else {
+            Actor::system()
+        };
+        self.audit(actor, Action::SessionEnded).await;
+        // Told last, so that everything above is recorded when they hear it.
+        let ended = ServerMsg::Ended { message };
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send_conn(conn, &ended);
+            self.close_conn(conn);
+        }
+        tracing::info!(session = %self.ctx.session.id, "room ended");
+        self.done = true;
+    }
+}

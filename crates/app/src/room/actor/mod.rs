@@ -1,0 +1,419 @@
+//! One room's actor: the only owner of its state. It reads socket commands
+//! and engine events in order, so there are no locks and no races between a
+//! therapist's "Remove" and the removed client's next message.
+
+mod controls;
+mod media;
+mod outbox;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use regroup_sfu::Event;
+use tokio::sync::mpsc;
+
+use super::protocol::{ClientMsg, Refusal, ServerMsg, MAX_NAME};
+use super::{turn, Cmd, ConnId, Identity, Out, Role, Rooms};
+use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
+use crate::state::AppState;
+use crate::store::SessionRow;
+
+/// A participant whose socket dropped keeps their place this long: a fresh
+/// socket within it returns to the room without waiting for admission.
+pub const RECONNECT_GRACE: Duration = Duration::from_secs(60);
+/// A room with nobody in it stops after this long.
+const IDLE_STOP: Duration = Duration::from_secs(120);
+const TICK: Duration = Duration::from_secs(2);
+
+const WAIT_TEXT: &str = "Your therapist will let you in shortly.";
+
+pub(crate) struct Context {
+    pub state: AppState,
+    pub rooms: Rooms,
+    pub session: SessionRow,
+    pub generation: u64,
+}
+
+struct Conn {
+    who: Identity,
+    tx: mpsc::Sender<Out>,
+    /// Set once `hello` was accepted; before that only `hello` is read.
+    joined: bool,
+}
+
+struct Member {
+    role: Role,
+    /// The name the therapist entered, or the therapist's account name.
+    full_name: String,
+    /// The name other clients see.
+    display: String,
+    admitted: bool,
+    conn: Option<ConnId>,
+    /// The engine participant of the current browser connection; a new one per
+    /// fresh RTCPeerConnection, and the `MediaStream.id` others see.
+    media: Option<String>,
+    gone_since: Option<Instant>,
+    seq: u64,
+    audio: bool,
+    video: bool,
+    host_muted: bool,
+    host_camera_off: bool,
+    may_unmute: bool,
+    may_share: bool,
+    sharing: bool,
+}
+
+struct Room {
+    ctx: Context,
+    conns: HashMap<ConnId, Conn>,
+    members: HashMap<String, Member>,
+    next_seq: u64,
+    locked: bool,
+    empty_since: Option<Instant>,
+    done: bool,
+    /// The simulcast cap last applied to everyone (see `layer_cap`).
+    layer_cap: Option<usize>,
+}
+
+pub(crate) async fn run(
+    ctx: Context,
+    mut cmds: mpsc::Receiver<Cmd>,
+    mut events: mpsc::UnboundedReceiver<Event>,
+) {
+    let mut room = Room {
+        ctx,
+        conns: HashMap::new(),
+        members: HashMap::new(),
+        next_seq: 0,
+        locked: false,
+        empty_since: Some(Instant::now()),
+        done: false,
+        layer_cap: None,
+    };
+    let mut tick = tokio::time::interval(TICK);
+    while !room.done {
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(cmd) => room.command(cmd).await,
+                None => break,
+            },
+            Some(event) = events.recv() => room.engine(event).await,
+            _ = tick.tick() => room.tick().await,
+        }
+    }
+    room.ctx
+        .rooms
+        .forget(&room.ctx.session.id, room.ctx.generation);
+    // Sockets that raced in get a clear answer rather than silence.
+    cmds.close();
+    while let Ok(cmd) = cmds.try_recv() {
+        if let Cmd::Connect { tx, .. } = cmd {
+            let _ = tx.try_send(Out::Close);
+        }
+    }
+}
+
+impl Room {
+    fn session_id(&self) -> &str {
+        &self.ctx.session.id
+    }
+
+    async fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Connect { conn, who, tx } => {
+                self.empty_since = None;
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        who,
+                        tx,
+                        joined: false,
+                    },
+                );
+            }
+            Cmd::Message { conn, msg } => {
+                if let Err(refusal) = self.message(conn, msg).await {
+                    self.send_conn(conn, &ServerMsg::error(&refusal));
+                }
+            }
+            Cmd::Disconnect { conn } => self.disconnected(conn).await,
+        }
+    }
+
+    async fn message(&mut self, conn: ConnId, msg: ClientMsg) -> Result<(), Refusal> {
+        let Some(c) = self.conns.get(&conn) else {
+            return Ok(());
+        };
+        let who = c.who.clone();
+        if !c.joined {
+            return match msg {
+                ClientMsg::Hello {
+                    display_name,
+                    ack_confidential,
+                } => self.hello(conn, &who, display_name, ack_confidential).await,
+                ClientMsg::Ping => {
+                    self.send_conn(conn, &ServerMsg::Pong);
+                    Ok(())
+                }
+                _ => Err(Refusal::new("hello_first", "Send hello first.")),
+            };
+        }
+        let id = who.member.clone();
+        match msg {
+            ClientMsg::Hello { .. } => Err(Refusal::new("already_joined", "You are already here.")),
+            ClientMsg::Ping => {
+                self.send_conn(conn, &ServerMsg::Pong);
+                Ok(())
+            }
+            ClientMsg::Leave => {
+                self.remove_member(&id).await;
+                Ok(())
+            }
+            ClientMsg::MediaOffer { sdp, fresh } => self.media_offer(&id, sdp, fresh).await,
+            ClientMsg::MediaAnswer { sdp } => self.media_answer(&id, sdp).await,
+            ClientMsg::Chat { text } => self.chat(&id, &text),
+            ClientMsg::SelfState { audio, video } => self.self_state(&id, audio, video).await,
+            ClientMsg::Screen { on } => {
+                let m = self.admitted_mut(&id)?;
+                if on && m.role == Role::Client && !m.may_share {
+                    return Err(not_allowed());
+                }
+                m.sharing = on;
+                self.roster();
+                Ok(())
+            }
+            control => {
+                if who.role != Role::Therapist {
+                    return Err(not_allowed());
+                }
+                self.control(control).await
+            }
+        }
+    }
+
+    async fn hello(
+        &mut self,
+        conn: ConnId,
+        who: &Identity,
+        display_name: Option<String>,
+        ack: bool,
+    ) -> Result<(), Refusal> {
+        let group = self.ctx.session.kind == "group";
+        if who.role == Role::Client && group && !ack {
+            return Err(Refusal::new(
+                "confidentiality_required",
+                "Please confirm that you will keep what others share confidential.",
+            ));
+        }
+        let display = match who.role {
+            Role::Therapist => who.name.clone(),
+            Role::Client => parse_display(display_name.as_deref(), &who.name)?,
+        };
+        let existing = self.members.contains_key(&who.member);
+        if !existing && who.role == Role::Client && self.locked {
+            self.send_conn(
+                conn,
+                &ServerMsg::Locked {
+                    message: "The session is locked. Please contact your therapist.",
+                },
+            );
+            self.close_conn(conn);
+            return Ok(());
+        }
+        if who.role == Role::Client && group {
+            self.audit(
+                Actor::client(&who.member),
+                Action::ConfidentialityAcknowledged,
+            )
+            .await;
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.joined = true;
+        }
+        // A second tab or a reconnect takes over from the old socket.
+        let old = self.members.get(&who.member).and_then(|m| m.conn);
+        if let Some(old) = old.filter(|o| *o != conn) {
+            self.send_conn(old, &ServerMsg::Replaced);
+            self.close_conn(old);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let member = self.members.entry(who.member.clone()).or_insert(Member {
+            role: who.role,
+            full_name: who.name.clone(),
+            display: display.clone(),
+            admitted: who.role == Role::Therapist,
+            conn: None,
+            media: None,
+            gone_since: None,
+            seq,
+            audio: true,
+            video: true,
+            host_muted: false,
+            host_camera_off: false,
+            may_unmute: true,
+            may_share: who.role == Role::Therapist,
+            sharing: false,
+        });
+        member.conn = Some(conn);
+        member.gone_since = None;
+        member.display = display;
+        let admitted = member.admitted;
+        let now = self.ctx.state.clock.unix();
+        let rooms = &self.ctx.rooms.inner;
+        let welcome = ServerMsg::Welcome {
+            you: who.member.clone(),
+            role: who.role.as_str(),
+            kind: if group { "group" } else { "individual" },
+            state: if admitted { "admitted" } else { "waiting" },
+            ice_servers: turn::ice_servers(
+                &rooms.turn_urls,
+                rooms.turn_secret.as_deref(),
+                &who.member,
+                now,
+            ),
+        };
+        self.send_conn(conn, &welcome);
+        if admitted {
+            if !existing {
+                self.audit(
+                    actor_of(&who.member, who.role, &self.ctx.session.owner_id),
+                    Action::RoomJoined,
+                )
+                .await;
+            }
+            self.send_controls(&who.member);
+            self.roster();
+            if who.role == Role::Therapist {
+                self.waiting_list();
+            }
+        } else {
+            self.send_conn(conn, &ServerMsg::Waiting { message: WAIT_TEXT });
+            self.waiting_list();
+        }
+        Ok(())
+    }
+
+    async fn disconnected(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let id = c.who.member;
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        if m.conn != Some(conn) {
+            return;
+        }
+        m.conn = None;
+        if m.admitted {
+            m.gone_since = Some(Instant::now());
+            self.roster();
+        } else {
+            // Someone who stops waiting simply leaves the queue.
+            self.members.remove(&id);
+            self.waiting_list();
+        }
+    }
+
+    async fn tick(&mut self) {
+        if self.ctx.state.clock.unix() >= self.ctx.session.ends_at() {
+            self.end("The time for this session is over.", false).await;
+            return;
+        }
+        let expired: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.gone_since.is_some_and(|t| t.elapsed() >= RECONNECT_GRACE))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.remove_member(&id).await;
+        }
+        if self.conns.is_empty() && self.members.is_empty() {
+            let since = *self.empty_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= IDLE_STOP {
+                let _ = self.ctx.state.sfu.close_room(self.session_id()).await;
+                self.done = true;
+            }
+        } else {
+            self.empty_since = None;
+        }
+    }
+
+    fn admitted_mut(&mut self, id: &str) -> Result<&mut Member, Refusal> {
+        self.members
+            .get_mut(id)
+            .filter(|m| m.admitted)
+            .ok_or_else(|| Refusal::new("not_admitted", "Please wait until you are let in."))
+    }
+
+    fn client_mut(&mut self, id: &str) -> Result<&mut Member, Refusal> {
+        self.members
+            .get_mut(id)
+            .filter(|m| m.role == Role::Client)
+            .ok_or_else(unknown_person)
+    }
+
+    async fn audit(&self, actor: Actor<'_>, action: Action) {
+        self.audit_target(
+            actor,
+            action,
+            TargetKind::VideoSession,
+            &self.ctx.session.id,
+        )
+        .await;
+    }
+
+    async fn audit_target(&self, actor: Actor<'_>, action: Action, kind: TargetKind, id: &str) {
+        let event = AuditEvent::new(actor, action).target(kind, id);
+        if let Err(err) = audit::record_now(&self.ctx.state, event).await {
+            tracing::error!(error = %err, "could not audit a room event");
+        }
+    }
+}
+
+fn actor_of<'a>(member: &'a str, role: Role, owner: &'a str) -> Actor<'a> {
+    match role {
+        Role::Therapist => Actor::therapist(owner),
+        Role::Client => Actor::client(member),
+    }
+}
+
+fn parse_display(given: Option<&str>, full: &str) -> Result<String, Refusal> {
+    let chosen = given.map(str::trim).filter(|s| !s.is_empty());
+    let name = match chosen {
+        Some(name) => name.to_owned(),
+        // Other clients see only the first name unless the client says otherwise.
+        None => full.split_whitespace().next().unwrap_or("Guest").to_owned(),
+    };
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(Refusal::new(
+            "bad_name",
+            format!("A name has at most {MAX_NAME} characters."),
+        ));
+    }
+    Ok(name)
+}
+
+fn not_allowed() -> Refusal {
+    Refusal::new("not_allowed", "Only the therapist can do this.")
+}
+
+fn unknown_person() -> Refusal {
+    Refusal::new("unknown_person", "This person is not in the room.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_clients_see_a_first_name_unless_one_is_chosen() {
+        assert_eq!(parse_display(None, "Ben Okafor").unwrap(), "Ben");
+        assert_eq!(parse_display(Some("  "), "Ben Okafor").unwrap(), "Ben");
+        assert_eq!(parse_display(Some("B."), "Ben Okafor").unwrap(), "B.");
+        assert!(parse_display(Some(&"x".repeat(61)), "Ben").is_err());
+        assert!(parse_display(Some("a\u{7}"), "Ben").is_err());
+    }
+}
