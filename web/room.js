@@ -2,6 +2,7 @@
 // chat. Plain DOM; every text goes in with textContent.
 import { Devices } from './room-devices.js';
 import { Signal, Media } from './room-signal.js';
+import { Probe } from './room-probe.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -41,8 +42,24 @@ function status(text) {
 
 // ---- pre-call ----
 const devicesReady = devices.start().catch(() => null);
+const PROBE_RESULTS = {
+  udp: 'Connected to the video server. Video and sound get through your network.',
+  tcp: 'Connected to the video server. Your network blocks the fastest route, so video takes a slower one and may be less smooth.',
+  relay: 'Connected to the video server through a relay. Video and sound get through your network.',
+};
+let probe = null;
 signal.open().then(() => {
-  $('connectivity').textContent = 'Connected to the video server.';
+  if (typeof RTCPeerConnection !== 'function') {
+    $('connectivity').textContent = 'This browser cannot make video calls. Please use a current Chrome, Edge, Firefox or Safari.';
+    return;
+  }
+  $('connectivity').textContent = 'Checking that video can get through your network…';
+  probe = new Probe(signal);
+  probe.run().then((how) => {
+    $('connectivity').textContent = PROBE_RESULTS[how] || PROBE_RESULTS.udp;
+  }, () => {
+    $('connectivity').textContent = 'The video server answers, but video could not get through your network. Try another network (a phone hotspot, for example), or ask whoever runs this network to allow video calls.';
+  });
 }).catch(() => {
   $('connectivity').textContent = 'Could not reach the video server. Check your internet connection and reload the page.';
 });
@@ -84,6 +101,7 @@ signal.addEventListener('message', (event) => {
 
 async function handle(msg) {
   trace.push(msg.type === 'error' ? `error:${msg.code}` : msg.type);
+  if (probe && await probe.handle(msg)) return;
   switch (msg.type) {
     case 'welcome':
       me = msg.you;

@@ -51,6 +51,14 @@ pub enum ClientMsg {
     },
     Leave,
     Ping,
+    /// Pre-call check: asks for the ICE servers of a throwaway connection.
+    Probe,
+    /// Pre-call check: an offer for a throwaway connection that publishes nothing.
+    ProbeOffer {
+        sdp: String,
+    },
+    /// Pre-call check done: the server drops the throwaway connection.
+    ProbeEnd,
     // The therapist's controls; `id` is a participant id from `roster`/`waiting`.
     Admit {
         id: String,
@@ -94,6 +102,9 @@ const TYPES: &[&str] = &[
     "screen",
     "leave",
     "ping",
+    "probe",
+    "probe_offer",
+    "probe_end",
     "admit",
     "admit_all",
     "deny",
@@ -254,6 +265,14 @@ pub enum ServerMsg {
     },
     /// The media connection dropped on the server's side: start a fresh one.
     MediaLost,
+    /// The answer to `probe`: ICE servers for the pre-call check.
+    ProbeReady {
+        ice_servers: Vec<IceServer>,
+    },
+    /// The answer to `probe_offer`.
+    ProbeAnswer {
+        sdp: String,
+    },
     Chat {
         from: String,
         name: String,

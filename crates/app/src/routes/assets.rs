@@ -40,6 +40,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/room-signal.js"),
     ),
+    (
+        "room-probe.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-probe.js"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {

@@ -12,6 +12,7 @@ mod openapi;
 mod pages;
 mod privacy;
 mod room;
+mod room_probe;
 mod schedule_pages;
 mod sessions;
 mod site;

@@ -24,17 +24,23 @@ on_both_backends!(
     the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited,
 );
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct Setup {
-    session: String,
-    tokens: Vec<String>,
-    cookie: String,
-    bearer: String,
+pub(crate) struct Setup {
+    pub(crate) session: String,
+    pub(crate) tokens: Vec<String>,
+    pub(crate) cookie: String,
+    pub(crate) bearer: String,
 }
 
-async fn setup(app: &TestApp, email: &str, kind: &str, clients: &[&str], in_minutes: i64) -> Setup {
+pub(crate) async fn setup(
+    app: &TestApp,
+    email: &str,
+    kind: &str,
+    clients: &[&str],
+    in_minutes: i64,
+) -> Setup {
     let created = app.verified_therapist(email).await;
     let account = created["id"].as_str().unwrap().to_string();
     let bearer = app.fresh_token(email).await;
@@ -80,7 +86,11 @@ async fn setup(app: &TestApp, email: &str, kind: &str, clients: &[&str], in_minu
     }
 }
 
-async fn open(app: &TestApp, path: &str, cookie: Option<&str>) -> Result<Ws, StatusCode> {
+pub(crate) async fn open(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+) -> Result<Ws, StatusCode> {
     let url = app.url(path).replacen("http://", "ws://", 1);
     let mut request = url.into_client_request().unwrap();
     if let Some(cookie) = cookie {
@@ -98,11 +108,11 @@ async fn open(app: &TestApp, path: &str, cookie: Option<&str>) -> Result<Ws, Sta
     }
 }
 
-async fn client(app: &TestApp, token: &str) -> Result<Ws, StatusCode> {
+pub(crate) async fn client(app: &TestApp, token: &str) -> Result<Ws, StatusCode> {
     open(app, &format!("/join/{token}/ws"), None).await
 }
 
-async fn therapist(app: &TestApp, s: &Setup) -> Ws {
+pub(crate) async fn therapist(app: &TestApp, s: &Setup) -> Ws {
     let mut ws = open(app, &format!("/sessions/{}/ws", s.session), Some(&s.cookie))
         .await
         .expect("the owner opens the room");
@@ -111,7 +121,7 @@ async fn therapist(app: &TestApp, s: &Setup) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, mut msg: Value) {
+pub(crate) async fn send(ws: &mut Ws, mut msg: Value) {
     msg["v"] = json!(1);
     ws.send(Message::Text(msg.to_string().into()))
         .await
@@ -119,12 +129,12 @@ async fn send(ws: &mut Ws, mut msg: Value) {
 }
 
 /// Reads until a message of `kind` arrives (others are skipped).
-async fn expect(ws: &mut Ws, kind: &str) -> Value {
+pub(crate) async fn expect(ws: &mut Ws, kind: &str) -> Value {
     expect_where(ws, kind, |_| true).await
 }
 
 /// Reads until a message of `kind` for which `ok` holds arrives.
-async fn expect_where(ws: &mut Ws, kind: &str, ok: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn expect_where(ws: &mut Ws, kind: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let read = async {
         loop {
             match ws.next().await {
@@ -145,7 +155,7 @@ async fn expect_where(ws: &mut Ws, kind: &str, ok: impl Fn(&Value) -> bool) -> V
         .unwrap_or_else(|_| panic!("no {kind} message within 10 s"))
 }
 
-async fn hello(ws: &mut Ws) {
+pub(crate) async fn hello(ws: &mut Ws) {
     send(ws, json!({"type": "hello", "ack_confidential": true})).await;
 }
 

@@ -319,6 +319,10 @@ async fn a_one_to_one_session_admits_shows_video_both_ways_and_ends() {
     scene.therapist_opens_the_room(&therapist).await;
     scene.client_waits(&ben, 0, false).await;
     assert!(
+        ben.text().await.contains("get through your network"),
+        "the pre-call check connected media over UDP"
+    );
+    assert!(
         !ben.text().await.contains("confidential"),
         "no group acknowledgement in a 1:1 session"
     );
@@ -348,6 +352,10 @@ async fn media_flows_over_ice_tcp_when_only_the_tcp_candidate_is_announced() {
     let scene = scene(app, "individual", &[("Ben Okafor", "ben@example.com")]).await;
     let (therapist, ben) = (driver.browser().await, driver.browser().await);
 
+    // The pre-call check finds that media gets through, and over TCP.
+    ben.goto(&scene.app.url(&format!("/join/{}", scene.tokens[0])))
+        .await;
+    ben.wait_text("takes a slower one", 20).await;
     scene.therapist_opens_the_room(&therapist).await;
     scene.client_waits(&ben, 0, false).await;
     therapist.wait_text("Ben Okafor", 20).await;

@@ -254,7 +254,7 @@ fn new_media_id() -> String {
     format!("m{}", uuid::Uuid::new_v4().simple())
 }
 
-fn media_refusal(err: SfuError) -> Refusal {
+pub(super) fn media_refusal(err: SfuError) -> Refusal {
     match err {
         SfuError::InvalidSdp(_) => {
             Refusal::new("bad_sdp", "The session description was not accepted.")

@@ -5,6 +5,7 @@
 mod controls;
 mod media;
 mod outbox;
+mod probe;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use regroup_sfu::Event;
 use tokio::sync::mpsc;
 
-use super::protocol::{ClientMsg, Refusal, ServerMsg, MAX_NAME};
+use super::protocol::{ClientMsg, IceServer, Refusal, ServerMsg, MAX_NAME};
 use super::{turn, Cmd, ConnId, Identity, Out, Role, Rooms};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::state::AppState;
@@ -37,8 +38,13 @@ pub(crate) struct Context {
 struct Conn {
     who: Identity,
     tx: mpsc::Sender<Out>,
-    /// Set once `hello` was accepted; before that only `hello` is read.
+    /// Set once `hello` was accepted; before that only `hello` and the
+    /// pre-call check are read.
     joined: bool,
+    /// The engine room of this socket's pre-call check, while it lasts.
+    probe: Option<String>,
+    /// Pre-call checks started on this socket (each costs an engine room).
+    probes: u32,
 }
 
 struct Member {
@@ -128,6 +134,8 @@ impl Room {
                         who,
                         tx,
                         joined: false,
+                        probe: None,
+                        probes: 0,
                     },
                 );
             }
@@ -145,7 +153,17 @@ impl Room {
             return Ok(());
         };
         let who = c.who.clone();
-        if !c.joined {
+        let joined = c.joined;
+        let msg = match msg {
+            ClientMsg::Probe => return self.probe_ready(conn),
+            ClientMsg::ProbeOffer { sdp } => return self.probe_offer(conn, sdp).await,
+            ClientMsg::ProbeEnd => {
+                self.end_probe(conn);
+                return Ok(());
+            }
+            other => other,
+        };
+        if !joined {
             return match msg {
                 ClientMsg::Hello {
                     display_name,
@@ -259,19 +277,12 @@ impl Room {
         member.gone_since = None;
         member.display = display;
         let admitted = member.admitted;
-        let now = self.ctx.state.clock.unix();
-        let rooms = &self.ctx.rooms.inner;
         let welcome = ServerMsg::Welcome {
             you: who.member.clone(),
             role: who.role.as_str(),
             kind: if group { "group" } else { "individual" },
             state: if admitted { "admitted" } else { "waiting" },
-            ice_servers: turn::ice_servers(
-                &rooms.turn_urls,
-                rooms.turn_secret.as_deref(),
-                &who.member,
-                now,
-            ),
+            ice_servers: self.ice_servers(&who.member),
         };
         self.send_conn(conn, &welcome);
         if admitted {
@@ -295,6 +306,7 @@ impl Room {
     }
 
     async fn disconnected(&mut self, conn: ConnId) {
+        self.end_probe(conn);
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -339,6 +351,17 @@ impl Room {
         } else {
             self.empty_since = None;
         }
+    }
+
+    /// TURN servers with credentials for `member`, valid for a few hours.
+    fn ice_servers(&self, member: &str) -> Vec<IceServer> {
+        let rooms = &self.ctx.rooms.inner;
+        turn::ice_servers(
+            &rooms.turn_urls,
+            rooms.turn_secret.as_deref(),
+            member,
+            self.ctx.state.clock.unix(),
+        )
     }
 
     fn admitted_mut(&mut self, id: &str) -> Result<&mut Member, Refusal> {

@@ -170,6 +170,7 @@ impl Room {
     }
 
     pub(super) fn close_conn(&mut self, conn: ConnId) {
+        self.end_probe(conn);
         if let Some(c) = self.conns.remove(&conn) {
             let _ = c.tx.try_send(Out::Close);
             if let Some(m) = self.members.get_mut(&c.who.member) {
