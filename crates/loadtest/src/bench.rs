@@ -13,7 +13,7 @@ use regroup_sfu::{Event, EventReceiver, Sfu, SfuConfig, SfuHandle};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use crate::cpu::ThreadTimes;
+use crate::cpu::{load_average, ThreadTimes};
 use crate::peer::{Control, Peer};
 use crate::report::{PeerWindow, Report};
 use crate::stats::Counters;
@@ -109,6 +109,7 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<Report> {
 
 fn measure(cfg: &BenchConfig, rt: &Runtime, s: &mut Session) -> anyhow::Result<Report> {
     let cap = cfg.layer.cap_for(cfg.participants);
+    let start = Instant::now();
     for i in 0..cfg.participants {
         rt.block_on(s.join(i, cfg.simulcast, cap))?;
     }
@@ -119,13 +120,18 @@ fn measure(cfg: &BenchConfig, rt: &Runtime, s: &mut Session) -> anyhow::Result<R
                 .snapshot()
                 .iter()
                 .map(|(name, c)| {
-                    format!("{name}: {}a/{}v", c.audio_publishers(), c.video_publishers())
+                    format!(
+                        "{name}: {}a/{}v",
+                        c.audio_publishers(),
+                        c.video_publishers()
+                    )
                 })
                 .collect();
             bail!("media did not reach everyone in time: {}", got.join(", "));
         }
         rt.block_on(s.pump(Duration::from_millis(50)))?;
     }
+    let connect_time = start.elapsed();
     rt.block_on(s.pump(cfg.warmup))?;
     let (cpu0, peers0, t0) = (ThreadTimes::sample()?, s.snapshot(), Instant::now());
     rt.block_on(s.pump(cfg.window))?;
@@ -147,12 +153,14 @@ fn measure(cfg: &BenchConfig, rt: &Runtime, s: &mut Session) -> anyhow::Result<R
         simulcast: cfg.simulcast,
         layer_cap: cap,
         window: t1 - t0,
+        connect_time,
         workers_cpu: cpu1.since(&cpu0, "sfu-worker"),
         busiest_worker_cpu: cpu1.busiest_since(&cpu0, "sfu-worker"),
         udp_reader_cpu: cpu1.since(&cpu0, "sfu-udp"),
         peers_cpu: cpu1.since(&cpu0, PEER_THREAD),
         process_cpu: cpu1.since(&cpu0, ""),
         offers_failed: s.offers_failed,
+        load_average: load_average(),
         peers,
     })
 }
@@ -193,7 +201,9 @@ impl Session {
         let answer = self.sfu.join(ROOM, name.as_str(), offer).await?;
         peer.accept_answer(&answer)?;
         // As the web app does for each participant who joins.
-        self.sfu.set_preferred_layer(ROOM, name.as_str(), cap).await?;
+        self.sfu
+            .set_preferred_layer(ROOM, name.as_str(), cap)
+            .await?;
         let (control, inbox) = mpsc::channel();
         let stop = self.stop.clone();
         let thread = std::thread::Builder::new()

@@ -62,6 +62,13 @@ impl ThreadTimes {
     }
 }
 
+/// The machine's one-minute load average: other work on the cores makes
+/// the figures less trustworthy, so the report shows it.
+pub fn load_average() -> Option<f64> {
+    let s = fs::read_to_string("/proc/loadavg").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 /// Nanosecond run time from `schedstat` where the kernel has it, else user +
 /// system ticks from `stat`.
 fn thread_cpu(tid: u32) -> Option<Duration> {

@@ -200,7 +200,10 @@ mod tests {
             let bits = bytes * 8;
             // 30 frames, the first a keyframe.
             let expected = layer.bits_per_second * 32 / 30;
-            assert!(bits.abs_diff(expected) < expected / 20, "{bits} vs {expected}");
+            assert!(
+                bits.abs_diff(expected) < expected / 20,
+                "{bits} vs {expected}"
+            );
         }
         let (_, single) = one_second(false);
         assert_eq!(single[..2], [0, 0], "one layer only without simulcast");

@@ -231,7 +231,8 @@ impl Peer {
                 let layer = layer_of(&d.data);
                 let mut c = self.stats.lock().unwrap_or_else(|p| p.into_inner());
                 if !c.frames_from.contains_key(publisher) {
-                    c.frames_from.insert(publisher.to_owned(), Default::default());
+                    c.frames_from
+                        .insert(publisher.to_owned(), Default::default());
                 }
                 let from = c.frames_from.get_mut(publisher).expect("inserted above");
                 match kind {

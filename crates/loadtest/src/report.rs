@@ -20,6 +20,8 @@ pub struct Report {
     pub simulcast: bool,
     pub layer_cap: Option<usize>,
     pub window: Duration,
+    /// From the first join until everyone received everyone's audio and camera.
+    pub connect_time: Duration,
     /// All engine workers together; a room lives on one of them.
     pub workers_cpu: Duration,
     pub busiest_worker_cpu: Duration,
@@ -28,6 +30,8 @@ pub struct Report {
     pub peers_cpu: Duration,
     pub process_cpu: Duration,
     pub offers_failed: u64,
+    /// The machine's one-minute load average when the window closed.
+    pub load_average: Option<f64>,
     pub peers: Vec<PeerWindow>,
 }
 
@@ -49,10 +53,7 @@ impl Report {
     pub fn received_range(&self) -> ((usize, usize), (usize, usize)) {
         let range = |f: fn(&Counters) -> usize| {
             let counts = self.peers.iter().map(|p| f(&p.counters));
-            (
-                counts.clone().min().unwrap_or(0),
-                counts.max().unwrap_or(0),
-            )
+            (counts.clone().min().unwrap_or(0), counts.max().unwrap_or(0))
         };
         (
             range(Counters::video_publishers),
@@ -145,18 +146,20 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  process CPU:  {:.1}% of one core, of which synthetic peers {:.1}%",
+            "  process CPU:  {:.1}% of one core, of which synthetic peers {:.1}%; load average {}",
             self.percent(self.process_cpu),
             self.percent(self.peers_cpu),
+            self.load_average
+                .map_or("unknown".to_owned(), |l| format!("{l:.2}")),
         )?;
         writeln!(
             f,
             "  forwarded:    {:.0} packets/s, {:.1} Mbit/s to all peers; {:.0} media frames/s",
             self.per_second(self.total(|c| c.datagrams_in)),
             self.per_second(self.total(|c| c.bytes_in)) * 8.0 / 1e6,
-            self.per_second(self.total(|c| {
-                c.frames_from.values().map(|p| p.audio + p.video).sum()
-            })),
+            self.per_second(
+                self.total(|c| { c.frames_from.values().map(|p| p.audio + p.video).sum() })
+            ),
         )?;
         writeln!(
             f,
@@ -170,6 +173,11 @@ impl fmt::Display for Report {
             span(vmin, vmax),
             span(amin, amax),
             self.layer_mix(),
+        )?;
+        writeln!(
+            f,
+            "  setup:        {:.1} s from the first join until everyone received everyone",
+            self.connect_time.as_secs_f64()
         )?;
         write!(
             f,

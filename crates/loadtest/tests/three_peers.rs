@@ -14,6 +14,7 @@ fn three_peers_each_receive_both_others() {
         ..BenchConfig::new(3)
     };
     let report = run(&cfg).expect("bench run");
+    println!("{report}");
     assert_eq!(report.peers.len(), 3);
     for p in &report.peers {
         let c = &p.counters;
@@ -22,8 +23,15 @@ fn three_peers_each_receive_both_others() {
         assert_eq!(others.len(), 2, "{} got media from {others:?}", p.name);
         for (from, got) in &c.frames_from {
             // 50 audio and 30 camera frames a second: well over 10 in 2 s.
-            assert!(got.audio > 10 && got.video > 10, "{} from {from}: {got:?}", p.name);
+            assert!(
+                got.audio > 10 && got.video > 10,
+                "{} from {from}: {got:?}",
+                p.name
+            );
         }
     }
-    assert!(report.workers_cpu > Duration::ZERO, "engine threads were measured");
+    assert!(
+        report.workers_cpu > Duration::ZERO,
+        "engine threads were measured"
+    );
 }
