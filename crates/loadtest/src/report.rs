@@ -77,6 +77,10 @@ impl Report {
     }
 
     fn cap_name(&self) -> &'static str {
+        // A single-layer camera has nothing to cap.
+        if !self.simulcast {
+            return "-";
+        }
         match self.layer_cap {
             Some(i) if i < LAYERS.len() => LAYERS[i].rid,
             _ => "none",
