@@ -228,7 +228,6 @@ impl Peer {
                     return;
                 };
                 let (publisher, kind) = (media.stream_id(), media.kind());
-                let layer = layer_of(&d.data);
                 let mut c = self.stats.lock().unwrap_or_else(|p| p.into_inner());
                 if !c.frames_from.contains_key(publisher) {
                     c.frames_from
@@ -239,7 +238,7 @@ impl Peer {
                     MediaKind::Audio => from.audio += 1,
                     MediaKind::Video => {
                         from.video += 1;
-                        if let Some(i) = layer {
+                        if let Some(i) = layer_of(&d.data) {
                             c.frames_by_layer[i] += 1;
                         }
                     }
