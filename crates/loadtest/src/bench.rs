@@ -42,7 +42,7 @@ impl LayerChoice {
 }
 
 /// The web app's rule for grid tiles (`layer_cap` in
-/// crates/app/src/room/actor.rs), restated here because the app is not a
+/// crates/app/src/room/actor/media.rs), restated here because the app is not a
 /// dependency worth pulling into a benchmark: full size up to 4 people, half
 /// size up to 9, quarter size beyond.
 fn app_layer_cap(people: usize) -> Option<usize> {
