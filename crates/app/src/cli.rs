@@ -7,11 +7,11 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::auth::{password, totp};
+use crate::auth::{password, second_factor, totp};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DisplayName, Email, NewPassword};
-use crate::keys::{load_master_key, rotate_master as rotate_master_keys, KeyStore};
+use crate::keys::{load_master_key, rotate_master as rotate_master_keys, KeyStore, Keyring};
 use crate::startup::{shutdown_signal, Application};
 use crate::store::{NewAccount, Role, Store};
 use regroup_vault::MasterKey;
@@ -275,9 +275,13 @@ async fn create_operator(
         })?;
     // Operators always sign in with a second factor.
     let secret = totp::new_secret();
-    store
-        .set_pending_totp(&account.id, &secret, clock.unix())
-        .await?;
+    let config = storage.config();
+    let key_store =
+        KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
+    let keys = Keyring::new(load_master_key(&config)?, key_store);
+    second_factor::store_pending(&store, &keys, &account.id, &secret, clock.unix())
+        .await
+        .map_err(|e| anyhow::anyhow!("while storing the authenticator secret: {e:?}"))?;
     store.enable_totp(&account.id, 0, clock.unix()).await?;
     println!("created {} operator {}", role.as_str(), account.id);
     println!("add this to an authenticator app (shown once):");

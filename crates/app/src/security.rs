@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use crate::audit::{self, Action};
-use crate::auth::{password, recovery, totp};
+use crate::auth::{password, recovery, second_factor, totp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::Account;
@@ -24,10 +24,14 @@ pub async fn start_totp(state: &AppState, account: &Account) -> AppResult<Pendin
         ));
     }
     let secret = totp::new_secret();
-    state
-        .store
-        .set_pending_totp(&account.id, &secret, state.clock.unix())
-        .await?;
+    second_factor::store_pending(
+        &state.store,
+        &state.keys,
+        &account.id,
+        &secret,
+        state.clock.unix(),
+    )
+    .await?;
     let uri = totp::provisioning_uri(&secret, &account.email)?;
     Ok(PendingTotp { secret, uri })
 }
@@ -39,7 +43,8 @@ pub async fn confirm_totp(
     code: &str,
     addr: IpAddr,
 ) -> AppResult<Vec<String>> {
-    let secret = match (&account.totp_secret, account.totp_enabled()) {
+    let secret = second_factor::secret(&state.keys, account).await?;
+    let secret = match (&secret, account.totp_enabled()) {
         (Some(secret), false) => secret,
         (_, true) => {
             return Err(AppError::conflict(

@@ -27,6 +27,13 @@ impl Application {
         let key_store =
             KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
         let keys = Keyring::new(load_master_key(&config)?, key_store);
+        let sealed = crate::auth::second_factor::seal_clear_secrets(&store, &keys).await?;
+        if sealed > 0 {
+            tracing::info!(
+                count = sealed,
+                "sealed authenticator secrets stored in clear"
+            );
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("while binding {}", config.listen))?;

@@ -5,6 +5,7 @@ pub mod email_links;
 pub mod operator;
 pub mod password;
 pub mod recovery;
+pub mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod throttle;

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::throttle::{self, Subjects};
-use super::{password, recovery, totp};
+use super::{password, recovery, second_factor, totp};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::Email;
 use crate::error::{AppError, AppResult};
@@ -93,7 +93,8 @@ pub async fn check_second_factor(
             .consume_recovery_code(&account.id, &recovery::hash(code), now)
             .await?
     } else {
-        match (account.totp_secret.as_deref(), account.totp_enabled()) {
+        let secret = second_factor::secret(&state.keys, account).await?;
+        match (secret.as_deref(), account.totp_enabled()) {
             (Some(secret), true) => match totp::matching_step(secret, code, now) {
                 Some(step) => state.store.consume_totp_step(&account.id, step).await?,
                 None => false,

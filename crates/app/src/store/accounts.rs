@@ -222,6 +222,36 @@ impl Store {
         Ok(())
     }
 
+    /// Secrets not yet sealed (stored before sealing existed): id and value.
+    pub async fn clear_totp_secrets(
+        &self,
+        sealed_prefix: &str,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, totp_secret FROM accounts \
+             WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE $1",
+        )
+        .bind(format!("{sealed_prefix}%"))
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Swaps a secret for its sealed form, unless it changed meanwhile.
+    pub async fn replace_totp_secret(
+        &self,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
+            .bind(id)
+            .bind(old)
+            .bind(new)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn enable_totp(&self, id: &str, step: i64, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 WHERE id = $1")
             .bind(id)

@@ -71,10 +71,15 @@ async fn operator(app: &TestApp) -> Operator {
         .unwrap();
     let secret = regroup::auth::totp::new_secret();
     let now = app.clock.unix();
-    app.store()
-        .set_pending_totp(&account.id, &secret, now)
-        .await
-        .unwrap();
+    regroup::auth::second_factor::store_pending(
+        app.store(),
+        &app.state.keys,
+        &account.id,
+        &secret,
+        now,
+    )
+    .await
+    .unwrap();
     app.store().enable_totp(&account.id, 0, now).await.unwrap();
     let without_code = app.login(email, PASSWORD).await;
     assert_eq!(without_code.status(), StatusCode::UNAUTHORIZED);

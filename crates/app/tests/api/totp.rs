@@ -10,6 +10,7 @@ on_both_backends!(
     a_recovery_code_signs_in_once,
     the_sign_in_page_asks_for_the_code_after_the_password,
     deleting_an_account_with_totp_needs_the_code,
+    the_secret_is_sealed_at_rest_and_secrets_stored_in_clear_are_sealed_on_start,
 );
 
 /// Signs the browser in and enrols TOTP through the security page; returns
@@ -137,4 +138,69 @@ async fn deleting_an_account_with_totp_needs_the_code(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(with.status(), StatusCode::NO_CONTENT);
+}
+
+async fn the_secret_is_sealed_at_rest_and_secrets_stored_in_clear_are_sealed_on_start(
+    mut app: TestApp,
+) {
+    let (secret, _) = enrol(&app, "ana@example.com").await;
+    let stored = |app: &TestApp| {
+        let store = app.store().clone();
+        async move {
+            let account = store
+                .account_by_email("ana@example.com")
+                .await
+                .unwrap()
+                .unwrap();
+            account.totp_secret.unwrap()
+        }
+    };
+    let sealed = stored(&app).await;
+    assert!(sealed.starts_with("sealed:"), "sealed at rest");
+    assert!(!sealed.contains(&secret), "the secret is not in the row");
+
+    // A row from before sealing: the clear secret is sealed when the server
+    // starts, and the same authenticator app still works.
+    let id = app
+        .store()
+        .account_by_email("ana@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.store()
+        .replace_totp_secret(&id, &sealed, &secret)
+        .await
+        .unwrap();
+    assert_eq!(stored(&app).await, secret);
+    app.restart().await;
+    let resealed = stored(&app).await;
+    assert!(resealed.starts_with("sealed:") && !resealed.contains(&secret));
+    let code = code_at(&secret, app.clock.unix()).unwrap();
+    let login = app.login_with_code("ana@example.com", PASSWORD, code).await;
+    assert_eq!(login.status(), StatusCode::OK);
+
+    // A sealed value moved to another account does not open there.
+    app.verified_therapist("bo@example.com").await;
+    let bo = app
+        .store()
+        .account_by_email("bo@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    app.store()
+        .set_pending_totp(&bo.id, &resealed, app.clock.unix())
+        .await
+        .unwrap();
+    app.store()
+        .enable_totp(&bo.id, 0, app.clock.unix())
+        .await
+        .unwrap();
+    app.clock.advance(chrono::Duration::seconds(30));
+    let code = code_at(&secret, app.clock.unix()).unwrap();
+    let refused = app.login_with_code("bo@example.com", PASSWORD, code).await;
+    // Tampering, not bad input: the record does not open, and nobody is let in.
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = refused.json().await.unwrap();
+    assert!(!body.to_string().contains(&secret));
 }

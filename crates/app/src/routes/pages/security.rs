@@ -13,7 +13,7 @@ use crate::accounts::{self, rfc3339};
 use crate::audit::{self, Action};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{cookie_name, removal_cookie, PageTherapist, Signed};
-use crate::auth::totp;
+use crate::auth::{second_factor, totp};
 use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::security;
@@ -210,8 +210,11 @@ async fn confirm_totp(
                 codes,
             },
         ),
-        Err(err) => match (&signed.account.totp_secret, signed.account.totp_enabled()) {
-            (Some(secret), false) => setup_page(&csrf, &signed, secret, Some(&err)),
+        Err(err) => match (
+            second_factor::secret(&state.keys, &signed.account).await,
+            signed.account.totp_enabled(),
+        ) {
+            (Ok(Some(secret)), false) => setup_page(&csrf, &signed, &secret, Some(&err)),
             _ => page(&state, &csrf, &signed, None, Some(&err)).await,
         },
     }
