@@ -104,6 +104,10 @@ struct ServeArgs {
     /// A MaxMind-format city database (.mmdb) for the region and city of page views.
     #[arg(long, env = "REGROUP_GEOIP_DB")]
     geoip_db: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For names the client, comma-separated
+    /// addresses or networks (e.g. `127.0.0.1,10.0.0.0/8`).
+    #[arg(long, env = "REGROUP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Hours after which a signed-in session ends, active or not.
     #[arg(long, env = "REGROUP_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
@@ -208,6 +212,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.smtp_url = args.smtp_url;
     config.mail_from = args.mail_from;
     config.geoip_db = args.geoip_db;
+    config.trusted_proxies = args.trusted_proxies;
     config.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
     config.session_max = Duration::from_secs(args.session_max_hours.max(1) * 3600);
     config.media = crate::config::MediaConfig {
@@ -332,4 +337,12 @@ async fn rotate_master(storage: &StorageArgs) -> anyhow::Result<()> {
     key_store.close().await;
     store.close().await;
     Ok(())
+}
+
+/// A network (`10.0.0.0/8`) or a single address (`127.0.0.1`).
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a network like 10.0.0.0/8"))
 }

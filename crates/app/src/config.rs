@@ -28,6 +28,9 @@ pub struct Config {
     pub media: MediaConfig,
     /// A MaxMind-format (`.mmdb`) city database; `None` records no region or city.
     pub geoip_db: Option<PathBuf>,
+    /// Reverse proxies (addresses or networks) allowed to name the client in
+    /// `X-Forwarded-For`; empty means the socket's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Where the media engine listens and what it tells browsers.
@@ -89,6 +92,7 @@ impl Config {
             job_interval: Some(Duration::from_secs(5)),
             media: MediaConfig::default(),
             geoip_db: None,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use crate::client_addr::RequestAddr;
 use crate::error::AppError;
 
 /// JSON body whose rejections (wrong content type, syntax, unknown or missing
@@ -76,10 +77,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
+        // Resolved by `client_addr::layer`; the peer when it did not run.
+        let resolved = parts.extensions.get::<RequestAddr>().map(|a| a.0);
+        let addr = resolved
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip())
+            })
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
         Ok(ClientAddr(addr))
     }

@@ -52,6 +52,7 @@ impl Application {
             throttle_key: store.server_secret("throttle").await?,
             job_interval: config.job_interval,
             geoip: crate::site::geo::GeoIp::open(config.geoip_db.as_deref())?,
+            trusted_proxies: config.trusted_proxies.clone(),
         };
         let (sfu, sfu_events) = regroup_sfu::Sfu::start(config.media.sfu_config())
             .context("while starting the media engine")?;

@@ -33,6 +33,8 @@ pub struct Settings {
     pub job_interval: Option<Duration>,
     /// Region and city lookup for the analytics, when a database is configured.
     pub geoip: Option<crate::site::geo::GeoIp>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {

@@ -34,6 +34,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security_headers::apply,
         ))
+        // Outermost: everything inside sees the resolved client address.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_addr::layer,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -6,13 +6,14 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::client_addr::RequestAddr;
 use crate::state::AppState;
 use crate::store::PageView;
 
@@ -223,8 +224,8 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let referer = text(header::REFERER);
     let addr = request
         .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())
+        .get::<RequestAddr>()
+        .map(|a| a.0)
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let response = next.run(request).await;
     let is_page = response.status().is_success()

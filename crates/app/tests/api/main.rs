@@ -11,6 +11,7 @@ mod keys;
 mod openapi;
 mod pages;
 mod privacy;
+mod proxy;
 mod room;
 mod room_probe;
 mod schedule_pages;
