@@ -177,9 +177,13 @@ async fn owned(state: &AppState, owner: &Account, id: &str) -> AppResult<(Sessio
     Ok((row, key))
 }
 
+/// One session with its sealed title and notes opened; the read is audited
+/// like a client record's, since the therapist may write PHI there.
 pub async fn get(state: &AppState, owner: &Account, id: &str) -> AppResult<SessionView> {
     let (row, key) = owned(state, owner, id).await?;
-    view(state, &key, &row).await
+    let view = view(state, &key, &row).await?;
+    trace(state, owner, Action::SessionRead, id).await?;
+    Ok(view)
 }
 
 /// A change to a scheduled session; `None` keeps a field.

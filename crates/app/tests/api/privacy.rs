@@ -214,6 +214,22 @@ async fn every_touch_of_client_data_is_audited_by_id_only(app: TestApp) {
         &json!({"name": "Zelda Q."}),
     )
     .await;
+    // A session's detail (its sealed title and notes) is a read too.
+    let starts = (app.clock.now() + chrono::Duration::days(1)).to_rfc3339();
+    let session: Value = app
+        .post_auth(
+            "/api/v1/video-sessions",
+            &token,
+            &json!({"kind": "individual", "starts_at": starts, "duration_minutes": 50,
+                    "time_zone": "UTC", "client_ids": [id], "title": "Grief work"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let session_id = session["id"].as_str().unwrap();
+    app.get_auth(&format!("/api/v1/video-sessions/{session_id}"), &token)
+        .await;
     let rows: Vec<(String, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT action, target_id, source FROM audit_log ORDER BY seq")
             .fetch_all(app.state.store.pool())
@@ -231,8 +247,11 @@ async fn every_touch_of_client_data_is_audited_by_id_only(app: TestApp) {
         );
     }
     assert!(rows.iter().any(|(action, _, _)| action == "client_listed"));
+    assert!(rows.iter().any(
+        |(action, target, _)| action == "session_read" && target.as_deref() == Some(session_id)
+    ));
     let text = format!("{rows:?}");
-    assert!(!text.contains("Zelda") && !text.contains("marlowe"));
+    assert!(!text.contains("Zelda") && !text.contains("marlowe") && !text.contains("Grief"));
     assert!(!text.contains("127.0.0.1"), "only the network is kept");
     let report = regroup::audit::verify(&app.state.store).await.unwrap();
     assert!(report.broken.is_none());
