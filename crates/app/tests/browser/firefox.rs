@@ -98,3 +98,59 @@ async fn a_client_in_firefox_and_a_therapist_in_chromium_hold_a_session() {
         b.quit().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let firefox = Driver::firefox().await;
+    let chromium = Driver::start().await;
+    let app = app_reachable_from_firefox().await;
+    let scene = scene(
+        app,
+        "group",
+        &[
+            ("Ben Okafor", "ben@example.com"),
+            ("Cleo Park", "cleo@example.com"),
+        ],
+    )
+    .await;
+    let (therapist, ben, cleo) = (
+        firefox.browser().await,
+        firefox.browser().await,
+        chromium.browser().await,
+    );
+    assert!(is_firefox(&therapist).await && is_firefox(&ben).await);
+
+    scene.therapist_opens_the_room(&therapist).await;
+    scene.client_waits(&ben, 0, true).await;
+    scene.client_waits(&cleo, 1, true).await;
+    therapist.wait_text("Ben Okafor", 20).await;
+    therapist.wait_text("Cleo Park", 20).await;
+    therapist.click_button("Admit all").await;
+    // Firefox to Firefox, Firefox to Chromium and back, each with simulcast.
+    for (browser, who) in [
+        (&therapist, "therapist (Firefox)"),
+        (&ben, "Ben (Firefox)"),
+        (&cleo, "Cleo (Chromium)"),
+    ] {
+        decodes_from(browser, who, 2).await;
+    }
+
+    cleo.type_into("//input[@id='chat-input']", "Hello from Chromium")
+        .await;
+    cleo.click_button("Send").await;
+    therapist.wait_text("Hello from Chromium", 10).await;
+    ben.wait_text("Hello from Chromium", 10).await;
+
+    therapist.click(&tile_button("Cleo Park", "Mute")).await;
+    cleo.wait_text("Unmute me", 10).await;
+    therapist.click(&tile_button("Ben Okafor", "Remove")).await;
+    ben.wait_text("removed you", 10).await;
+
+    therapist.click_button("End session").await;
+    cleo.wait_text("The session has ended", 10).await;
+    therapist.wait_text("The session has ended", 10).await;
+    for b in [therapist, ben, cleo] {
+        b.quit().await;
+    }
+}

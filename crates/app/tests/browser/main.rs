@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use tokio::sync::Mutex;
 
 use helpers::{Backend, TestApp};
-use scene::{decodes_from, join_status, scene, server_cpu_over};
+use scene::{decodes_from, join_status, scene, server_cpu_over, tile_button};
 use webdriver::Driver;
 
 pub(crate) static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -74,16 +74,12 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     therapist.wait_text("Hello from Cleo", 10).await;
 
     // Mute is enforced by the server and told to the client.
-    therapist
-        .click("//figure[.//span[@class='name' and normalize-space()='Cleo Park']]//button[normalize-space()='Mute']")
-        .await;
+    therapist.click(&tile_button("Cleo Park", "Mute")).await;
     cleo.wait_text("Unmute me", 10).await;
     therapist.wait_text("muted", 10).await;
 
     // Remove: Ben is out, and his link no longer opens the session.
-    therapist
-        .click("//figure[.//span[@class='name' and normalize-space()='Ben Okafor']]//button[normalize-space()='Remove']")
-        .await;
+    therapist.click(&tile_button("Ben Okafor", "Remove")).await;
     ben.wait_text("removed you", 10).await;
     assert_eq!(
         join_status(&scene.app, &scene.tokens[0]).await,
