@@ -231,10 +231,9 @@ fn firefox_caps(firefox: &Path) -> Value {
         // A fake camera and microphone, allowed without a prompt.
         "media.navigator.streams.fake": true,
         "media.navigator.permission.disabled": true,
-        // The media server listens on 127.0.0.1: Firefox drops loopback
-        // candidates unless told otherwise, and hides host addresses
-        // behind mDNS names nobody here resolves.
-        "media.peerconnection.ice.loopback": true,
+        // Real host addresses rather than mDNS names nobody here resolves.
+        // (No loopback pref: this Firefox gathers no 127.0.0.1 candidate
+        // even with `ice.loopback`, see `firefox.rs`.)
         "media.peerconnection.ice.obfuscate_host_addresses": false,
         "media.autoplay.default": 0,
         "media.autoplay.blocking_policy": 0,
