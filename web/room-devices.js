@@ -35,7 +35,9 @@ export class Devices {
     await this.fillPickers();
     this.els.camera.addEventListener('change', () => this.change());
     this.els.mic.addEventListener('change', () => this.change());
-    const canPickSpeaker = 'setSinkId' in HTMLMediaElement.prototype;
+    // Firefox has setSinkId but lists no outputs until one is chosen with
+    // its own prompt, so an empty list means: no picker here.
+    const canPickSpeaker = 'setSinkId' in HTMLMediaElement.prototype && this.els.speaker.options.length > 0;
     if (canPickSpeaker) {
       this.els.speaker.addEventListener('change', () => {
         this.sinkId = this.els.speaker.value;
@@ -43,7 +45,7 @@ export class Devices {
         document.dispatchEvent(new CustomEvent('regroup:sink', { detail: this.sinkId }));
       });
     } else {
-      // Firefox and Safari play through the system's default output.
+      // Safari, and Firefox until a page asks, play through the system's default output.
       this.els.speaker.closest('.field').querySelector('label').textContent = 'Speaker (your system default)';
       this.els.speaker.hidden = true;
     }

@@ -71,6 +71,11 @@ export class Signal extends EventTarget {
     this.closedForGood = true;
     if (this.socket) this.socket.close();
   }
+
+  // Closes the socket as a network drop would: the reconnect follows.
+  drop() {
+    if (this.socket && !this.closedForGood) this.socket.close();
+  }
 }
 
 // Camera in three simulcast layers, low to high, as the media server expects.
@@ -96,7 +101,7 @@ export class Media extends EventTarget {
     this.pc.addEventListener('iceconnectionstatechange', () => {
       const state = this.pc.iceConnectionState;
       this.dispatchEvent(new CustomEvent('state', { detail: state }));
-      if (state === 'failed') this.negotiate({ iceRestart: true });
+      if (state === 'failed') this.restartIce();
     });
     const audio = stream.getAudioTracks()[0];
     const video = stream.getVideoTracks()[0];
@@ -149,6 +154,13 @@ export class Media extends EventTarget {
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     this.signal.send('media_answer', { sdp: this.pc.localDescription.sdp });
+  }
+
+  // New ICE credentials on the same connection (docs/signaling.md): the
+  // server keeps this participant and its tracks.
+  restartIce() {
+    if (this.pc.restartIce) this.pc.restartIce();
+    return this.negotiate({ iceRestart: true });
   }
 
   // The offer was refused (e.g. bad SDP): allow the next one.

@@ -28,9 +28,16 @@ let sharing = null;
 const streams = new Map(); // MediaStream.id -> MediaStream
 const tiles = new Map(); // key -> tile element
 
-// For tests and support: the live connection, no personal data.
+// For tests and support: the live connection and the message types seen, no
+// personal data. restartIce and dropSignal run the same recovery paths as a
+// failed ICE connection and a lost socket, so tests can check them.
 const trace = [];
-window.regroup = { get pc() { return media ? media.pc : null; }, trace };
+window.regroup = {
+  get pc() { return media ? media.pc : null; },
+  trace,
+  restartIce() { if (media) media.restartIce(); },
+  dropSignal() { signal.drop(); },
+};
 
 function show(section) {
   for (const id of ['precall', 'waiting', 'room', 'closed']) $(id).hidden = id !== section;

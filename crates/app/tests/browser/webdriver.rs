@@ -1,10 +1,11 @@
-//! Just enough W3C WebDriver to drive Debian's Chromium through chromedriver:
-//! open pages, find elements by XPath, click, type, run scripts.
+//! Just enough W3C WebDriver to drive Debian's Chromium (through
+//! chromedriver) and Firefox ESR (through geckodriver): open pages, find
+//! elements by XPath, click, type, run scripts.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,105 +20,60 @@ fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
-/// One chromedriver process; each `Browser` is a session (a Chromium) in it.
-pub struct Driver {
-    child: Child,
-    base: String,
-    chromium: PathBuf,
-    http: reqwest::Client,
+/// A program on `PATH` (where `cargo install` and apt put drivers).
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
-impl Driver {
-    pub async fn start() -> Driver {
-        let chromium = find_program(
-            "REGROUP_CHROMIUM",
-            &["/usr/lib/chromium/chromium", "/usr/bin/chromium"],
-        )
-        .unwrap_or_else(|| panic!("Chromium not found: install it (apt-get install -y chromium chromium-driver) or set REGROUP_CHROMIUM"));
-        let driver = find_program("REGROUP_CHROMEDRIVER", &["/usr/bin/chromedriver"])
-            .unwrap_or_else(|| panic!("chromedriver not found: install it (apt-get install -y chromium-driver) or set REGROUP_CHROMEDRIVER"));
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        // Its own process group, so that dropping the driver can also end
-        // any Chromium it started, even after a panic mid-test.
-        let child = Command::new(driver)
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A WebDriver server (chromedriver or geckodriver) in its own process
+/// group, so that dropping it also ends every browser it started, even
+/// after a panic mid-test.
+struct Service {
+    child: Child,
+    base: String,
+}
+
+impl Service {
+    async fn start(program: &Path, args: &[String], port: u16, http: &reqwest::Client) -> Service {
+        let child = Command::new(program)
             .process_group(0)
-            .arg(format!("--port={port}"))
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
+            .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
+        let service = Service {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(r) = http.get(format!("{base}/status")).send().await {
+            if let Ok(r) = http.get(format!("{}/status", service.base)).send().await {
                 if r.status().is_success() {
-                    break;
+                    return service;
                 }
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            assert!(
+                Instant::now() < deadline,
+                "{} did not answer on port {port}",
+                program.display()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Driver {
-            child,
-            base,
-            chromium,
-            http,
-        }
-    }
-
-    pub async fn browser(&self) -> Browser {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let args = vec![
-            "--headless".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-quic".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--use-fake-device-for-media-stream".into(),
-            "--use-fake-ui-for-media-stream".into(),
-            "--autoplay-policy=no-user-gesture-required".into(),
-            "--disable-dev-shm-usage".into(),
-            "--window-size=1200,900".into(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": self.chromium, "args": args}
-        }}});
-        let response: Value = self
-            .http
-            .post(format!("{}/session", self.base))
-            .json(&caps)
-            .send()
-            .await
-            .expect("chromedriver answers")
-            .json()
-            .await
-            .unwrap();
-        let id = response["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("Chromium did not start: {response}"))
-            .to_string();
-        Browser {
-            url: format!("{}/session/{id}", self.base),
-            driver_addr: self.base.trim_start_matches("http://").to_string(),
-            session_id: id,
-            http: self.http.clone(),
-            _profile: profile,
         }
     }
 }
 
-impl Drop for Driver {
+impl Drop for Service {
     fn drop(&mut self) {
-        // The group id is chromedriver's pid (process_group(0) above).
+        // The group id is the driver's pid (process_group(0) above).
         let _ = Command::new("pkill")
             .args(["-KILL", "-g", &self.child.id().to_string()])
             .status();
@@ -126,16 +82,188 @@ impl Drop for Driver {
     }
 }
 
+enum Engine {
+    /// One chromedriver serves every Chromium of the test.
+    Chromium {
+        chromium: PathBuf,
+        chromedriver: Service,
+    },
+    /// geckodriver serves one session at a time, so each Firefox gets its own.
+    Firefox {
+        firefox: PathBuf,
+        geckodriver: PathBuf,
+    },
+}
+
+/// Starts browsers of one kind; each `Browser` is a WebDriver session.
+pub struct Driver {
+    engine: Engine,
+    http: reqwest::Client,
+}
+
+impl Driver {
+    /// Debian's Chromium through chromedriver.
+    pub async fn start() -> Driver {
+        let chromium = find_program(
+            "REGROUP_CHROMIUM",
+            &["/usr/lib/chromium/chromium", "/usr/bin/chromium"],
+        )
+        .unwrap_or_else(|| panic!("Chromium not found: install it (apt-get install -y chromium chromium-driver) or set REGROUP_CHROMIUM"));
+        let driver = find_program("REGROUP_CHROMEDRIVER", &["/usr/bin/chromedriver"])
+            .unwrap_or_else(|| panic!("chromedriver not found: install it (apt-get install -y chromium-driver) or set REGROUP_CHROMEDRIVER"));
+        let http = reqwest::Client::new();
+        let port = free_port();
+        let chromedriver = Service::start(&driver, &[format!("--port={port}")], port, &http).await;
+        Driver {
+            engine: Engine::Chromium {
+                chromium,
+                chromedriver,
+            },
+            http,
+        }
+    }
+
+    /// Debian's Firefox ESR through geckodriver (from crates.io).
+    pub async fn firefox() -> Driver {
+        let firefox = find_program(
+            "REGROUP_FIREFOX",
+            &["/usr/lib/firefox-esr/firefox-esr", "/usr/bin/firefox-esr", "/usr/bin/firefox"],
+        )
+        .unwrap_or_else(|| panic!("Firefox not found: install it (apt-get install -y firefox-esr) or set REGROUP_FIREFOX"));
+        let geckodriver = std::env::var("REGROUP_GECKODRIVER")
+            .ok()
+            .map(PathBuf::from)
+            .or_else(|| on_path("geckodriver"))
+            .or_else(|| {
+                let home = std::env::var_os("HOME")?;
+                Some(PathBuf::from(home).join(".cargo/bin/geckodriver")).filter(|p| p.exists())
+            })
+            .unwrap_or_else(|| panic!("geckodriver not found: install it (cargo install geckodriver --locked) or set REGROUP_GECKODRIVER"));
+        Driver {
+            engine: Engine::Firefox {
+                firefox,
+                geckodriver,
+            },
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn browser(&self) -> Browser {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let (service, base, caps) = match &self.engine {
+            Engine::Chromium {
+                chromium,
+                chromedriver,
+            } => (
+                None,
+                chromedriver.base.clone(),
+                chromium_caps(chromium, profile.path()),
+            ),
+            Engine::Firefox {
+                firefox,
+                geckodriver,
+            } => {
+                let port = free_port();
+                // geckodriver makes its Firefox profile under the root we
+                // give it, so a killed run leaves nothing behind in /tmp.
+                // Its own BiDi port too: the default (9222) is shared.
+                let args = [
+                    "--host=127.0.0.1".to_string(),
+                    format!("--port={port}"),
+                    format!("--websocket-port={}", free_port()),
+                    format!("--profile-root={}", profile.path().display()),
+                ];
+                let service = Service::start(geckodriver, &args, port, &self.http).await;
+                let base = service.base.clone();
+                (Some(service), base, firefox_caps(firefox))
+            }
+        };
+        let response: Value = self
+            .http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("the WebDriver server answers")
+            .json()
+            .await
+            .unwrap();
+        let id = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the browser did not start: {response}"))
+            .to_string();
+        Browser {
+            url: format!("{base}/session/{id}"),
+            driver_addr: base.trim_start_matches("http://").to_string(),
+            session_id: id,
+            http: self.http.clone(),
+            _service: service,
+            _profile: profile,
+        }
+    }
+}
+
+fn chromium_caps(chromium: &Path, profile: &Path) -> Value {
+    let args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--use-fake-device-for-media-stream".into(),
+        "--use-fake-ui-for-media-stream".into(),
+        "--autoplay-policy=no-user-gesture-required".into(),
+        "--disable-dev-shm-usage".into(),
+        "--window-size=1200,900".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {"binary": chromium, "args": args}
+    }}})
+}
+
+fn firefox_caps(firefox: &Path) -> Value {
+    let prefs = json!({
+        // A fake camera and microphone, allowed without a prompt.
+        "media.navigator.streams.fake": true,
+        "media.navigator.permission.disabled": true,
+        // Real host addresses rather than mDNS names nobody here resolves.
+        // (No loopback pref: this Firefox gathers no 127.0.0.1 candidate
+        // even with `ice.loopback`, see `firefox.rs`.)
+        "media.peerconnection.ice.obfuscate_host_addresses": false,
+        "media.autoplay.default": 0,
+        "media.autoplay.blocking_policy": 0,
+        "browser.shell.checkDefaultBrowser": false,
+        "app.update.enabled": false,
+        "datareporting.policy.dataSubmissionEnabled": false,
+        "toolkit.telemetry.enabled": false,
+    });
+    json!({"capabilities": {"alwaysMatch": {
+        "browserName": "firefox",
+        "moz:firefoxOptions": {
+            "binary": firefox,
+            "args": ["-headless", "-width=1200", "-height=900"],
+            "prefs": prefs,
+        }
+    }}})
+}
+
 pub struct Browser {
     url: String,
     driver_addr: String,
     session_id: String,
     http: reqwest::Client,
+    /// A Firefox's own geckodriver; dropped (killed) after the session ends.
+    _service: Option<Service>,
     _profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
-    /// Ends the WebDriver session so chromedriver quits this Chromium. Drop
+    /// Ends the WebDriver session so the driver quits this browser. Drop
     /// cannot await, so this is one blocking HTTP/1.1 request by hand.
     fn drop(&mut self) {
         let Ok(mut stream) = std::net::TcpStream::connect(&self.driver_addr) else {
@@ -159,7 +287,7 @@ impl Browser {
         if !body.is_null() {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("chromedriver answers");
+        let response = request.send().await.expect("the WebDriver server answers");
         let value: Value = response.json().await.unwrap_or(Value::Null);
         value["value"].clone()
     }

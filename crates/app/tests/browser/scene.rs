@@ -1,0 +1,233 @@
+//! What every browser test builds on: a scheduled session with a signed-in
+//! therapist and invited clients, the steps into the room, and what a page's
+//! connection receives.
+
+use std::time::{Duration, Instant};
+
+use regroup::store::SessionKind;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::webdriver::Browser;
+
+/// A scheduled session with a signed-in therapist and their clients' links.
+pub struct Scene {
+    pub app: TestApp,
+    pub session: String,
+    pub therapist_cookie: String,
+    /// One join token per client, in the order given.
+    pub tokens: Vec<String>,
+}
+
+pub async fn scene(app: TestApp, kind: &str, clients: &[(&str, &str)]) -> Scene {
+    let created = app.verified_therapist("ana@example.com").await;
+    let account = created["id"].as_str().unwrap().to_string();
+    let bearer = app.fresh_token("ana@example.com").await;
+    let mut ids = Vec::new();
+    for (name, email) in clients {
+        let response = app
+            .api
+            .post(app.url("/api/v1/clients"))
+            .bearer_auth(&bearer)
+            .json(&json!({"name": name, "email": email}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    let starts = (app.clock.now() + chrono::Duration::minutes(10)).to_rfc3339();
+    let response = app
+        .api
+        .post(app.url("/api/v1/video-sessions"))
+        .bearer_auth(&bearer)
+        .json(
+            &json!({"kind": kind, "starts_at": starts, "duration_minutes": 50,
+                      "time_zone": "Europe/Berlin", "client_ids": ids}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let session = body["id"].as_str().unwrap().to_string();
+    let tokens = clients
+        .iter()
+        .map(|(_, email)| app.mailed_token(email, "/join/"))
+        .collect();
+    let (therapist_cookie, _) =
+        regroup::auth::session::start(&app.state, &account, SessionKind::Cookie)
+            .await
+            .unwrap();
+    Scene {
+        app,
+        session,
+        therapist_cookie,
+        tokens,
+    }
+}
+
+impl Scene {
+    pub async fn therapist_opens_the_room(&self, browser: &Browser) {
+        browser.goto(&self.app.url("/")).await;
+        browser
+            .add_cookie("regroup_session", &self.therapist_cookie)
+            .await;
+        browser
+            .goto(&self.app.url(&format!("/sessions/{}/room", self.session)))
+            .await;
+        browser.wait_text("Connected to the video server", 20).await;
+        browser.click_button("Join session").await;
+        browser
+            .find("//button[normalize-space()='End session']", 20)
+            .await;
+    }
+
+    pub async fn client_waits(&self, browser: &Browser, index: usize, group: bool) {
+        browser
+            .goto(&self.app.url(&format!("/join/{}", self.tokens[index])))
+            .await;
+        browser.wait_text("Connected to the video server", 20).await;
+        if group {
+            // The acknowledgement is required: without it, no waiting room.
+            browser.click_button("Join session").await;
+            browser.wait_text("keep the group confidential", 5).await;
+            browser.click("//label[contains(., 'confidential')]").await;
+        }
+        browser.click_button("Join session").await;
+        browser.wait_text("will let you in shortly", 20).await;
+    }
+
+    /// A 1:1 session up to media both ways: the therapist opens the room,
+    /// the client waits and is admitted.
+    pub async fn one_to_one(&self, therapist: &Browser, client: &Browser) {
+        self.therapist_opens_the_room(therapist).await;
+        self.client_waits(client, 0, false).await;
+        therapist.wait_text("Ben Okafor", 20).await;
+        therapist.click_button("Admit").await;
+        decodes_from(therapist, "therapist", 1).await;
+        decodes_from(client, "the client", 1).await;
+    }
+}
+
+/// The XPath of a therapist's control button on a client's tile.
+pub fn tile_button(name: &str, button: &str) -> String {
+    format!("//figure[.//span[@class='name' and normalize-space()='{name}']]//button[normalize-space()='{button}']")
+}
+
+/// What a page's connection receives: per inbound track, frames decoded
+/// (video) or packets received (audio), and the size of each remote tile.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub video: Vec<u64>,
+    pub audio: Vec<u64>,
+    pub widths: Vec<u64>,
+    pub tcp: bool,
+}
+
+const STATS: &str = r#"
+const done = arguments[arguments.length - 1];
+const pc = window.regroup && window.regroup.pc;
+if (!pc) { done(null); return; }
+pc.getStats().then((report) => {
+  const byId = new Map();
+  report.forEach((s) => byId.set(s.id, s));
+  const video = [], audio = [];
+  let tcp = false;
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') video.push(s.framesDecoded || 0);
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') audio.push(s.packetsReceived || 0);
+    if (s.type === 'candidate-pair' && s.state === 'succeeded' && s.nominated) {
+      const local = byId.get(s.localCandidateId);
+      if (local && local.protocol === 'tcp') tcp = true;
+    }
+  });
+  const widths = [...document.querySelectorAll('#tiles figure:not(.self):not(.screen) video')].map((v) => v.videoWidth);
+  done({ video, audio, widths, tcp });
+}, () => done(null));
+"#;
+
+pub async fn received(browser: &Browser) -> Received {
+    let value = browser.js_async(STATS).await;
+    if value.is_null() {
+        return Received::default();
+    }
+    let list = |key: &str| -> Vec<u64> {
+        value[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default()
+    };
+    Received {
+        video: list("video"),
+        audio: list("audio"),
+        widths: list("widths"),
+        tcp: value["tcp"].as_bool().unwrap_or(false),
+    }
+}
+
+/// Waits until the page decodes video from `peers` others (frames rising,
+/// tiles with a size) and receives their audio. Returns the last figures.
+pub async fn decodes_from(browser: &Browser, who: &str, peers: usize) -> Received {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let first = received(browser).await;
+        let decoding = first.video.iter().filter(|f| **f > 0).count() >= peers
+            && first.widths.iter().filter(|w| **w > 0).count() >= peers
+            && first.audio.iter().filter(|p| **p > 0).count() >= peers;
+        if decoding {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let later = received(browser).await;
+            let rising = later
+                .video
+                .iter()
+                .zip(first.video.iter())
+                .filter(|(after, before)| after > before)
+                .count();
+            let audio_rising = later
+                .audio
+                .iter()
+                .zip(first.audio.iter())
+                .filter(|(after, before)| after > before)
+                .count();
+            if rising >= peers && audio_rising >= peers {
+                return later;
+            }
+        }
+        if Instant::now() > deadline {
+            let state = browser
+                .js("const pc = window.regroup.pc; return window.regroup.trace.join(' ') + ' | ' + (pc ? pc.iceConnectionState + ' ' + pc.signalingState + ' ' + pc.getTransceivers().map((t) => t.mid + ':' + t.direction + ':' + t.currentDirection).join(',') : 'no pc')", json!([]))
+                .await;
+            panic!("{who} never decoded media from {peers} others: {first:?}; {state}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// This process's CPU use (the server runs in it; the browsers do not) over
+/// `span`, in percent of one core. A rough figure printed for the record,
+/// never asserted.
+pub async fn server_cpu_over(span: Duration) -> f64 {
+    fn ticks() -> Option<u64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let after = stat.rsplit(')').next()?;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+    let before = ticks().unwrap_or(0);
+    tokio::time::sleep(span).await;
+    let after = ticks().unwrap_or(0);
+    // Linux reports CPU time in clock ticks of 1/100 s.
+    (after.saturating_sub(before)) as f64 / span.as_secs_f64()
+}
+
+pub async fn join_status(app: &TestApp, token: &str) -> StatusCode {
+    app.browser
+        .get(app.url(&format!("/join/{token}")))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
