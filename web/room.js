@@ -455,7 +455,9 @@ function renderWaiting(people) {
   }
   $('waiting-empty').hidden = people.length > 0;
   $('admit-all').hidden = people.length < 2;
+  // The count is news; once nobody waits, a stale count must not linger.
   if (people.length) status(`${people.length} waiting to be let in.`);
+  else if (/ waiting to be let in\.$/.test($('room-status').textContent)) status('');
 }
 
 if (isTherapist) {

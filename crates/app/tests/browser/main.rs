@@ -51,6 +51,8 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     // The therapist sees both names they entered and lets everyone in.
     therapist.wait_text("Ben Okafor", 20).await;
     therapist.wait_text("Cleo Park", 20).await;
+    therapist.screenshot("group-therapist-waiting-list").await;
+    ben.screenshot("group-client-waiting").await;
     assert!(
         !ben.text().await.contains("Cleo"),
         "a waiting client never sees the waiting list"
@@ -72,6 +74,12 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     cleo.click_button("Send").await;
     ben.wait_text("Hello from Cleo", 10).await;
     therapist.wait_text("Hello from Cleo", 10).await;
+    therapist.screenshot("group-therapist-room").await;
+    assert!(
+        !therapist.text().await.contains("waiting to be let in"),
+        "no stale waiting count once everyone is in"
+    );
+    cleo.screenshot("group-client-room").await;
 
     // Mute is enforced by the server and told to the client.
     therapist.click(&tile_button("Cleo Park", "Mute")).await;
@@ -115,6 +123,7 @@ async fn a_one_to_one_session_admits_shows_video_both_ways_and_ends() {
         .await;
     ben.wait_text("Video and sound get through your network", 20)
         .await;
+    ben.screenshot("one-to-one-client-precall").await;
     scene.therapist_opens_the_room(&therapist).await;
     scene.client_waits(&ben, 0, false).await;
     assert!(

@@ -405,6 +405,23 @@ impl Browser {
             .to_string()
     }
 
+    /// Saves what the page looks like as `name`.png in the folder named by
+    /// `REGROUP_SCREENSHOTS`, when set: a way to look at the room by eye.
+    pub async fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("REGROUP_SCREENSHOTS") else {
+            return;
+        };
+        use base64::Engine;
+        let value = self
+            .call(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().unwrap_or_default())
+            .expect("WebDriver screenshots are base64");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+
     pub async fn quit(self) {
         let _ = self.http.delete(&self.url).send().await;
     }
