@@ -22,12 +22,12 @@ use crate::simulcast::Layers;
 use crate::speaker::SpeakerDetector;
 
 mod forwarding;
+mod keyframes;
+
+use keyframes::KeyframeThrottle;
 
 /// Housekeeping period: silence checks, layer choice, speaker, offers.
 const TICK: Duration = Duration::from_millis(250);
-/// At most one keyframe request per layer of a source in this time: every
-/// subscriber's switch or loss would otherwise flood the publisher.
-const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
 /// Bandwidth kept aside per forwarded audio track when sharing out the estimate.
 const AUDIO_BPS: u64 = 40_000;
 
@@ -42,7 +42,7 @@ pub(crate) enum RouteChange {
 struct Source {
     kind: MediaKind,
     layers: Option<Layers>,
-    last_keyframe_request: HashMap<Option<Rid>, Instant>,
+    keyframes: KeyframeThrottle,
 }
 
 pub(crate) struct Room {
@@ -253,13 +253,18 @@ impl Room {
     }
 
     pub fn poll_timeout(&self) -> Instant {
+        // A deferred keyframe request is due when its throttle window ends,
+        // which may be well before the next tick.
         self.participants
             .values()
             .map(|p| p.next_timeout)
+            .chain(self.keyframe_deadline())
             .fold(self.next_tick, Instant::min)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Before the participants' timeouts, which then send them as RTCP.
+        self.send_due_keyframes(now);
         for p in self.participants.values_mut() {
             p.handle_timeout(now);
         }
@@ -432,7 +437,7 @@ impl Room {
             Source {
                 kind,
                 layers,
-                last_keyframe_request: HashMap::new(),
+                keyframes: KeyframeThrottle::default(),
             },
         );
         for (k, p) in self.participants.iter_mut() {
