@@ -5,6 +5,8 @@
 //! The engine offers forwarded tracks on its 250 ms tick, so subscriptions
 //! start in steps; joins are spread so that some land a tick after others.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use str0m::media::MediaKind;
@@ -174,4 +176,44 @@ fn a_deferred_request_for_a_publisher_that_left_is_dropped() {
     assert_eq!(sim.client("pub").keyframe_requests.len(), requests);
     let after = sim.client("s1").frames_from("s2", MediaKind::Video).len();
     assert!(after > before + 10, "the others go on: {before} -> {after}");
+}
+
+fn layer_of(size: usize) -> &'static str {
+    crate::testing::LAYERS
+        .iter()
+        .find(|(_, s)| *s == size)
+        .map_or("?", |(r, _)| r)
+}
+
+#[test]
+fn a_layer_switch_whose_request_was_lost_asks_again() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("pub", true);
+    sim.join("sub", false);
+    sim.run(Duration::from_secs(4));
+    let last = |sim: &mut Sim| {
+        let frames = sim.client("sub").frames_from("pub", MediaKind::Video);
+        layer_of(frames.last().expect("video arrives").data.len())
+    };
+    assert_eq!(last(&mut sim), "f");
+    sim.client("pub").keyframe_requests.clear();
+    // Everything towards pub is lost while the drop to q asks for a keyframe.
+    let cut = Rc::new(Cell::new(true));
+    let c = cut.clone();
+    sim.lose_down = Box::new(move |p| c.get() && p.to.port() == 40000);
+    sim.room.cap_bitrate(&"sub".into(), Some(250_000));
+    sim.run(Duration::from_millis(300));
+    cut.set(false);
+    assert!(
+        sim.client("pub").keyframe_requests.is_empty(),
+        "request lost"
+    );
+    assert_eq!(last(&mut sim), "f", "still waiting for q's keyframe");
+    sim.run(Duration::from_millis(1500));
+    let requests = sim.client("pub").keyframe_requests.clone();
+    assert!(
+        requests.contains(&Some("q".into())),
+        "asked again: {requests:?}"
+    );
+    assert_eq!(last(&mut sim), "q", "switched");
 }

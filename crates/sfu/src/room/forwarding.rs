@@ -48,6 +48,11 @@ impl Room {
                 if let Some(t) = sub.layers.choose(now, layers, budget, p.max_layer) {
                     debug!(room = %self.id, subscriber = %p.id, layer = t, "layer target");
                     keyframes.push((*tk, layers.rids.get(t).copied()));
+                } else if sub.layers.keyframe_overdue(now) {
+                    // A switch must not wait forever on a lost request.
+                    let rid = sub.layers.target.and_then(|t| layers.rids.get(t).copied());
+                    debug!(room = %self.id, subscriber = %p.id, ?rid, "switch keyframe overdue");
+                    keyframes.push((*tk, rid));
                 }
                 let top = p
                     .max_layer
