@@ -364,13 +364,16 @@ impl Room {
                 let Some(tk) = p.source_of(out_mid) else {
                     return;
                 };
+                // The layer it is on or switching to: a keyframe there repairs
+                // the picture or completes the switch, and before the first
+                // picture only the target has been chosen.
                 let rid = match (p.subs.get(&tk), self.sources.get(&tk)) {
                     (
                         Some(sub),
                         Some(Source {
                             layers: Some(l), ..
                         }),
-                    ) => sub.layers.current.and_then(|c| l.rids.get(c).copied()),
+                    ) => sub.layers.target.and_then(|t| l.rids.get(t).copied()),
                     _ => None,
                 };
                 self.request_keyframe(now, tk, rid);
