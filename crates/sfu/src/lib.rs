@@ -25,6 +25,8 @@ pub use handle::{EventReceiver, Sfu, SfuHandle};
 pub use ids::{ParticipantId, RoomId, TrackKind};
 
 #[cfg(test)]
+mod keyframe_tests;
+#[cfg(test)]
 mod room_tests;
 #[cfg(test)]
 mod testing;

@@ -22,12 +22,12 @@ use crate::simulcast::Layers;
 use crate::speaker::SpeakerDetector;
 
 mod forwarding;
+mod keyframes;
+
+use keyframes::KeyframeThrottle;
 
 /// Housekeeping period: silence checks, layer choice, speaker, offers.
 const TICK: Duration = Duration::from_millis(250);
-/// At most one keyframe request per layer of a source in this time: every
-/// subscriber's switch or loss would otherwise flood the publisher.
-const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
 /// Bandwidth kept aside per forwarded audio track when sharing out the estimate.
 const AUDIO_BPS: u64 = 40_000;
 
@@ -42,7 +42,7 @@ pub(crate) enum RouteChange {
 struct Source {
     kind: MediaKind,
     layers: Option<Layers>,
-    last_keyframe_request: HashMap<Option<Rid>, Instant>,
+    keyframes: KeyframeThrottle,
 }
 
 pub(crate) struct Room {
@@ -253,13 +253,18 @@ impl Room {
     }
 
     pub fn poll_timeout(&self) -> Instant {
+        // A deferred keyframe request is due when its throttle window ends,
+        // which may be well before the next tick.
         self.participants
             .values()
             .map(|p| p.next_timeout)
+            .chain(self.keyframe_deadline())
             .fold(self.next_tick, Instant::min)
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Before the participants' timeouts, which then send them as RTCP.
+        self.send_due_keyframes(now);
         for p in self.participants.values_mut() {
             p.handle_timeout(now);
         }
@@ -359,13 +364,16 @@ impl Room {
                 let Some(tk) = p.source_of(out_mid) else {
                     return;
                 };
+                // The layer it is on or switching to: a keyframe there repairs
+                // the picture or completes the switch, and before the first
+                // picture only the target has been chosen.
                 let rid = match (p.subs.get(&tk), self.sources.get(&tk)) {
                     (
                         Some(sub),
                         Some(Source {
                             layers: Some(l), ..
                         }),
-                    ) => sub.layers.current.and_then(|c| l.rids.get(c).copied()),
+                    ) => sub.layers.target.and_then(|t| l.rids.get(t).copied()),
                     _ => None,
                 };
                 self.request_keyframe(now, tk, rid);
@@ -432,7 +440,7 @@ impl Room {
             Source {
                 kind,
                 layers,
-                last_keyframe_request: HashMap::new(),
+                keyframes: KeyframeThrottle::default(),
             },
         );
         for (k, p) in self.participants.iter_mut() {

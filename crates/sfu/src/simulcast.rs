@@ -19,6 +19,10 @@ const UP_HEADROOM: f64 = 1.25;
 /// Guesses (bits/s) for layers not yet measured, low to high.
 const GUESS_BPS: [u64; 3] = [150_000, 500_000, 1_500_000];
 const MEASURE_WINDOW: Duration = Duration::from_millis(500);
+/// A switch whose keyframe has not come after this long asks again: the
+/// request or the keyframe may have been lost, and the subscriber, still
+/// decoding its current layer, has no reason to send a PLI of its own.
+const SWITCH_RETRY: Duration = Duration::from_secs(1);
 
 /// Orders a track's RIDs from the lowest to the highest quality.
 ///
@@ -121,6 +125,8 @@ pub(crate) struct LayerSelector {
     pub current: Option<usize>,
     pub target: Option<usize>,
     up_since: Option<Instant>,
+    /// When a keyframe of `target` was last asked for, while it is awaited.
+    asked_at: Option<Instant>,
 }
 
 impl LayerSelector {
@@ -168,16 +174,34 @@ impl LayerSelector {
             Some(t) if Some(t) != self.target => {
                 self.up_since = None;
                 self.target = Some(t);
+                // The caller asks for the keyframe now.
+                self.asked_at = Some(now);
                 Some(t)
             }
             _ => None,
         }
     }
 
+    /// True when the target's keyframe is overdue and should be asked for
+    /// again (the room's throttle keeps repeated asks cheap).
+    pub fn keyframe_overdue(&mut self, now: Instant) -> bool {
+        if self.target.is_none() || self.current == self.target {
+            self.asked_at = None;
+            return false;
+        }
+        let asked = *self.asked_at.get_or_insert(now);
+        if now.saturating_duration_since(asked) < SWITCH_RETRY {
+            return false;
+        }
+        self.asked_at = Some(now);
+        true
+    }
+
     /// Decides on one frame of layer `idx`.
     pub fn accept(&mut self, idx: usize, is_keyframe: bool) -> Verdict {
         if Some(idx) == self.target && self.current != self.target && is_keyframe {
             self.current = self.target;
+            self.asked_at = None;
             return Verdict::ForwardSwitched;
         }
         if Some(idx) == self.current {
@@ -273,13 +297,34 @@ mod tests {
         let mut sel = LayerSelector {
             current: Some(2),
             target: Some(0),
-            up_since: None,
+            ..Default::default()
         };
         assert_eq!(sel.accept(2, false), Verdict::Forward);
         assert_eq!(sel.accept(0, false), Verdict::Drop);
         assert_eq!(sel.accept(0, true), Verdict::ForwardSwitched);
         assert_eq!(sel.accept(2, false), Verdict::Drop);
         assert_eq!(sel.accept(0, false), Verdict::Forward);
+    }
+
+    #[test]
+    fn an_unanswered_switch_asks_again_until_its_keyframe_comes() {
+        let t0 = Instant::now();
+        let mut sel = LayerSelector {
+            current: Some(2),
+            target: Some(0),
+            asked_at: Some(t0),
+            ..Default::default()
+        };
+        let ms = Duration::from_millis;
+        assert!(!sel.keyframe_overdue(t0 + ms(999)));
+        assert!(sel.keyframe_overdue(t0 + SWITCH_RETRY), "asks again");
+        assert!(!sel.keyframe_overdue(t0 + ms(1500)), "not every tick");
+        assert!(sel.keyframe_overdue(t0 + ms(2000)), "and again");
+        assert_eq!(sel.accept(0, true), Verdict::ForwardSwitched);
+        assert!(
+            !sel.keyframe_overdue(t0 + ms(5000)),
+            "switched: nothing owed"
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct Client {
     pub online: bool,
     pub received: Vec<MediaData>,
     pub keyframe_requests: Vec<Option<Rid>>,
+    /// When each of `keyframe_requests` arrived.
+    pub keyframe_requested_at: Vec<Instant>,
     pub raw: Vec<String>,
     /// Layers that owe a keyframe (requested, or never sent one).
     keyframe_due: Vec<Option<Rid>>,
@@ -76,6 +78,7 @@ impl Client {
             online: true,
             received: Vec::new(),
             keyframe_requests: Vec::new(),
+            keyframe_requested_at: Vec::new(),
             raw: Vec::new(),
             keyframe_due: Vec::new(),
             frame: 0,
@@ -204,6 +207,7 @@ impl Client {
                     RtcEvent::MediaData(d) => self.received.push(d),
                     RtcEvent::KeyframeRequest(r) => {
                         self.keyframe_requests.push(r.rid);
+                        self.keyframe_requested_at.push(now);
                         if !self.keyframe_due.contains(&r.rid) {
                             self.keyframe_due.push(r.rid);
                         }

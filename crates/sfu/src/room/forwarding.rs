@@ -4,10 +4,10 @@
 use std::mem;
 use std::time::Instant;
 
-use str0m::media::{MediaData, MediaKind, Rid};
+use str0m::media::{MediaData, MediaKind};
 use tracing::debug;
 
-use super::{Room, AUDIO_BPS, KEYFRAME_THROTTLE};
+use super::{Room, AUDIO_BPS};
 use crate::ids::PeerKey;
 use crate::participant::{SubState, Subscription, TrackKey};
 use crate::simulcast::Verdict;
@@ -48,6 +48,11 @@ impl Room {
                 if let Some(t) = sub.layers.choose(now, layers, budget, p.max_layer) {
                     debug!(room = %self.id, subscriber = %p.id, layer = t, "layer target");
                     keyframes.push((*tk, layers.rids.get(t).copied()));
+                } else if sub.layers.keyframe_overdue(now) {
+                    // A switch must not wait forever on a lost request.
+                    let rid = sub.layers.target.and_then(|t| layers.rids.get(t).copied());
+                    debug!(room = %self.id, subscriber = %p.id, ?rid, "switch keyframe overdue");
+                    keyframes.push((*tk, rid));
                 }
                 let top = p
                     .max_layer
@@ -90,21 +95,6 @@ impl Room {
             _ => None,
         };
         self.request_keyframe(now, tk, rid);
-    }
-
-    pub(super) fn request_keyframe(&mut self, now: Instant, tk: TrackKey, rid: Option<Rid>) {
-        let Some(source) = self.sources.get_mut(&tk) else {
-            return;
-        };
-        if let Some(last) = source.last_keyframe_request.get(&rid) {
-            if now.saturating_duration_since(*last) < KEYFRAME_THROTTLE {
-                return;
-            }
-        }
-        source.last_keyframe_request.insert(rid, now);
-        if let Some(publisher) = self.participants.get_mut(&tk.peer) {
-            publisher.request_keyframe(now, tk.mid, rid);
-        }
     }
 
     /// Sends one incoming frame to every subscriber that should get it.
