@@ -4,6 +4,7 @@
 // messages in docs/signaling.md.
 
 const WAIT_MS = 12000;
+const UDP_GRACE_MS = 2000;
 const REFUSALS = new Set(['bad_sdp', 'too_many_probes', 'media_unavailable']);
 
 export class Probe {
@@ -58,30 +59,41 @@ export class Probe {
     }
   }
 
+  // Connected: now find out how. The first pair to connect may be TCP even
+  // where UDP works (its check simply answered first), so the check waits a
+  // moment for a direct UDP pair before it reports a slower route.
   async connected() {
-    let how = 'udp';
+    if (this.done) return;
+    clearTimeout(this.timer);
+    const deadline = Date.now() + UDP_GRACE_MS;
+    let routes = await this.routes();
+    while (!routes.udp && Date.now() < deadline && !this.done) {
+      await new Promise((r) => setTimeout(r, 250));
+      routes = await this.routes();
+    }
+    this.settle(true, routes.udp ? 'udp' : routes.relay ? 'relay' : routes.tcp ? 'tcp' : 'udp');
+  }
+
+  // Which kinds of route have a working candidate pair.
+  async routes() {
+    const found = { udp: false, tcp: false, relay: false };
     try {
       const report = await this.pc.getStats();
       const byId = new Map();
       report.forEach((s) => byId.set(s.id, s));
-      // The pair in use: named by the transport (Chromium, Safari) or
-      // marked selected (Firefox).
-      let pair = null;
       report.forEach((s) => {
-        if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId);
+        if (s.type !== 'candidate-pair' || s.state !== 'succeeded') return;
+        const local = byId.get(s.localCandidateId);
+        if (!local) return;
+        if (local.candidateType === 'relay') found.relay = true;
+        else if (local.protocol === 'tcp') found.tcp = true;
+        else found.udp = true;
       });
-      if (!pair) {
-        report.forEach((s) => {
-          if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair = s;
-        });
-      }
-      const local = pair && byId.get(pair.localCandidateId);
-      if (local && local.candidateType === 'relay') how = 'relay';
-      else if (local && local.protocol === 'tcp') how = 'tcp';
     } catch {
       // Without stats the connection still worked; UDP is the usual way.
+      found.udp = true;
     }
-    this.settle(true, how);
+    return found;
   }
 
   fail(why) {
