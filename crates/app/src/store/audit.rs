@@ -139,4 +139,29 @@ impl Store {
         .fetch_all(self.pool())
         .await
     }
+
+    /// The newest entries matching the filters (each filter optional), for
+    /// the operators' viewer. `id` matches the actor or the target.
+    pub async fn audit_search(
+        &self,
+        action: Option<&str>,
+        actor_kind: Option<&str>,
+        id: Option<&str>,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, sqlx::Error> {
+        // '' stands for "any": one statement, whichever filters are set.
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE ($1 = '' OR action = $1) AND ($2 = '' OR actor_kind = $2) \
+             AND ($3 = '' OR actor_id = $3 OR target_id = $3) AND seq < $4 \
+             ORDER BY seq DESC LIMIT $5"
+        ))
+        .bind(action.unwrap_or(""))
+        .bind(actor_kind.unwrap_or(""))
+        .bind(id.unwrap_or(""))
+        .bind(before_seq.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+    }
 }

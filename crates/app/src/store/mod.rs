@@ -117,6 +117,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The row of `table` whose `key` column equals `value`, as `columns`:
+    /// the lookup by id (or token hash) that many tables share. The names are
+    /// `'static` so they can only be literals from this module, never input.
+    async fn row_where<T>(
+        &self,
+        table: &'static str,
+        columns: &'static str,
+        key: &'static str,
+        value: &str,
+    ) -> Result<Option<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        sqlx::query_as(&format!("SELECT {columns} FROM {table} WHERE {key} = $1"))
+            .bind(value)
+            .fetch_optional(self.pool())
+            .await
+    }
+}
+
 /// A fresh random id: UUIDv7 keeps index locality, and its random tail keeps
 /// it unguessable enough for URLs that are also access-checked.
 pub fn new_id() -> String {

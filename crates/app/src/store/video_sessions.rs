@@ -1,3 +1,5 @@
+//! Video sessions and the clients invited to them (participants).
+
 use sqlx::FromRow;
 
 use super::Store;
@@ -123,12 +125,8 @@ impl Store {
 
     /// A session by id alone; only for code that already proved access (a join token, a job).
     pub async fn session_by_id(&self, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM video_sessions WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await
+        self.row_where("video_sessions", SESSION_COLUMNS, "id", id)
+            .await
     }
 
     pub async fn participants_of(
@@ -144,23 +142,20 @@ impl Store {
     }
 
     pub async fn participant_by_id(&self, id: &str) -> Result<Option<ParticipantRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM session_participants WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await
+        self.row_where("session_participants", PARTICIPANT_COLUMNS, "id", id)
+            .await
     }
 
     pub async fn participant_by_token_hash(
         &self,
         hash: &str,
     ) -> Result<Option<ParticipantRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM session_participants WHERE token_hash = $1"
-        ))
-        .bind(hash)
-        .fetch_optional(self.pool())
+        self.row_where(
+            "session_participants",
+            PARTICIPANT_COLUMNS,
+            "token_hash",
+            hash,
+        )
         .await
     }
 
@@ -189,6 +184,20 @@ impl Store {
         sqlx::query("UPDATE video_sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1")
             .bind(id)
             .bind(at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a (revoked) participant row so the client can be invited afresh.
+    pub async fn delete_participant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM session_participants WHERE session_id = $1 AND client_id = $2")
+            .bind(session_id)
+            .bind(client_id)
             .execute(self.pool())
             .await?;
         Ok(())
@@ -240,20 +249,4 @@ async fn insert_participant(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-impl Store {
-    /// Removes a (revoked) participant row so the client can be invited afresh.
-    pub async fn delete_participant(
-        &self,
-        session_id: &str,
-        client_id: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM session_participants WHERE session_id = $1 AND client_id = $2")
-            .bind(session_id)
-            .bind(client_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
 }
