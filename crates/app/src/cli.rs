@@ -231,16 +231,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn verify_audit_log(storage: &StorageArgs) -> anyhow::Result<()> {
     let store = storage.store().await?;
+    let config = storage.config();
+    let key_store =
+        KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
     let report = crate::audit::verify(&store).await;
+    let anchor = crate::audit::anchor::check(&store, &key_store).await;
     store.close().await;
-    let report = report?;
-    match report.broken {
-        None => {
-            println!("audit log intact: {} entries", report.entries);
-            Ok(())
-        }
-        Some(b) => anyhow::bail!("audit log broken at entry {}: {}", b.seq, b.problem),
+    key_store.close().await;
+    let (report, anchor) = (report?, anchor?);
+    if let Some(b) = report.broken {
+        anyhow::bail!("audit log broken at entry {}: {}", b.seq, b.problem);
     }
+    if !anchor.holds() {
+        anyhow::bail!("audit log does not match its anchor: {anchor}");
+    }
+    println!("audit log intact: {} entries ({anchor})", report.entries);
+    Ok(())
 }
 
 async fn create_operator(

@@ -3,6 +3,7 @@
 //! other PHI or full addresses. `verify` walks the chain and names the first
 //! entry that was altered, removed or inserted.
 
+pub mod anchor;
 pub mod chain;
 pub mod network;
 mod verify;
@@ -224,7 +225,11 @@ impl<'a> AuditEvent<'a> {
 
 /// Appends `event` at time `at` (Unix seconds) to the chain.
 #[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
-pub async fn record(store: &Store, event: AuditEvent<'_>, at: i64) -> anyhow::Result<()> {
+pub async fn record(
+    store: &Store,
+    event: AuditEvent<'_>,
+    at: i64,
+) -> anyhow::Result<(i64, String)> {
     let source = event.source.map(network::network);
     let fields = AuditFields {
         at,
@@ -235,22 +240,28 @@ pub async fn record(store: &Store, event: AuditEvent<'_>, at: i64) -> anyhow::Re
         target_id: event.target.map(|(_, id)| id),
         source: source.as_deref(),
     };
-    store
+    let mut hash = String::new();
+    let seq = store
         .append_audit_entry(&fields, |seq, prev| {
             let prev_hash = prev.unwrap_or(chain::GENESIS).to_owned();
-            let hash = chain::entry_hash(&prev_hash, seq, &fields);
-            ChainLink { prev_hash, hash }
+            hash = chain::entry_hash(&prev_hash, seq, &fields);
+            ChainLink {
+                prev_hash,
+                hash: hash.clone(),
+            }
         })
         .await
         .context("while appending to the audit log")?;
-    Ok(())
+    Ok((seq, hash))
 }
 
 /// `record` at the state's clock, for handlers and domain functions. A failed
 /// append fails the request, so a trace that could not be written is never
 /// silently skipped.
 pub async fn record_now(state: &AppState, event: AuditEvent<'_>) -> AppResult<()> {
-    record(&state.store, event, state.clock.unix()).await?;
+    let at = state.clock.unix();
+    let (seq, hash) = record(&state.store, event, at).await?;
+    anchor::advance(state.keys.store(), seq, &hash, at).await?;
     Ok(())
 }
 

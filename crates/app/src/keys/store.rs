@@ -11,6 +11,9 @@ use crate::store::Backend;
 pub struct KeyStore {
     pool: AnyPool,
     table: &'static str,
+    /// The audit chain's head, kept here because this store lives apart
+    /// from the main database (see `crate::audit::anchor`).
+    anchor_table: &'static str,
 }
 
 impl KeyStore {
@@ -21,12 +24,17 @@ impl KeyStore {
         database_url: &str,
     ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        let (url, table) = match backend {
+        let (url, table, anchor_table) = match backend {
             Backend::Sqlite => (
                 format!("sqlite://{}?mode=rwc", data_dir.join("keys.db").display()),
                 "data_keys",
+                "audit_anchor",
             ),
-            Backend::Postgres => (database_url.to_string(), "keystore.data_keys"),
+            Backend::Postgres => (
+                database_url.to_string(),
+                "keystore.data_keys",
+                "keystore.audit_anchor",
+            ),
         };
         let options =
             AnyConnectOptions::from_str(&url).context("while reading the key store URL")?;
@@ -56,7 +64,20 @@ impl KeyStore {
         )
         .await
         .context("while creating the key store table")?;
-        Ok(Self { pool, table })
+        pool.execute(
+            format!(
+                "CREATE TABLE IF NOT EXISTS {anchor_table} (id INTEGER PRIMARY KEY CHECK (id = 1), \
+                 seq BIGINT NOT NULL, hash TEXT NOT NULL, anchored_at BIGINT NOT NULL)"
+            )
+            .as_str(),
+        )
+        .await
+        .context("while creating the audit anchor table")?;
+        Ok(Self {
+            pool,
+            table,
+            anchor_table,
+        })
     }
 
     pub async fn wrapped(&self, owner_id: &str) -> Result<Option<String>, sqlx::Error> {
@@ -126,6 +147,33 @@ impl KeyStore {
             .await?;
         }
         tx.commit().await
+    }
+
+    /// Moves the audit anchor forward to `seq`; never back (appends that
+    /// finish out of order leave the newest anchor in place).
+    pub async fn set_audit_anchor(&self, seq: i64, hash: &str, at: i64) -> Result<(), sqlx::Error> {
+        let table = self.anchor_table;
+        sqlx::query(&format!(
+            "INSERT INTO {table} AS a (id, seq, hash, anchored_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
+             anchored_at = excluded.anchored_at WHERE a.seq < excluded.seq"
+        ))
+        .bind(seq)
+        .bind(hash)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The anchored (seq, hash), if any entry was anchored yet.
+    pub async fn audit_anchor(&self) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT seq, hash FROM {} WHERE id = 1",
+            self.anchor_table
+        ))
+        .fetch_optional(&self.pool)
+        .await
     }
 
     pub async fn close(&self) {

@@ -116,6 +116,21 @@ impl Store {
 
     /// Up to `limit` entries after `after_seq`, in chain order: a page for
     /// walking the whole log without holding it in memory.
+    /// The hash of entry `seq`, and the highest seq in the log.
+    pub async fn audit_hash_and_last(
+        &self,
+        seq: i64,
+    ) -> Result<(Option<String>, Option<i64>), sqlx::Error> {
+        let hash = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        let last = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((hash, last))
+    }
+
     pub async fn audit_entries_after(
         &self,
         after_seq: i64,

@@ -19,7 +19,7 @@ on_both_backends!(
     no_audit_row_holds_an_email_or_a_full_address,
 );
 
-async fn all_rows(store: &Store) -> Vec<AuditRow> {
+pub(crate) async fn all_rows(store: &Store) -> Vec<AuditRow> {
     store.audit_entries_after(0, 10_000).await.unwrap()
 }
 
@@ -38,7 +38,7 @@ async fn fill(store: &Store, n: usize) {
 
 /// Runs SQL as someone with direct database access would: first out of the
 /// way go the triggers that stop the application from editing the log.
-async fn tamper(store: &Store, statements: &[&str]) {
+pub(crate) async fn tamper(store: &Store, statements: &[&str]) {
     let unguard: &[&str] = match store.backend() {
         Backend::Sqlite => &[
             "DROP TRIGGER audit_log_no_update",

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod audit;
+mod audit_anchor;
 mod bad_input;
 mod clients;
 mod geoip;
