@@ -108,6 +108,12 @@ struct ServeArgs {
     /// addresses or networks (e.g. `127.0.0.1,10.0.0.0/8`).
     #[arg(long, env = "REGROUP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// PEM certificate chain: serve HTTPS directly (with --tls-key).
+    #[arg(long, env = "REGROUP_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "REGROUP_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Hours after which a signed-in session ends, active or not.
     #[arg(long, env = "REGROUP_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
@@ -213,6 +219,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.mail_from = args.mail_from;
     config.geoip_db = args.geoip_db;
     config.trusted_proxies = args.trusted_proxies;
+    config.tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
+        _ => None,
+    };
     config.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
     config.session_max = Duration::from_secs(args.session_max_hours.max(1) * 3600);
     config.media = crate::config::MediaConfig {

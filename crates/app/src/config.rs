@@ -31,6 +31,14 @@ pub struct Config {
     /// Reverse proxies (addresses or networks) allowed to name the client in
     /// `X-Forwarded-For`; empty means the socket's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// PEM certificate chain and private key: serve HTTPS directly.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Where the media engine listens and what it tells browsers.
@@ -93,6 +101,7 @@ impl Config {
             media: MediaConfig::default(),
             geoip_db: None,
             trusted_proxies: Vec::new(),
+            tls: None,
         }
     }
 
@@ -120,13 +129,15 @@ impl Config {
     }
 }
 
-/// The address people open: the configured public URL, or the bound address.
-pub fn resolve_public_url(configured: Option<&Url>, bound: SocketAddr) -> Url {
+/// The address people open: the configured public URL, or the bound address
+/// (https when the server speaks TLS itself).
+pub fn resolve_public_url(configured: Option<&Url>, bound: SocketAddr, tls: bool) -> Url {
     match configured {
         Some(url) => url.clone(),
         None => {
+            let scheme = if tls { "https" } else { "http" };
             // A literal address always parses as a URL host.
-            Url::parse(&format!("http://{bound}")).expect("socket address forms a valid URL")
+            Url::parse(&format!("{scheme}://{bound}")).expect("socket address forms a valid URL")
         }
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
@@ -12,16 +13,24 @@ use crate::keys::{load_master_key, KeyStore, Keyring};
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
+use crate::tls::TlsListener;
 
 /// A bound, ready server. Tests build one on port 0 and ask for its port.
 pub struct Application {
     listener: TcpListener,
+    /// Set when the server speaks TLS itself (`--tls-cert`, `--tls-key`).
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         config.ensure_data_dir()?;
+        // Read first: a wrong certificate path should stop the start at once.
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
+            None => None,
+        };
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let key_store =
@@ -46,7 +55,7 @@ impl Application {
             &config.mail_from,
         )?;
         let settings = Settings {
-            public_url: resolve_public_url(config.public_url.as_ref(), bound),
+            public_url: resolve_public_url(config.public_url.as_ref(), bound, tls.is_some()),
             session_idle: config.session_idle,
             session_max: config.session_max,
             throttle_key: store.server_secret("throttle").await?,
@@ -72,7 +81,11 @@ impl Application {
             state.rooms.clone(),
             sfu_events,
         ));
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            tls,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -94,13 +107,22 @@ impl Application {
             .settings
             .job_interval
             .map(|every| tokio::spawn(crate::jobs::run_forever(self.state.clone(), every)));
-        let app = crate::routes::router(self.state.clone());
-        let result = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let service = crate::routes::router(self.state.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = match self.tls {
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(config) => {
+                // tap_io: the wrapper axum gives the peer address for.
+                let listener = TlsListener::new(self.listener, config)?.tap_io(|_| {});
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
         .context("while serving HTTP");
         housekeeping.abort();
         self.state.rooms.shutdown();

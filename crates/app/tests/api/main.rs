@@ -18,5 +18,6 @@ mod room_probe;
 mod schedule_pages;
 mod sessions;
 mod site;
+mod tls;
 mod totp;
 mod video_sessions;
