@@ -18,7 +18,7 @@
 //! out to be damaged must be thrown away: write it to a temporary file and
 //! use it only when [`decrypt`] returns `Ok`.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};

@@ -30,7 +30,7 @@ impl MasterKey {
             path.as_ref(),
             Self::generate,
             |k| k.to_base64(),
-            |t| Self::from_base64(t),
+            Self::from_base64,
         )
     }
 
@@ -59,7 +59,7 @@ impl BackupKey {
             path.as_ref(),
             Self::generate,
             |k| k.to_base64(),
-            |t| Self::from_base64(t),
+            Self::from_base64,
         )
     }
 }
