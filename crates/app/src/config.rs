@@ -31,6 +31,32 @@ pub struct Config {
     /// Reverse proxies (addresses or networks) allowed to name the client in
     /// `X-Forwarded-For`; empty means the socket's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Encrypted backups: where, how many, with which key, how often.
+    pub backup: BackupConfig,
+}
+
+/// Encrypted backups of the main database (never the key store).
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// `None` means `DATA_DIR/backups`.
+    pub dir: Option<PathBuf>,
+    /// How many of the newest backups rotation keeps (at least 1).
+    pub keep: usize,
+    /// Base64 backup key from the environment; `None` means `DATA_DIR/backup.key`.
+    pub key: Option<String>,
+    /// How often `serve` makes a backup; `None` turns scheduled backups off.
+    pub every: Option<Duration>,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            keep: 14,
+            key: None,
+            every: None,
+        }
+    }
 }
 
 /// Where the media engine listens and what it tells browsers.
@@ -93,6 +119,7 @@ impl Config {
             media: MediaConfig::default(),
             geoip_db: None,
             trusted_proxies: Vec::new(),
+            backup: BackupConfig::default(),
         }
     }
 
@@ -104,6 +131,13 @@ impl Config {
                 self.data_dir.join("regroup.db").display()
             ),
         }
+    }
+
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     pub fn outbox_dir(&self) -> PathBuf {

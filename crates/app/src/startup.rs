@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::backup::BackupPlan;
 use crate::clock::Clock;
 use crate::config::{resolve_public_url, Config};
 use crate::keys::{load_master_key, KeyStore, Keyring};
@@ -17,6 +18,8 @@ use crate::store::Store;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Scheduled backups: the plan and the interval (`--backup-every`).
+    backups: Option<(BackupPlan, Duration)>,
 }
 
 impl Application {
@@ -34,6 +37,12 @@ impl Application {
                 "sealed authenticator secrets stored in clear"
             );
         }
+        // Resolved before serving, so a missing or exposed backup key stops
+        // the start instead of failing silently hours later.
+        let backups = match config.backup.every {
+            Some(every) => Some((BackupPlan::from_config(&config)?, every)),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("while binding {}", config.listen))?;
@@ -72,7 +81,11 @@ impl Application {
             state.rooms.clone(),
             sfu_events,
         ));
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            backups,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -94,6 +107,13 @@ impl Application {
             .settings
             .job_interval
             .map(|every| tokio::spawn(crate::jobs::run_forever(self.state.clone(), every)));
+        let backups = self.backups.map(|(plan, every)| {
+            tokio::spawn(crate::backup::schedule::run_forever(
+                self.state.clone(),
+                plan,
+                every,
+            ))
+        });
         let app = crate::routes::router(self.state.clone());
         let result = axum::serve(
             self.listener,
@@ -107,6 +127,9 @@ impl Application {
         self.state.sfu.shutdown();
         if let Some(jobs) = jobs {
             jobs.abort();
+        }
+        if let Some(backups) = backups {
+            backups.abort();
         }
         self.state.store.close().await;
         self.state.keys.store().close().await;

@@ -62,6 +62,12 @@ impl BackupKey {
             Self::from_base64,
         )
     }
+
+    /// Loads an existing backup key file (restoring must never make a new,
+    /// useless key), refused when group or others may read it.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_base64(&read_private(path.as_ref())?)
+    }
 }
 
 fn load_or_create<K>(
