@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod audit;
+mod backups;
 mod bad_input;
 mod clients;
 mod geoip;
