@@ -34,7 +34,7 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// A fresh, not yet existing name beside `near`, hidden and random.
+    /// A fresh, not yet existing name in `dir`, hidden and random.
     pub fn beside(dir: &Path, what: &str) -> Self {
         let mut suffix = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut suffix);
@@ -94,7 +94,7 @@ pub fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
             backups.push((at, entry.path()));
         }
     }
-    backups.sort_by(|a, b| b.0.cmp(&a.0));
+    backups.sort_by_key(|b| std::cmp::Reverse(b.0));
     let mut removed = Vec::new();
     for (_, path) in backups.into_iter().skip(keep) {
         match fs::remove_file(&path) {

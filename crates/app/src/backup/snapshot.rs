@@ -1,6 +1,7 @@
 //! Consistent snapshots of the main database, taken while the server runs.
 
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -24,6 +25,10 @@ pub async fn sqlite(store: &Store, scratch_dir: &Path) -> anyhow::Result<Scratch
         .execute(store.pool())
         .await
         .context("while taking a snapshot of the database (VACUUM INTO)")?;
+    // SQLite creates it with the umask's mode; it holds what the database
+    // holds, so only the owner may read it while it waits to be encrypted.
+    std::fs::set_permissions(snapshot.path(), std::fs::Permissions::from_mode(0o600))
+        .context("while restricting the snapshot to its owner")?;
     Ok(snapshot)
 }
 
