@@ -302,8 +302,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn make_backup(storage: &StorageArgs, args: &BackupArgs) -> anyhow::Result<()> {
     let mut config = storage.config();
     args.apply(&mut config);
-    let plan = BackupPlan::from_config(&config)?;
+    // The store first: it creates the data directory the key file goes in.
     let store = storage.store().await?;
+    let plan = match BackupPlan::from_config(&config) {
+        Ok(plan) => plan,
+        Err(err) => {
+            store.close().await;
+            return Err(err);
+        }
+    };
     let made = crate::backup::create(&store, &plan).await;
     store.close().await;
     let made = made?;
@@ -336,6 +343,22 @@ async fn restore_backup(
         restored.clients
     );
     println!("start the server with the same master key and key store; clients of therapists deleted since the backup stay unreadable");
+    // A restore without the key store (or master key) still succeeds, but
+    // every client would be unreadable: say so before the server starts.
+    if config.database_url.is_none() {
+        for (name, missing) in [
+            ("keys.db", true),
+            ("master.key", config.master_key.is_none()),
+        ] {
+            let path = config.data_dir.join(name);
+            if missing && !path.exists() {
+                println!(
+                    "warning: {} is missing: put the one from the old machine there before starting, or no client will open",
+                    path.display()
+                );
+            }
+        }
+    }
     Ok(())
 }
 
