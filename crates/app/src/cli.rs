@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use url::Url;
 
 use crate::auth::{password, second_factor, totp};
+use crate::backup::BackupPlan;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DisplayName, Email, NewPassword};
@@ -48,6 +49,55 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write one encrypted backup of the main database (never the key store),
+    /// then delete all but the newest --keep backups.
+    Backup {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        backup: BackupArgs,
+    },
+    /// Decrypt, verify and restore a backup into the configured database.
+    Restore {
+        /// The `.backup` file to restore.
+        file: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Replace an existing SQLite file or a non-empty PostgreSQL database.
+        #[arg(long)]
+        force: bool,
+        /// Base64 backup key; default: the key file DATA_DIR/backup.key.
+        #[arg(long, env = "REGROUP_BACKUP_KEY", hide_env_values = true)]
+        backup_key: Option<String>,
+    },
+}
+
+/// Where backups go and how they are encrypted; shared by `backup` and `serve`.
+#[derive(Args, Debug)]
+struct BackupArgs {
+    /// Folder for encrypted backups (default: DATA_DIR/backups).
+    #[arg(long, env = "REGROUP_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
+    /// How many of the newest backups to keep; older ones are deleted.
+    #[arg(
+        long = "keep",
+        visible_alias = "backup-keep",
+        env = "REGROUP_BACKUP_KEEP",
+        default_value_t = 14,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    keep: u32,
+    /// Base64 backup key (32 bytes); default: the key file DATA_DIR/backup.key, created on first backup.
+    #[arg(long, env = "REGROUP_BACKUP_KEY", hide_env_values = true)]
+    backup_key: Option<String>,
+}
+
+impl BackupArgs {
+    fn apply(&self, config: &mut Config) {
+        config.backup.dir = self.backup_dir.clone();
+        config.backup.keep = self.keep as usize;
+        config.backup.key = self.backup_key.clone();
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +169,11 @@ struct ServeArgs {
     session_max_hours: u64,
     #[command(flatten)]
     media: MediaArgs,
+    /// Make an encrypted backup every this many hours (off when unset).
+    #[arg(long, env = "REGROUP_BACKUP_EVERY_HOURS", value_parser = clap::value_parser!(u32).range(1..))]
+    backup_every: Option<u32>,
+    #[command(flatten)]
+    backup: BackupArgs,
 }
 
 /// The media engine's sockets and what browsers are told about them.
@@ -207,6 +262,17 @@ impl Cli {
             Command::Audit {
                 command: AuditCommand::Verify(storage),
             } => verify_audit_log(&storage).await,
+            Command::Backup { storage, backup } => make_backup(&storage, &backup).await,
+            Command::Restore {
+                file,
+                storage,
+                force,
+                backup_key,
+            } => {
+                let mut config = storage.config();
+                config.backup.key = backup_key;
+                restore_backup(&config, &file, force).await
+            }
         }
     }
 }
@@ -233,10 +299,81 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         turn_urls: args.media.turn_urls,
         turn_secret: args.media.turn_secret.filter(|s| !s.is_empty()),
     };
+    args.backup.apply(&mut config);
+    config.backup.every = args
+        .backup_every
+        .map(|hours| Duration::from_secs(u64::from(hours) * 3600));
     let app = Application::build(config, Clock::system()).await?;
     let url = app.state().settings.public_url.clone();
     tracing::info!("Regroup is running: open {url}");
     app.run_until(shutdown_signal()).await
+}
+
+async fn make_backup(storage: &StorageArgs, args: &BackupArgs) -> anyhow::Result<()> {
+    let mut config = storage.config();
+    args.apply(&mut config);
+    // The store first: it creates the data directory the key file goes in.
+    let store = storage.store().await?;
+    let plan = match BackupPlan::from_config(&config) {
+        Ok(plan) => plan,
+        Err(err) => {
+            store.close().await;
+            return Err(err);
+        }
+    };
+    let made = crate::backup::create(&store, &plan).await;
+    store.close().await;
+    let made = made?;
+    println!(
+        "wrote {} ({} bytes before encryption)",
+        made.path.display(),
+        made.bytes
+    );
+    for old in &made.removed {
+        println!("deleted old backup {}", old.display());
+    }
+    Ok(())
+}
+
+async fn restore_backup(
+    config: &Config,
+    file: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<()> {
+    let restored = crate::backup::restore(config, file, force).await?;
+    let made = chrono::DateTime::from_timestamp(restored.header.created_at, 0).map_or_else(
+        || restored.header.created_at.to_string(),
+        |t| t.to_rfc3339(),
+    );
+    println!(
+        "restored the {} backup made {made} into {}: {} accounts, {} clients",
+        restored.header.source.as_str(),
+        restored.target,
+        restored.accounts,
+        restored.clients
+    );
+    println!("start the server with the same master key and key store; clients of therapists deleted since the backup stay unreadable");
+    match restored.anchored {
+        Some(seq) => println!("the audit log's anchor now points at entry {seq}, the newest in the backup"),
+        None => println!("keys.db is not here yet, so the audit anchor was not moved: put keys.db in place and run this restore again with --force, or `regroup audit verify` will report the log as cut off"),
+    }
+    // A restore without the key store (or master key) still succeeds, but
+    // every client would be unreadable: say so before the server starts.
+    if config.database_url.is_none() {
+        for (name, missing) in [
+            ("keys.db", true),
+            ("master.key", config.master_key.is_none()),
+        ] {
+            let path = config.data_dir.join(name);
+            if missing && !path.exists() {
+                println!(
+                    "warning: {} is missing: put the one from the old machine there before starting, or no client will open",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn verify_audit_log(storage: &StorageArgs) -> anyhow::Result<()> {

@@ -33,6 +33,32 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// PEM certificate chain and private key: serve HTTPS directly.
     pub tls: Option<TlsFiles>,
+    /// Encrypted backups: where, how many, with which key, how often.
+    pub backup: BackupConfig,
+}
+
+/// Encrypted backups of the main database (never the key store).
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// `None` means `DATA_DIR/backups`.
+    pub dir: Option<PathBuf>,
+    /// How many of the newest backups rotation keeps (at least 1).
+    pub keep: usize,
+    /// Base64 backup key from the environment; `None` means `DATA_DIR/backup.key`.
+    pub key: Option<String>,
+    /// How often `serve` makes a backup; `None` turns scheduled backups off.
+    pub every: Option<Duration>,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            keep: 14,
+            key: None,
+            every: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +128,7 @@ impl Config {
             geoip_db: None,
             trusted_proxies: Vec::new(),
             tls: None,
+            backup: BackupConfig::default(),
         }
     }
 
@@ -113,6 +140,13 @@ impl Config {
                 self.data_dir.join("regroup.db").display()
             ),
         }
+    }
+
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     pub fn outbox_dir(&self) -> PathBuf {

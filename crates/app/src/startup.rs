@@ -7,6 +7,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use crate::backup::BackupPlan;
 use crate::clock::Clock;
 use crate::config::{resolve_public_url, Config};
 use crate::keys::{load_master_key, KeyStore, Keyring};
@@ -21,6 +22,8 @@ pub struct Application {
     /// Set when the server speaks TLS itself (`--tls-cert`, `--tls-key`).
     tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
+    /// Scheduled backups: the plan and the interval (`--backup-every`).
+    backups: Option<(BackupPlan, Duration)>,
 }
 
 impl Application {
@@ -43,6 +46,12 @@ impl Application {
                 "sealed authenticator secrets stored in clear"
             );
         }
+        // Resolved before serving, so a missing or exposed backup key stops
+        // the start instead of failing silently hours later.
+        let backups = match config.backup.every {
+            Some(every) => Some((BackupPlan::from_config(&config)?, every)),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("while binding {}", config.listen))?;
@@ -85,6 +94,7 @@ impl Application {
             listener,
             tls,
             state,
+            backups,
         })
     }
 
@@ -107,6 +117,13 @@ impl Application {
             .settings
             .job_interval
             .map(|every| tokio::spawn(crate::jobs::run_forever(self.state.clone(), every)));
+        let backups = self.backups.map(|(plan, every)| {
+            tokio::spawn(crate::backup::schedule::run_forever(
+                self.state.clone(),
+                plan,
+                every,
+            ))
+        });
         let service = crate::routes::router(self.state.clone())
             .into_make_service_with_connect_info::<SocketAddr>();
         let result = match self.tls {
@@ -129,6 +146,9 @@ impl Application {
         self.state.sfu.shutdown();
         if let Some(jobs) = jobs {
             jobs.abort();
+        }
+        if let Some(backups) = backups {
+            backups.abort();
         }
         self.state.store.close().await;
         self.state.keys.store().close().await;

@@ -29,25 +29,39 @@ pub enum VaultError {
     #[error("opened value is not valid UTF-8")]
     NotUtf8,
 
-    /// Reading or creating the master key file failed.
-    #[error("master key file {}: {source}", path.display())]
+    /// Reading or creating a key file (master key, backup key) failed.
+    #[error("key file {}: {source}", path.display())]
     KeyFile {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
 
-    /// The master key file grants any permission to group or others.
+    /// A key file grants any permission to group or others.
     #[error(
-        "master key file {} has mode {mode:03o}; it must not be accessible to group or others (chmod 600)",
+        "key file {} has mode {mode:03o}; it must not be accessible to group or others (chmod 600)",
         path.display()
     )]
     InsecureKeyFile { path: PathBuf, mode: u32 },
 
-    /// A master key (file content or `REGROUP_MASTER_KEY`) is not base64 of
-    /// exactly 32 bytes.
-    #[error("master key is not base64 of exactly 32 bytes")]
+    /// A master or backup key (file content or environment variable) is not
+    /// base64 of exactly 32 bytes.
+    #[error("key is not base64 of exactly 32 bytes")]
     BadKeyEncoding,
+
+    /// The file does not start like a Regroup backup.
+    #[error("not a Regroup backup file")]
+    NotABackup,
+
+    /// A backup chunk failed authentication. As with [`VaultError::Tampered`]
+    /// an AEAD cannot say which: the file was altered, cut short or had its
+    /// parts reordered, or the backup key is not the one that made it.
+    #[error("backup failed authentication: it was altered or truncated, or the backup key is not the one that made it")]
+    BackupRejected,
+
+    /// Reading or writing a backup stream failed.
+    #[error("while reading or writing a backup: {0}")]
+    BackupIo(#[source] io::Error),
 }
 
 /// Result alias for the vault.

@@ -6,11 +6,15 @@
 //! - [`DataKey`]: one per therapist; seals fields ([`DataKey::seal`]) bound to a
 //!   [`FieldContext`], and computes blind indexes ([`DataKey::blind_index`]).
 //! - [`rewrap`]: one step of master key rotation.
+//! - [`BackupKey`] and [`backup_stream`]: encrypted, chunked database backups
+//!   that refuse truncation, reordering and any altered byte.
 //!
-//! Pure library: no I/O beyond the key file, no database, no async. See
+//! Pure library: no I/O beyond key files and the streams handed in, no database, no async. See
 //! README.md for the byte formats.
 
 mod aad;
+mod backup_key;
+pub mod backup_stream;
 mod blind_index;
 mod data_key;
 mod envelope;
@@ -20,6 +24,7 @@ mod key_file;
 mod master;
 mod seal;
 
+pub use backup_key::BackupKey;
 pub use blind_index::normalize_email;
 pub use data_key::DataKey;
 pub use error::{Result, VaultError};

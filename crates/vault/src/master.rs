@@ -23,7 +23,7 @@ const WRAP_LABEL: &[u8] = b"regroup-vault/v1/wrapped-data-key";
 const FINGERPRINT_LABEL: &[u8] = b"regroup-vault/v1/master-fingerprint";
 
 /// Accepts keys with or without `=` padding: operators paste them by hand.
-const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+pub(crate) const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );

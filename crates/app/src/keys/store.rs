@@ -166,6 +166,31 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Points the anchor at `head` even if that is an older entry (after a
+    /// restore), or removes it for an empty log.
+    pub async fn reset_audit_anchor(
+        &self,
+        head: Option<(i64, &str)>,
+        at: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!("DELETE FROM {}", self.anchor_table))
+            .execute(&mut *tx)
+            .await?;
+        if let Some((seq, hash)) = head {
+            sqlx::query(&format!(
+                "INSERT INTO {} (id, seq, hash, anchored_at) VALUES (1, $1, $2, $3)",
+                self.anchor_table
+            ))
+            .bind(seq)
+            .bind(hash)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
     /// The anchored (seq, hash), if any entry was anchored yet.
     pub async fn audit_anchor(&self) -> Result<Option<(i64, String)>, sqlx::Error> {
         sqlx::query_as(&format!(

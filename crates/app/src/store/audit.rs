@@ -116,6 +116,13 @@ impl Store {
 
     /// Up to `limit` entries after `after_seq`, in chain order: a page for
     /// walking the whole log without holding it in memory.
+    /// The newest entry's (seq, hash).
+    pub async fn audit_head(&self) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+    }
+
     /// The hash of entry `seq`, and the highest seq in the log.
     pub async fn audit_hash_and_last(
         &self,

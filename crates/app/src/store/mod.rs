@@ -7,6 +7,7 @@ mod accounts;
 mod analytics;
 mod audit;
 mod auth_sessions;
+mod backup_runs;
 mod clients;
 mod email_tokens;
 mod jobs;

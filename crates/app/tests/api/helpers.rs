@@ -132,6 +132,11 @@ impl TestApp {
         regroup::jobs::run_due(&self.state).await.expect("jobs run")
     }
 
+    /// The configuration this server was built from (data dir, database URL).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     pub fn store(&self) -> &regroup::store::Store {
         &self.state.store
     }

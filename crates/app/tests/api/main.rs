@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod audit;
 mod audit_anchor;
+mod backups;
 mod bad_input;
 mod clients;
 mod geoip;
