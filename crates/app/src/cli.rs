@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::audit::Action;
 use crate::auth::{password, second_factor, totp};
 use crate::backup::BackupPlan;
 use crate::clock::Clock;
@@ -322,8 +323,13 @@ async fn make_backup(storage: &StorageArgs, args: &BackupArgs) -> anyhow::Result
         }
     };
     let made = crate::backup::create(&store, &plan).await;
+    let traced = match &made {
+        Ok(_) => crate::backup::audit_by_tool(&config, &store, Action::BackupMade).await,
+        Err(_) => Ok(()),
+    };
     store.close().await;
     let made = made?;
+    traced?;
     println!(
         "wrote {} ({} bytes before encryption)",
         made.path.display(),

@@ -133,6 +133,8 @@ pub enum Action {
     ConfidentialityAcknowledged,
     ParticipantRemoved,
     SessionEnded,
+    BackupMade,
+    BackupRestored,
 }
 
 impl Action {
@@ -168,6 +170,8 @@ impl Action {
             Action::ConfidentialityAcknowledged => "confidentiality_acknowledged",
             Action::ParticipantRemoved => "participant_removed",
             Action::SessionEnded => "session_ended",
+            Action::BackupMade => "backup_made",
+            Action::BackupRestored => "backup_restored",
         }
     }
 }

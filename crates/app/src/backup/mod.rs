@@ -22,7 +22,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use regroup_vault::BackupKey;
 
+use crate::audit::{self, Action, Actor, AuditEvent};
 use crate::config::Config;
+use crate::keys::KeyStore;
+use crate::store::{Backend, Store};
 
 /// Everything a backup run needs, resolved once.
 #[derive(Clone, Debug)]
@@ -55,6 +58,31 @@ impl BackupPlan {
             postgres_url: config.database_url.clone(),
         })
     }
+}
+
+/// The key store next to `store`, if one is there. SQLite's is a file that
+/// an operator may not have copied in yet; opening it would create an empty
+/// one, so it is only opened when present.
+async fn key_store_if_present(config: &Config, store: &Store) -> anyhow::Result<Option<KeyStore>> {
+    if store.backend() == Backend::Sqlite && !config.data_dir.join("keys.db").exists() {
+        return Ok(None);
+    }
+    Ok(Some(
+        KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?,
+    ))
+}
+
+/// Writes a backup or restore into the audit log (the system did it; no
+/// person is named), and moves the anchor along when the key store is there.
+pub async fn audit_by_tool(config: &Config, store: &Store, action: Action) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let (seq, hash) = audit::record(store, AuditEvent::new(Actor::system(), action), now).await?;
+    if let Some(keys) = key_store_if_present(config, store).await? {
+        let anchored = audit::anchor::advance(&keys, seq, &hash, now).await;
+        keys.close().await;
+        anchored?;
+    }
+    Ok(())
 }
 
 /// The backup key for a restore: an existing one only, since a new key

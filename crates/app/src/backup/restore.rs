@@ -12,8 +12,8 @@ use regroup_vault::backup_stream::{self, BackupHeader, BackupSource};
 
 use super::files::Scratch;
 use super::{existing_key, snapshot};
+use crate::audit::Action;
 use crate::config::Config;
-use crate::keys::KeyStore;
 use crate::store::Store;
 
 /// What a restore put back.
@@ -91,6 +91,10 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> anyhow::Resul
         }
     };
     let (accounts, clients) = count(&url).await?;
+    let store = Store::connect(&url).await?;
+    let traced = super::audit_by_tool(config, &store, Action::BackupRestored).await;
+    store.close().await;
+    traced?;
     let anchored = reanchor(config, &url).await?;
     Ok(Restored {
         header,
@@ -146,12 +150,10 @@ fn put_sqlite_in_place(plain: Scratch, target: &Path) -> anyhow::Result<()> {
 /// there is no anchor to move, and none is created here.
 async fn reanchor(config: &Config, url: &str) -> anyhow::Result<Option<i64>> {
     let store = Store::connect(url).await?;
-    if store.backend() == crate::store::Backend::Sqlite && !config.data_dir.join("keys.db").exists()
-    {
+    let Some(keys) = super::key_store_if_present(config, &store).await? else {
         store.close().await;
         return Ok(None);
-    }
-    let keys = KeyStore::open(store.backend(), &config.data_dir, url).await?;
+    };
     let head = store
         .audit_head()
         .await

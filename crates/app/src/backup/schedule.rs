@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use super::{create, BackupPlan, Made};
+use crate::audit::{self, Action, Actor, AuditEvent};
 use crate::state::AppState;
 
 /// How often a node looks for an unclaimed slot.
@@ -27,7 +28,12 @@ pub async fn backup_if_due(
     if !state.store.claim_backup_slot(slot, now).await? {
         return Ok(None);
     }
-    create(&state.store, plan).await.map(Some)
+    let made = create(&state.store, plan).await?;
+    let event = AuditEvent::new(Actor::system(), Action::BackupMade);
+    audit::record_now(state, event)
+        .await
+        .map_err(|e| anyhow::anyhow!("while auditing the backup: {e:?}"))?;
+    Ok(Some(made))
 }
 
 /// Runs [`backup_if_due`] until the server stops.

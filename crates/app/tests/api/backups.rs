@@ -95,6 +95,13 @@ fn copy_keys(from: &Path, to: &Path) {
     }
 }
 
+async fn actions(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(app.store().pool())
+        .await
+        .unwrap()
+}
+
 async fn client_names(app: &TestApp, token: &str) -> Vec<String> {
     let list: Value = app
         .get_auth("/api/v1/clients", token)
@@ -210,6 +217,12 @@ async fn a_therapist_deleted_after_a_backup_stays_unreadable_when_it_is_restored
     assert!(verified.contains("matches the anchor"), "{verified}");
 
     let restored = spawn_on(elsewhere.path()).await;
+    // Both logs say what the tools did (after the snapshot, so the backup
+    // itself is recorded only in the log that went on).
+    assert!(actions(&app).await.contains(&"backup_made".to_string()));
+    let restored_actions = actions(&restored).await;
+    assert!(restored_actions.ends_with(&["backup_restored".to_string()]));
+    assert!(!restored_actions.contains(&"backup_made".to_string()));
     let ana = restored.fresh_token("ana@example.com").await;
     assert_eq!(client_names(&restored, &ana).await, ["Ben Okafor"]);
     // Bea's rows came back with the backup, but her data key did not.
