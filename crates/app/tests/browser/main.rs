@@ -80,6 +80,9 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
         "no stale waiting count once everyone is in"
     );
     cleo.screenshot("group-client-room").await;
+    therapist
+        .phone_screenshot("group-therapist-room-phone")
+        .await;
 
     // Mute is enforced by the server and told to the client.
     therapist.click(&tile_button("Cleo Park", "Mute")).await;

@@ -422,6 +422,25 @@ impl Browser {
         std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
 
+    /// As `screenshot`, at a phone's width; the window size comes back after.
+    pub async fn phone_screenshot(&self, name: &str) {
+        if std::env::var("REGROUP_SCREENSHOTS").is_err() {
+            return;
+        }
+        let before = self
+            .call(reqwest::Method::GET, "/window/rect", Value::Null)
+            .await;
+        self.post("/window/rect", json!({"width": 390, "height": 844}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.screenshot(name).await;
+        self.post(
+            "/window/rect",
+            json!({"width": before["width"], "height": before["height"]}),
+        )
+        .await;
+    }
+
     pub async fn quit(self) {
         let _ = self.http.delete(&self.url).send().await;
     }
