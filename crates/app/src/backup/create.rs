@@ -14,6 +14,9 @@ use super::files::{self, Scratch};
 use super::{snapshot, BackupPlan};
 use crate::store::{Backend, Store};
 
+/// A staging file this old belongs to no run still in progress.
+const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// One finished backup.
 #[derive(Debug)]
 pub struct Made {
@@ -34,6 +37,11 @@ pub async fn create(store: &Store, plan: &BackupPlan) -> anyhow::Result<Made> {
         .mode(0o700)
         .create(&plan.dir)
         .with_context(|| format!("while creating the backup directory {}", plan.dir.display()))?;
+    for dir in [&plan.dir, &plan.scratch_dir] {
+        for left in files::sweep_leftovers(dir, LEFTOVER_AGE) {
+            tracing::info!(file = %left.display(), "removed a leftover of an interrupted backup");
+        }
+    }
     let now = Utc::now();
     let path = plan.dir.join(files::backup_name(now));
     let staging = Scratch::beside(&plan.dir, "regroup-backup");

@@ -84,6 +84,35 @@ impl Drop for Scratch {
     }
 }
 
+/// Staging files and plaintext snapshots are removed when a run ends, but a
+/// killed process or a power cut leaves them behind; a snapshot is a
+/// readable copy of the database. Each run first deletes such leftovers
+/// older than `older_than` (old enough not to be another run in progress).
+pub fn sweep_leftovers(dir: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        // Every scratch name of ours: `.regroup-backup.…`, `.regroup.db.snapshot.…`.
+        if !(name.starts_with(".regroup") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= older_than);
+        if stale && fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
 /// Deletes all but the newest `keep` backups in `dir`; returns the removed paths.
 pub fn rotate(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
     let mut backups = Vec::new();
@@ -124,6 +153,29 @@ mod tests {
         ] {
             assert_eq!(backup_time(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn old_leftovers_are_swept_and_fresh_or_foreign_files_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".regroup.db.snapshot.00ff.tmp");
+        let fresh = dir.path().join(".regroup-backup.11ee.tmp");
+        let foreign = dir.path().join(".other.tmp");
+        for path in [&old, &fresh, &foreign] {
+            fs::write(path, b"x").unwrap();
+        }
+        let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(172_800);
+        for path in [&old, &foreign] {
+            File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+        let removed = sweep_leftovers(dir.path(), std::time::Duration::from_secs(86_400));
+        assert_eq!(removed, std::slice::from_ref(&old));
+        assert!(!old.exists() && fresh.exists() && foreign.exists());
     }
 
     #[test]
