@@ -4,14 +4,10 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use rand::rngs::OsRng;
-use rand::RngCore;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use crate::error::{Result, VaultError};
-use crate::master::LENIENT_BASE64;
+use crate::error::Result;
+use crate::key_text;
 
 /// 32 random bytes; from `DATA_DIR/backup.key` or `REGROUP_BACKUP_KEY`.
 ///
@@ -25,32 +21,23 @@ impl BackupKey {
     /// A fresh random backup key.
     #[must_use]
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        // OsRng panics only if the operating system's random source fails; a
-        // key must never come from anything weaker, so aborting is right.
-        OsRng.fill_bytes(&mut bytes);
-        Self { bytes }
+        Self {
+            bytes: key_text::random(),
+        }
     }
 
     /// Parses base64 of exactly 32 bytes; whitespace and missing padding are
     /// tolerated, as for the master key.
     pub fn from_base64(encoded: &str) -> Result<Self> {
-        let decoded = Zeroizing::new(
-            LENIENT_BASE64
-                .decode(encoded.trim())
-                .map_err(|_| VaultError::BadKeyEncoding)?,
-        );
-        let bytes: [u8; 32] = decoded
-            .as_slice()
-            .try_into()
-            .map_err(|_| VaultError::BadKeyEncoding)?;
-        Ok(Self { bytes })
+        Ok(Self {
+            bytes: key_text::parse(encoded)?,
+        })
     }
 
     /// Padded standard base64, the form of the key file.
     #[must_use]
     pub fn to_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(STANDARD.encode(self.bytes))
+        key_text::encode(&self.bytes)
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {

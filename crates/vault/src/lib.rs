@@ -21,6 +21,7 @@ mod envelope;
 mod error;
 #[cfg(unix)]
 mod key_file;
+mod key_text;
 mod master;
 mod seal;
 

@@ -2,14 +2,8 @@
 
 use std::fmt;
 
-use base64::alphabet;
-use base64::engine::general_purpose::STANDARD;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
-use rand::RngCore;
 use sha2::Sha256;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
@@ -17,16 +11,11 @@ use crate::aad;
 use crate::data_key::DataKey;
 use crate::envelope;
 use crate::error::{Result, VaultError};
+use crate::key_text;
 
 const WRAP_INFO: &[u8] = b"regroup-vault/v1/wrap";
 const WRAP_LABEL: &[u8] = b"regroup-vault/v1/wrapped-data-key";
 const FINGERPRINT_LABEL: &[u8] = b"regroup-vault/v1/master-fingerprint";
-
-/// Accepts keys with or without `=` padding: operators paste them by hand.
-pub(crate) const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// The 256-bit key that wraps every therapist's data key. It never encrypts
 /// PHI itself, so rotating it touches only the key store, never client rows.
@@ -41,33 +30,24 @@ impl MasterKey {
     /// A fresh random master key.
     #[must_use]
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        // OsRng panics only if the operating system's random source fails; a
-        // key must never come from anything weaker, so aborting is right.
-        OsRng.fill_bytes(&mut bytes);
-        Self { bytes }
+        Self {
+            bytes: key_text::random(),
+        }
     }
 
     /// Parses base64 of exactly 32 bytes, as in `REGROUP_MASTER_KEY` or the key
     /// file. Surrounding whitespace and missing padding are tolerated.
     pub fn from_base64(encoded: &str) -> Result<Self> {
-        let decoded = Zeroizing::new(
-            LENIENT_BASE64
-                .decode(encoded.trim())
-                .map_err(|_| VaultError::BadKeyEncoding)?,
-        );
-        let bytes: [u8; 32] = decoded
-            .as_slice()
-            .try_into()
-            .map_err(|_| VaultError::BadKeyEncoding)?;
-        Ok(Self { bytes })
+        Ok(Self {
+            bytes: key_text::parse(encoded)?,
+        })
     }
 
     /// Padded standard base64, the form of the key file and of
     /// `REGROUP_MASTER_KEY`. Zeroized when dropped.
     #[must_use]
     pub fn to_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(STANDARD.encode(self.bytes))
+        key_text::encode(&self.bytes)
     }
 
     /// A short public id of this key (16 hex digits): the first 8 bytes of
@@ -143,6 +123,8 @@ impl fmt::Debug for MasterKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
 
     #[test]
     fn a_wrapped_data_key_unwraps_to_the_same_key() {

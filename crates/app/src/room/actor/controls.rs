@@ -66,28 +66,8 @@ impl Room {
                 self.roster();
                 Ok(())
             }
-            ClientMsg::Mute { id } => {
-                let m = self.client_mut(&id)?;
-                m.host_muted = true;
-                m.may_unmute = false;
-                m.audio = false;
-                let media = m.media.clone();
-                self.forward(media, TrackKind::Audio, false).await;
-                self.send_controls(&id);
-                self.roster();
-                Ok(())
-            }
-            ClientMsg::CameraOff { id } => {
-                let m = self.client_mut(&id)?;
-                m.host_camera_off = true;
-                m.may_unmute = false;
-                m.video = false;
-                let media = m.media.clone();
-                self.forward(media, TrackKind::Video, false).await;
-                self.send_controls(&id);
-                self.roster();
-                Ok(())
-            }
+            ClientMsg::Mute { id } => self.host_turns_off(&id, TrackKind::Audio).await,
+            ClientMsg::CameraOff { id } => self.host_turns_off(&id, TrackKind::Video).await,
             ClientMsg::AllowUnmute { id } => {
                 self.client_mut(&id)?.may_unmute = true;
                 self.send_controls(&id);
@@ -113,6 +93,22 @@ impl Room {
                 "This message is not a control.",
             )),
         }
+    }
+
+    /// Mute or camera off: the server stops forwarding the track, and the
+    /// client may turn it on again only once the therapist allows it.
+    async fn host_turns_off(&mut self, id: &str, kind: TrackKind) -> Result<(), Refusal> {
+        let m = self.client_mut(id)?;
+        m.may_unmute = false;
+        match kind {
+            TrackKind::Audio => (m.host_muted, m.audio) = (true, false),
+            TrackKind::Video => (m.host_camera_off, m.video) = (true, false),
+        }
+        let media = m.media.clone();
+        self.forward(media, kind, false).await;
+        self.send_controls(id);
+        self.roster();
+        Ok(())
     }
 
     pub(super) async fn admit(&mut self, id: &str) -> Result<(), Refusal> {
