@@ -151,16 +151,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(String, i64)>, sqlx::Error> {
         let column = column.column();
-        sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {column}, COUNT(*) FROM \
              (SELECT DISTINCT day, visitor, {column} FROM page_views WHERE {HUMANS} AND {column} IS NOT NULL) v \
              GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT $3"
-        ))
-        .bind(range.from)
-        .bind(range.to)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+        );
+        self.ranked(&sql, range, limit).await
     }
 
     /// Page views per value of `column` (path, referrer host), most first.
@@ -171,15 +167,11 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(String, i64)>, sqlx::Error> {
         let column = column.column();
-        sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {column}, COUNT(*) FROM page_views WHERE {HUMANS} AND {column} IS NOT NULL \
              GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT $3"
-        ))
-        .bind(range.from)
-        .bind(range.to)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+        );
+        self.ranked(&sql, range, limit).await
     }
 
     /// Entry (`first`) or exit (`!first`) pages: the first or last page of
@@ -191,16 +183,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(String, i64)>, sqlx::Error> {
         let pick = if first { "MIN" } else { "MAX" };
-        sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT p.path, COUNT(*) FROM page_views p JOIN \
              (SELECT {pick}(id) AS id FROM page_views WHERE {HUMANS} GROUP BY day, visitor) e ON e.id = p.id \
              GROUP BY p.path ORDER BY COUNT(*) DESC, p.path LIMIT $3"
-        ))
-        .bind(range.from)
-        .bind(range.to)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+        );
+        self.ranked(&sql, range, limit).await
     }
 
     /// The most common steps from one page to the next within a visitor's day.
@@ -209,18 +197,29 @@ impl Store {
         range: DayRange,
         limit: i64,
     ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-        sqlx::query_as(
+        self.ranked(
             "SELECT a.path, b.path, COUNT(*) FROM page_views a JOIN page_views b \
                ON b.day = a.day AND b.visitor = a.visitor AND b.id = \
                  (SELECT MIN(n.id) FROM page_views n WHERE n.day = a.day AND n.visitor = a.visitor AND n.id > a.id) \
              WHERE a.device <> 'bot' AND a.day >= $1 AND a.day <= $2 AND a.path <> b.path \
-             GROUP BY a.path, b.path ORDER BY COUNT(*) DESC, a.path LIMIT $3"
+             GROUP BY a.path, b.path ORDER BY COUNT(*) DESC, a.path LIMIT $3",
+            range,
+            limit,
         )
-        .bind(range.from)
-        .bind(range.to)
-        .bind(limit)
-        .fetch_all(self.pool())
         .await
+    }
+
+    /// Runs a "top N" query whose `$1`, `$2` are the day range and `$3` the limit.
+    async fn ranked<T>(&self, sql: &str, range: DayRange, limit: i64) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        sqlx::query_as(sql)
+            .bind(range.from)
+            .bind(range.to)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
     }
 }
 
