@@ -263,10 +263,19 @@ pub async fn record(
 /// append fails the request, so a trace that could not be written is never
 /// silently skipped.
 pub async fn record_now(state: &AppState, event: AuditEvent<'_>) -> AppResult<()> {
-    let at = state.clock.unix();
-    let (seq, hash) = record(&state.store, event, at).await?;
-    anchor::advance(state.keys.store(), seq, &hash, at).await?;
+    record_anchored(&state.store, state.keys.store(), event, state.clock.unix()).await?;
     Ok(())
+}
+
+/// `record`, then moves the anchor in the key store to the new entry.
+pub async fn record_anchored(
+    store: &Store,
+    keys: &crate::keys::KeyStore,
+    event: AuditEvent<'_>,
+    at: i64,
+) -> anyhow::Result<()> {
+    let (seq, hash) = record(store, event, at).await?;
+    anchor::advance(keys, seq, &hash, at).await
 }
 
 /// Records something account holders did to their own account.

@@ -76,13 +76,15 @@ async fn key_store_if_present(config: &Config, store: &Store) -> anyhow::Result<
 /// person is named), and moves the anchor along when the key store is there.
 pub async fn audit_by_tool(config: &Config, store: &Store, action: Action) -> anyhow::Result<()> {
     let now = chrono::Utc::now().timestamp();
-    let (seq, hash) = audit::record(store, AuditEvent::new(Actor::system(), action), now).await?;
-    if let Some(keys) = key_store_if_present(config, store).await? {
-        let anchored = audit::anchor::advance(&keys, seq, &hash, now).await;
-        keys.close().await;
-        anchored?;
+    let event = AuditEvent::new(Actor::system(), action);
+    match key_store_if_present(config, store).await? {
+        Some(keys) => {
+            let recorded = audit::record_anchored(store, &keys, event, now).await;
+            keys.close().await;
+            recorded
+        }
+        None => audit::record(store, event, now).await.map(|_| ()),
     }
-    Ok(())
 }
 
 /// The backup key for a restore: an existing one only, since a new key

@@ -35,6 +35,8 @@ impl Room {
         }
         c.probes += 1;
         let n = c.probes;
+        // Not a live room's id, so `Rooms::route` drops this room's engine
+        // events: the check reads its outcome in the browser, not here.
         let room = format!("{}/probe/{conn}/{n}", self.session_id());
         self.end_probe(conn);
         let answer = self
