@@ -310,20 +310,9 @@ async fn no_audit_row_holds_an_email_or_a_full_address(app: TestApp) {
 async fn the_verify_command_exits_zero_on_a_clean_log_and_names_the_broken_entry() {
     let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
     fill(app.store(), 3).await;
-    let run = || {
-        let data_dir = app.data_dir.path().to_path_buf();
-        // Blocking: the child runs on its own, off the async runtime.
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
-                .args(["audit", "verify", "--data-dir"])
-                .arg(data_dir)
-                .env_remove("REGROUP_DATABASE_URL")
-                .output()
-                .unwrap()
-        })
-    };
+    let run = || verify_command(app.data_dir.path());
 
-    let clean = run().await.unwrap();
+    let clean = run().await;
     let stdout = String::from_utf8_lossy(&clean.stdout);
     assert!(clean.status.success(), "{clean:?}");
     assert!(stdout.contains("audit log intact: 3 entries"), "{stdout}");
@@ -333,8 +322,23 @@ async fn the_verify_command_exits_zero_on_a_clean_log_and_names_the_broken_entry
         &["UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 2"],
     )
     .await;
-    let broken = run().await.unwrap();
+    let broken = run().await;
     let stderr = String::from_utf8_lossy(&broken.stderr);
     assert!(!broken.status.success(), "{broken:?}");
     assert!(stderr.contains("audit log broken at entry 2: "), "{stderr}");
+}
+
+/// Runs `regroup audit verify` on a data directory, off the async runtime.
+pub(crate) async fn verify_command(data_dir: &std::path::Path) -> std::process::Output {
+    let data_dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
+            .args(["audit", "verify", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("REGROUP_DATABASE_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
 }

@@ -5,7 +5,7 @@
 use regroup::audit::{self, anchor, anchor::AnchorCheck, chain};
 use reqwest::StatusCode;
 
-use crate::audit::{all_rows, tamper};
+use crate::audit::{all_rows, tamper, verify_command};
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
@@ -88,19 +88,8 @@ async fn a_rewritten_log_with_recomputed_hashes_shows_against_the_anchor(app: Te
 async fn the_verify_command_fails_when_the_newest_entries_are_gone() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     some_activity(&app).await;
-    let run = || {
-        let data_dir = app.data_dir.path().to_path_buf();
-        // Blocking: the child runs on its own, off the async runtime.
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
-                .args(["audit", "verify", "--data-dir"])
-                .arg(data_dir)
-                .env_remove("REGROUP_DATABASE_URL")
-                .output()
-                .unwrap()
-        })
-    };
-    let clean = run().await.unwrap();
+    let run = || verify_command(app.data_dir.path());
+    let clean = run().await;
     assert!(clean.status.success(), "{clean:?}");
     assert!(String::from_utf8_lossy(&clean.stdout).contains("matches the anchor"));
 
@@ -110,7 +99,7 @@ async fn the_verify_command_fails_when_the_newest_entries_are_gone() {
         &[&format!("DELETE FROM audit_log WHERE seq = {last}")],
     )
     .await;
-    let cut = run().await.unwrap();
+    let cut = run().await;
     let stderr = String::from_utf8_lossy(&cut.stderr);
     assert!(!cut.status.success(), "{cut:?}");
     assert!(
