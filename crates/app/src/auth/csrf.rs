@@ -1,11 +1,21 @@
-//! CSRF protection for HTML forms: a random token in a SameSite=Strict cookie
-//! that every form repeats in a hidden field ("double submit"). A cross-site
-//! page can neither read the cookie nor make the browser send it. The JSON API
-//! uses bearer tokens, which browsers never attach by themselves, so it needs none.
+//! CSRF protection for HTML forms, in two layers:
+//!
+//! 1. Where the request came from. Current browsers say so in Fetch Metadata
+//!    (`Sec-Fetch-Site`): only `same-origin` (our own page) and `none` (typed
+//!    or bookmarked) pass. Without that header (older browsers, scripts), a
+//!    present `Origin` must be ours. `Origin: null` is not trusted on its own,
+//!    since privacy settings and sandboxed frames send it too; a browser
+//!    that sends it on our own form also sends `Sec-Fetch-Site: same-origin`.
+//! 2. A random token in a SameSite=Strict cookie that every form repeats in a
+//!    hidden field ("double submit"). A cross-site page can neither read the
+//!    cookie nor make the browser send it.
+//!
+//! The JSON API uses bearer tokens, which browsers never attach by themselves,
+//! so it needs neither.
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -93,11 +103,9 @@ where
                 "Send this form as application/x-www-form-urlencoded.",
             ));
         }
-        if let Some(origin) = request.headers().get(header::ORIGIN) {
-            let expected = app.settings.public_url.origin().ascii_serialization();
-            if origin.as_bytes() != expected.as_bytes() {
-                return Err(expired_form());
-            }
+        let expected_origin = app.settings.public_url.origin().ascii_serialization();
+        if !comes_from_our_pages(request.headers(), &expected_origin) {
+            return Err(expired_form());
         }
         let expected = request.extensions().get::<CsrfToken>().cloned();
         let body = Bytes::from_request(request, state).await.map_err(|_| {
@@ -123,9 +131,69 @@ where
     }
 }
 
+/// Whether the browser says this request comes from one of our own pages
+/// (or from no page at all), by Fetch Metadata first and `Origin` second.
+fn comes_from_our_pages(headers: &HeaderMap, expected_origin: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `same-site` is refused too: a sibling subdomain is another party.
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    match headers.get(header::ORIGIN) {
+        Some(origin) => origin.as_bytes() == expected_origin.as_bytes(),
+        // No Origin and no Fetch Metadata: an old browser or a script; the
+        // double-submit token alone decides.
+        None => true,
+    }
+}
+
 fn expired_form() -> AppError {
     AppError::forbidden(
         "csrf",
         "This form has expired or came from another site. Please reload the page and try again.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OURS: &str = "https://video.example.org";
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn fetch_metadata_same_origin_passes_even_with_a_null_origin() {
+        let h = headers(&[("sec-fetch-site", "same-origin"), ("origin", "null")]);
+        assert!(comes_from_our_pages(&h, OURS));
+        assert!(comes_from_our_pages(
+            &headers(&[("sec-fetch-site", "none")]),
+            OURS
+        ));
+    }
+
+    #[test]
+    fn fetch_metadata_from_another_site_is_refused_whatever_the_origin() {
+        for site in ["cross-site", "same-site", "something-new"] {
+            let mut h = headers(&[("origin", OURS)]);
+            h.insert("sec-fetch-site", HeaderValue::from_str(site).unwrap());
+            assert!(!comes_from_our_pages(&h, OURS), "{site}");
+        }
+    }
+
+    #[test]
+    fn without_fetch_metadata_the_origin_decides() {
+        assert!(comes_from_our_pages(&headers(&[("origin", OURS)]), OURS));
+        assert!(!comes_from_our_pages(
+            &headers(&[("origin", "https://evil.example")]),
+            OURS
+        ));
+        assert!(!comes_from_our_pages(&headers(&[("origin", "null")]), OURS));
+        assert!(comes_from_our_pages(&HeaderMap::new(), OURS));
+    }
 }

@@ -19,7 +19,13 @@ pub async fn apply(State(state): State<AppState>, request: Request, next: Next) 
     };
     set(header::CONTENT_SECURITY_POLICY, CSP);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
+    // `same-origin`: our own pages still send `Origin` (and a Referer) to us,
+    // which `no-referrer` stopped (browsers then sent `Origin: null` on every
+    // form). Nothing at all goes to other sites: our URLs hold join tokens
+    // and ids, and even our bare origin would tell a linked site that its
+    // visitor uses a therapy platform, which `strict-origin-when-cross-origin`
+    // would reveal.
+    set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(
         HeaderName::from_static("permissions-policy"),

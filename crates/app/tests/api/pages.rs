@@ -188,6 +188,57 @@ async fn forms_without_the_right_csrf_token_are_refused(app: TestApp) {
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
+    // Fetch Metadata from another site is refused, even with our Origin.
+    for site in ["cross-site", "same-site"] {
+        let refused = app
+            .browser
+            .post(app.url("/sign-in"))
+            .header("origin", app.url("").trim_end_matches('/'))
+            .header("sec-fetch-site", site)
+            .form(&good)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{site}");
+    }
+    // Our own page, even when the browser sends `Origin: null`, still needs
+    // the token.
+    let no_token = app
+        .browser
+        .post(app.url("/sign-in"))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    // `Origin: null` without Fetch Metadata is not trusted.
+    let null_only = app
+        .browser
+        .post(app.url("/sign-in"))
+        .header("origin", "null")
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(null_only.status(), StatusCode::FORBIDDEN);
+
+    // A browser that sends `Origin: null` on our own same-origin form, with
+    // Fetch Metadata saying so, signs in.
+    let same_origin = app
+        .browser
+        .post(app.url("/sign-in"))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_origin.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.page("/dashboard").await.0, StatusCode::OK);
+    app.submit("/dashboard", "/sign-out", &[]).await;
+
     // A signed-in browser's state-changing forms are protected too.
     assert_eq!(
         app.browser_sign_in("ana@example.com", PASSWORD)
@@ -226,7 +277,8 @@ async fn every_response_carries_the_security_headers(app: TestApp) {
         assert!(csp.contains("script-src 'self'"), "{path}");
         assert!(!csp.contains("unsafe-inline"), "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
-        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        // Keeps `Origin` on our own forms, sends nothing to other sites.
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert!(
             h.get("strict-transport-security").is_none(),
             "no HSTS on plain http"
