@@ -127,6 +127,15 @@ impl TestApp {
         self.server = tokio::spawn(app.run_until(std::future::pending()));
     }
 
+    /// `--database-url URL` for a command run on this app's data, when it
+    /// is on PostgreSQL (SQLite lives in the data dir).
+    pub fn database_url_args(&self) -> Vec<String> {
+        match &self.config.database_url {
+            Some(url) => vec!["--database-url".into(), url.clone()],
+            None => Vec::new(),
+        }
+    }
+
     /// Runs the background jobs that are due now; returns how many ran.
     pub async fn run_jobs(&self) -> usize {
         regroup::jobs::run_due(&self.state).await.expect("jobs run")

@@ -56,8 +56,14 @@ async fn a_client_in_firefox_and_a_therapist_in_chromium_hold_a_session() {
     let firefox = Driver::firefox().await;
     let chromium = Driver::start().await;
     let app = app_reachable_from_firefox().await;
-    let scene = scene(app, "individual", &[("Ben Okafor", "ben@example.com")]).await;
     let (therapist, ben) = (chromium.browser().await, firefox.browser().await);
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
 
     scene.therapist_opens_the_room(&therapist).await;
     scene.client_waits(&ben, 0, false).await;
@@ -105,8 +111,14 @@ async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients()
     let firefox = Driver::firefox().await;
     let chromium = Driver::start().await;
     let app = app_reachable_from_firefox().await;
+    let (therapist, ben, cleo) = (
+        firefox.browser().await,
+        firefox.browser().await,
+        chromium.browser().await,
+    );
     let scene = scene(
         app,
+        &therapist,
         "group",
         &[
             ("Ben Okafor", "ben@example.com"),
@@ -114,11 +126,6 @@ async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients()
         ],
     )
     .await;
-    let (therapist, ben, cleo) = (
-        firefox.browser().await,
-        firefox.browser().await,
-        chromium.browser().await,
-    );
     assert!(is_firefox(&therapist).await && is_firefox(&ben).await);
 
     scene.therapist_opens_the_room(&therapist).await;

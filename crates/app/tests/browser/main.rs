@@ -4,10 +4,13 @@
 //! media both ways, chat, controls. The tests run one at a time (a lock),
 //! since three browsers already fill two cores.
 
+mod every_form;
 mod firefox;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod journeys;
+mod person;
 mod reconnect;
 mod scene;
 mod screen;
@@ -29,8 +32,14 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     let _one = ONE_AT_A_TIME.lock().await;
     let driver = Driver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
+    let (therapist, ben, cleo) = (
+        driver.browser().await,
+        driver.browser().await,
+        driver.browser().await,
+    );
     let scene = scene(
         app,
+        &therapist,
         "group",
         &[
             ("Ben Okafor", "ben@example.com"),
@@ -38,11 +47,6 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
         ],
     )
     .await;
-    let (therapist, ben, cleo) = (
-        driver.browser().await,
-        driver.browser().await,
-        driver.browser().await,
-    );
 
     scene.client_waits(&ben, 0, true).await;
     scene.client_waits(&cleo, 1, true).await;
@@ -118,12 +122,17 @@ async fn a_one_to_one_session_admits_shows_video_both_ways_and_ends() {
     let _one = ONE_AT_A_TIME.lock().await;
     let driver = Driver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let scene = scene(app, "individual", &[("Ben Okafor", "ben@example.com")]).await;
     let (therapist, ben) = (driver.browser().await, driver.browser().await);
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
 
     // The pre-call check gets media through, over UDP.
-    ben.goto(&scene.app.url(&format!("/join/{}", scene.tokens[0])))
-        .await;
+    scene.client_opens_the_invitation(&ben, 0).await;
     ben.wait_text("Video and sound get through your network", 20)
         .await;
     ben.screenshot("one-to-one-client-precall").await;
@@ -156,12 +165,17 @@ async fn media_flows_over_ice_tcp_when_only_the_tcp_candidate_is_announced() {
     let _one = ONE_AT_A_TIME.lock().await;
     let driver = Driver::start().await;
     let app = TestApp::spawn_with(Backend::Sqlite, |config| config.media.tcp_only = true).await;
-    let scene = scene(app, "individual", &[("Ben Okafor", "ben@example.com")]).await;
     let (therapist, ben) = (driver.browser().await, driver.browser().await);
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
 
     // The pre-call check finds that media gets through, and over TCP.
-    ben.goto(&scene.app.url(&format!("/join/{}", scene.tokens[0])))
-        .await;
+    scene.client_opens_the_invitation(&ben, 0).await;
     ben.wait_text("takes a slower one", 20).await;
     scene.therapist_opens_the_room(&therapist).await;
     scene.client_waits(&ben, 0, false).await;

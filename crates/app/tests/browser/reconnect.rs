@@ -69,8 +69,14 @@ async fn an_ice_restart_or_a_dropped_socket_keeps_everyone_in_the_room() {
     let _one = ONE_AT_A_TIME.lock().await;
     let driver = Driver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let scene = scene(app, "individual", &[("Ben Okafor", "ben@example.com")]).await;
     let (therapist, ben) = (driver.browser().await, driver.browser().await);
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
     scene.one_to_one(&therapist, &ben).await;
 
     // (a) ICE restart: new credentials on both ends, same tracks, media on.

@@ -1,83 +1,68 @@
-//! What every browser test builds on: a scheduled session with a signed-in
-//! therapist and invited clients, the steps into the room, and what a page's
-//! connection receives.
+//! What every browser test builds on: a session a therapist scheduled
+//! through the pages, the steps into the room, and what a page's connection
+//! receives.
 
 use std::time::{Duration, Instant};
 
-use regroup::store::SessionKind;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
+use crate::person;
 use crate::webdriver::Browser;
 
-/// A scheduled session with a signed-in therapist and their clients' links.
+pub const THERAPIST: (&str, &str) = ("Ana Ruiz", "ana@example.com");
+
+/// A scheduled session: the therapist signed up, added the clients and
+/// scheduled it, all through the pages, in their own browser.
 pub struct Scene {
     pub app: TestApp,
-    pub session: String,
-    pub therapist_cookie: String,
-    /// One join token per client, in the order given.
+    /// One join token per client, in the order given: for checking that a
+    /// link stops working, never for getting in.
     pub tokens: Vec<String>,
+    clients: Vec<(String, String)>,
 }
 
-pub async fn scene(app: TestApp, kind: &str, clients: &[(&str, &str)]) -> Scene {
-    let created = app.verified_therapist("ana@example.com").await;
-    let account = created["id"].as_str().unwrap().to_string();
-    let bearer = app.fresh_token("ana@example.com").await;
-    let mut ids = Vec::new();
+pub async fn scene(
+    app: TestApp,
+    therapist: &Browser,
+    kind: &str,
+    clients: &[(&str, &str)],
+) -> Scene {
+    let (name, email) = THERAPIST;
+    person::signs_up_and_in(&app, therapist, name, email).await;
     for (name, email) in clients {
-        let response = app
-            .api
-            .post(app.url("/api/v1/clients"))
-            .bearer_auth(&bearer)
-            .json(&json!({"name": name, "email": email}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        ids.push(body["id"].as_str().unwrap().to_string());
+        person::adds_a_client(therapist, name, email).await;
     }
-    let starts = (app.clock.now() + chrono::Duration::minutes(10)).to_rfc3339();
-    let response = app
-        .api
-        .post(app.url("/api/v1/video-sessions"))
-        .bearer_auth(&bearer)
-        .json(
-            &json!({"kind": kind, "starts_at": starts, "duration_minutes": 50,
-                      "time_zone": "Europe/Berlin", "client_ids": ids}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    let session = body["id"].as_str().unwrap().to_string();
+    let names: Vec<&str> = clients.iter().map(|(name, _)| *name).collect();
+    person::schedules(therapist, kind, &names).await;
     let tokens = clients
         .iter()
         .map(|(_, email)| app.mailed_token(email, "/join/"))
         .collect();
-    let (therapist_cookie, _) =
-        regroup::auth::session::start(&app.state, &account, SessionKind::Cookie)
-            .await
-            .unwrap();
     Scene {
         app,
-        session,
-        therapist_cookie,
         tokens,
+        clients: clients
+            .iter()
+            .map(|(n, e)| (n.to_string(), e.to_string()))
+            .collect(),
     }
 }
 
 impl Scene {
+    /// From the session's page (where scheduling left the therapist, or
+    /// through Sessions): Open the room, then Join session.
     pub async fn therapist_opens_the_room(&self, browser: &Browser) {
-        browser.goto(&self.app.url("/")).await;
-        browser
-            .add_cookie("regroup_session", &self.therapist_cookie)
-            .await;
-        browser
-            .goto(&self.app.url(&format!("/sessions/{}/room", self.session)))
-            .await;
+        if browser
+            .js("return !document.evaluate(\"//a[normalize-space()='Open the room']\", document, null, 9, null).singleNodeValue", json!([]))
+            .await
+            == json!(true)
+        {
+            browser.click_link("Sessions").await;
+            browser.click("(//main//li/a)[1]").await;
+        }
+        browser.click_link("Open the room").await;
         browser.wait_text("Connected to the video server", 20).await;
         browser.click_button("Join session").await;
         browser
@@ -85,10 +70,15 @@ impl Scene {
             .await;
     }
 
+    /// The client opens the invitation email and follows its link to the
+    /// pre-call page.
+    pub async fn client_opens_the_invitation(&self, browser: &Browser, index: usize) {
+        let email = &self.clients[index].1;
+        person::follow_mailed_link(&self.app, browser, email, "/join/").await;
+    }
+
     pub async fn client_waits(&self, browser: &Browser, index: usize, group: bool) {
-        browser
-            .goto(&self.app.url(&format!("/join/{}", self.tokens[index])))
-            .await;
+        self.client_opens_the_invitation(browser, index).await;
         browser.wait_text("Connected to the video server", 20).await;
         if group {
             // The acknowledgement is required: without it, no waiting room.

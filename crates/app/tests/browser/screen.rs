@@ -86,8 +86,14 @@ async fn a_shared_screen_arrives_as_its_own_tile_and_leaves_when_sharing_stops()
     let _one = ONE_AT_A_TIME.lock().await;
     let driver = Driver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let scene = scene(app, "individual", &[("Ben Okafor", "ben@example.com")]).await;
     let (therapist, ben) = (driver.browser().await, driver.browser().await);
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
     scene.one_to_one(&therapist, &ben).await;
     sees_no_screen(&ben, "Ben before any sharing").await;
 

@@ -222,6 +222,8 @@ fn chromium_caps(chromium: &Path, profile: &Path) -> Value {
     ];
     json!({"capabilities": {"alwaysMatch": {
         "browserName": "chrome",
+        // "Cancel this session?" and the like: the person says yes.
+        "unhandledPromptBehavior": "accept",
         "goog:chromeOptions": {"binary": chromium, "args": args}
     }}})
 }
@@ -244,12 +246,19 @@ fn firefox_caps(firefox: &Path) -> Value {
     });
     json!({"capabilities": {"alwaysMatch": {
         "browserName": "firefox",
+        "unhandledPromptBehavior": "accept",
         "moz:firefoxOptions": {
             "binary": firefox,
             "args": ["-headless", "-width=1200", "-height=900"],
             "prefs": prefs,
         }
     }}})
+}
+
+/// The XPath of the form field a label (by the start of its text) names.
+fn labelled(label: &str) -> String {
+    // Double quotes: labels such as "Client's name" hold apostrophes.
+    format!("//*[@id=//label[starts-with(normalize-space(), \"{label}\")]/@for]")
 }
 
 pub struct Browser {
@@ -302,14 +311,6 @@ impl Browser {
 
     pub async fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url })).await;
-    }
-
-    pub async fn add_cookie(&self, name: &str, value: &str) {
-        self.post(
-            "/cookie",
-            json!({"cookie": {"name": name, "value": value, "path": "/"}}),
-        )
-        .await;
     }
 
     /// Runs `body` (a function body; `arguments` holds `args`) and returns its value.
@@ -368,6 +369,51 @@ impl Browser {
     pub async fn click(&self, xpath: &str) {
         let id = self.find(xpath, 20).await;
         self.post(&format!("/element/{id}/click"), json!({})).await;
+    }
+
+    /// Clicks a visible link by its visible text.
+    pub async fn click_link(&self, text: &str) {
+        self.click(&format!("//a[normalize-space()='{text}']"))
+            .await;
+    }
+
+    /// Types into the field whose label starts with `label`, after clearing
+    /// what the page had put there.
+    pub async fn fill(&self, label: &str, text: &str) {
+        let id = self.find(&labelled(label), 20).await;
+        self.post(&format!("/element/{id}/clear"), json!({})).await;
+        self.post(&format!("/element/{id}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    /// What the field labelled `label` holds.
+    pub async fn value_of(&self, label: &str) -> String {
+        let id = self.find(&labelled(label), 20).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/property/value"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// The HTTP status of the page the browser shows now, as the browser saw
+    /// it (Navigation Timing), and its path.
+    pub async fn page_status(&self) -> (u64, String) {
+        let value = self
+            .js(
+                "const n = performance.getEntriesByType('navigation')[0]; \
+                 return [n ? n.responseStatus : 0, location.pathname]",
+                json!([]),
+            )
+            .await;
+        (
+            value[0].as_u64().unwrap_or(0),
+            value[1].as_str().unwrap_or_default().to_string(),
+        )
     }
 
     pub async fn type_into(&self, xpath: &str, text: &str) {

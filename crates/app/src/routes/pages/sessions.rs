@@ -176,14 +176,33 @@ async fn new(
     PageTherapist(signed): PageTherapist,
     ClientAddr(addr): ClientAddr,
 ) -> Response {
+    let (date, time) = next_quarter_hour(state.clock.now(), &signed.account.time_zone);
     let form = NewSessionForm {
         kind: "individual".into(),
+        date,
+        time,
         time_zone: signed.account.time_zone.clone(),
         duration_minutes: "50".into(),
         weekly_occurrences: "1".into(),
         ..NewSessionForm::default()
     };
     new_page(&state, &csrf, &signed, addr, form, None).await
+}
+
+/// The form starts at the next quarter hour in the therapist's zone, so a
+/// session for right now takes no typing, and its room opens at once (rooms
+/// open 30 minutes before the start).
+fn next_quarter_hour(now: chrono::DateTime<chrono::Utc>, zone: &str) -> (String, String) {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    let quarter = 15 * 60;
+    let next = (now.timestamp() / quarter + 1) * quarter;
+    let local = chrono::DateTime::from_timestamp(next, 0)
+        .unwrap_or(now)
+        .with_timezone(&tz);
+    (
+        local.format("%Y-%m-%d").to_string(),
+        local.format("%H:%M").to_string(),
+    )
 }
 
 fn parse_number<T: std::str::FromStr>(field: &str, raw: &str, default: T) -> AppResult<T> {
@@ -386,5 +405,24 @@ async fn resend(
             .await
         }
         Err(err) => err.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_quarter_hour;
+
+    #[test]
+    fn the_new_session_form_starts_at_the_next_quarter_hour_in_the_therapists_zone() {
+        let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        assert_eq!(
+            next_quarter_hour(at("2026-11-30T09:07:00Z"), "Europe/Berlin"),
+            ("2026-11-30".into(), "10:15".into())
+        );
+        // On the quarter, the next one; past midnight, the next day.
+        assert_eq!(
+            next_quarter_hour(at("2026-11-30T23:45:00Z"), "UTC"),
+            ("2026-12-01".into(), "00:00".into())
+        );
     }
 }
