@@ -129,6 +129,7 @@ impl TestApp {
 
     /// `--database-url URL` for a command run on this app's data, when it
     /// is on PostgreSQL (SQLite lives in the data dir).
+    #[allow(dead_code)] // used by the browser tests, which share this file
     pub fn database_url_args(&self) -> Vec<String> {
         match &self.config.database_url {
             Some(url) => vec!["--database-url".into(), url.clone()],
