@@ -1,42 +1,40 @@
-//! The room in Firefox ESR, next to Chromium: a client in Firefox and the
-//! therapist in Chromium hold a whole 1:1 session, and a therapist in
-//! Firefox runs a group with a Firefox and a Chromium client. Media crosses
-//! both ways between the two browsers' WebRTC stacks (simulcast included).
+//! Firefox ESR, next to Chromium: the therapist's whole journey from the
+//! home page in Firefox; a client in Firefox and the therapist in Chromium
+//! hold a 1:1 session; a therapist in Firefox runs a group with a Firefox
+//! and a Chromium client. Media crosses both ways between the two browsers'
+//! WebRTC stacks (simulcast included). Each test runs in a network
+//! namespace of its own (netns.rs).
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
+use crate::journeys::therapist_and_client_journey;
+use crate::netns;
 use crate::scene::{decodes_from, join_status, scene, tile_button};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
-/// This machine's address on its network. Firefox never pairs a loopback
-/// candidate (its `ice.loopback` pref notwithstanding, it gathers none of its
-/// own), so a media server on 127.0.0.1 is out of its reach: the Firefox
-/// tests put the server on the network address, as a real deployment is.
-fn network_ip() -> IpAddr {
-    // Connecting a UDP socket sends nothing; it only picks the outgoing
-    // interface for a documentation address (RFC 5737).
-    let socket = UdpSocket::bind("0.0.0.0:0").expect("a UDP socket");
-    socket
-        .connect("203.0.113.1:9")
-        .ok()
-        .and_then(|()| socket.local_addr().ok())
-        .map(|a| a.ip())
-        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
-        .unwrap_or_else(|| panic!("no network address: Firefox needs a non-loopback IPv4 address to reach the media server"))
-}
-
-/// A test app whose media engine listens on the network address.
+/// A test app whose media engine listens on the namespace's test address
+/// (see netns.rs for why Firefox needs one).
 async fn app_reachable_from_firefox() -> TestApp {
-    let ip = network_ip();
     TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.media.udp = SocketAddr::new(ip, 0);
-        config.media.tcp = Some(SocketAddr::new(ip, 0));
+        config.media.udp = SocketAddr::new(netns::TEST_IP, 0);
+        config.media.tcp = Some(SocketAddr::new(netns::TEST_IP, 0));
     })
     .await
+}
+
+/// Runs the rest of the calling test inside its own network namespace:
+/// returns true in the parent, which has nothing more to do.
+fn ran_in_own_network(test: &str) -> bool {
+    if netns::inside() {
+        netns::set_up_network();
+        return false;
+    }
+    netns::run_inside(&format!("firefox::{test}"));
+    true
 }
 
 /// Guards against a driver quietly starting the wrong browser.
@@ -53,6 +51,9 @@ async fn is_firefox(browser: &Browser) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_in_firefox_and_a_therapist_in_chromium_hold_a_session() {
     let _one = ONE_AT_A_TIME.lock().await;
+    if ran_in_own_network("a_client_in_firefox_and_a_therapist_in_chromium_hold_a_session") {
+        return;
+    }
     let firefox = Driver::firefox().await;
     let chromium = Driver::start().await;
     let app = app_reachable_from_firefox().await;
@@ -108,6 +109,9 @@ async fn a_client_in_firefox_and_a_therapist_in_chromium_hold_a_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients() {
     let _one = ONE_AT_A_TIME.lock().await;
+    if ran_in_own_network("a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients") {
+        return;
+    }
     let firefox = Driver::firefox().await;
     let chromium = Driver::start().await;
     let app = app_reachable_from_firefox().await;
@@ -158,6 +162,24 @@ async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients()
     cleo.wait_text("The session has ended", 10).await;
     therapist.wait_text("The session has ended", 10).await;
     for b in [therapist, ben, cleo] {
+        b.quit().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_therapist_in_firefox_goes_from_the_home_page_to_a_session_through_the_pages() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if ran_in_own_network(
+        "a_therapist_in_firefox_goes_from_the_home_page_to_a_session_through_the_pages",
+    ) {
+        return;
+    }
+    let firefox = Driver::firefox().await;
+    let app = app_reachable_from_firefox().await;
+    let (therapist, ben) = (firefox.browser().await, firefox.browser().await);
+    assert!(is_firefox(&therapist).await && is_firefox(&ben).await);
+    therapist_and_client_journey(&app, &therapist, &ben).await;
+    for b in [therapist, ben] {
         b.quit().await;
     }
 }

@@ -10,6 +10,7 @@ mod firefox;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod journeys;
+mod netns;
 mod person;
 mod reconnect;
 mod scene;
