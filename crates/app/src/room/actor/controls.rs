@@ -79,6 +79,8 @@ impl Room {
                 if !allowed {
                     m.sharing = false;
                 }
+                let media = m.media.clone();
+                self.allow_screen_media(media, allowed).await;
                 self.send_controls(&id);
                 self.roster();
                 Ok(())
