@@ -57,6 +57,7 @@ async fn therapist_socket(
     let who = Identity {
         member: "therapist".into(),
         role: Role::Therapist,
+        client: None,
         name: signed.account.name.clone(),
         addr,
     };
@@ -85,6 +86,12 @@ async fn client_socket(
     if participant.status == "revoked" || session.is_cancelled() {
         return Err(gone());
     }
+    // A suspended therapist's clients would only wait for someone who
+    // cannot come.
+    let owner = state.store.account_by_id(&session.owner_id).await?;
+    if owner.is_none_or(|a| a.is_suspended()) {
+        return Err(gone());
+    }
     open_window(&state, &session)?;
     let key = state
         .keys
@@ -100,6 +107,7 @@ async fn client_socket(
     let who = Identity {
         member: participant.id.clone(),
         role: Role::Client,
+        client: Some(participant.client_id.clone()),
         name,
         addr,
     };

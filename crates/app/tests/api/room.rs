@@ -30,6 +30,8 @@ pub(crate) type Ws =
 pub(crate) struct Setup {
     pub(crate) session: String,
     pub(crate) tokens: Vec<String>,
+    /// The client records, in the order of `tokens`.
+    pub(crate) clients: Vec<String>,
     pub(crate) cookie: String,
     pub(crate) bearer: String,
 }
@@ -81,6 +83,7 @@ pub(crate) async fn setup(
             .iter()
             .map(|c| app.mailed_token(c, "/join/"))
             .collect(),
+        clients: ids,
         cookie,
         bearer,
     }

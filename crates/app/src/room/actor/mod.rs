@@ -5,6 +5,7 @@
 mod controls;
 mod media;
 mod outbox;
+mod outside;
 mod probe;
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use regroup_sfu::Event;
 use tokio::sync::mpsc;
 
 use super::protocol::{ClientMsg, IceServer, Refusal, ServerMsg, MAX_NAME};
-use super::{turn, Cmd, ConnId, Identity, Out, Role, Rooms};
+use super::{turn, Cmd, ConnId, Identity, Notice, Out, Role, Rooms};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::state::AppState;
 use crate::store::SessionRow;
@@ -27,6 +28,25 @@ const IDLE_STOP: Duration = Duration::from_secs(120);
 const TICK: Duration = Duration::from_secs(2);
 
 const WAIT_TEXT: &str = "Your therapist will let you in shortly.";
+
+/// What an actor reads, in `select!` order of arrival.
+pub(crate) struct Inputs {
+    pub cmds: mpsc::Receiver<Cmd>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub notices: mpsc::UnboundedReceiver<Notice>,
+}
+
+/// How a room ends, which decides what is recorded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// The therapist pressed "End session": the session is over for good.
+    Therapist,
+    /// The scheduled time ran out: over for good.
+    TimeOver,
+    /// Closed from outside (cancelled, moved, account suspended); the session
+    /// itself is not marked ended, so it may open again if reinstated.
+    Closed,
+}
 
 pub(crate) struct Context {
     pub state: AppState,
@@ -49,6 +69,8 @@ struct Conn {
 
 struct Member {
     role: Role,
+    /// The client record (clients only), to act on its deletion.
+    client: Option<String>,
     /// The name the therapist entered, or the therapist's account name.
     full_name: String,
     /// The name other clients see.
@@ -81,11 +103,12 @@ struct Room {
     layer_cap: Option<usize>,
 }
 
-pub(crate) async fn run(
-    ctx: Context,
-    mut cmds: mpsc::Receiver<Cmd>,
-    mut events: mpsc::UnboundedReceiver<Event>,
-) {
+pub(crate) async fn run(ctx: Context, inputs: Inputs) {
+    let Inputs {
+        mut cmds,
+        mut events,
+        mut notices,
+    } = inputs;
     let mut room = Room {
         ctx,
         conns: HashMap::new(),
@@ -104,6 +127,7 @@ pub(crate) async fn run(
                 None => break,
             },
             Some(event) = events.recv() => room.engine(event).await,
+            Some(notice) = notices.recv() => room.notice(notice).await,
             _ = tick.tick() => room.tick().await,
         }
     }
@@ -258,6 +282,7 @@ impl Room {
         self.next_seq += 1;
         let member = self.members.entry(who.member.clone()).or_insert(Member {
             role: who.role,
+            client: who.client.clone(),
             full_name: who.name.clone(),
             display: display.clone(),
             admitted: who.role == Role::Therapist,
@@ -330,7 +355,8 @@ impl Room {
 
     async fn tick(&mut self) {
         if self.ctx.state.clock.unix() >= self.ctx.session.ends_at() {
-            self.end("The time for this session is over.", false).await;
+            self.end("The time for this session is over.", Ending::TimeOver)
+                .await;
             return;
         }
         let expired: Vec<String> = self
