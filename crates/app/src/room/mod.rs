@@ -6,6 +6,7 @@
 
 mod actor;
 pub mod protocol;
+mod rate;
 mod sdp;
 pub mod turn;
 pub mod ws;
@@ -38,6 +39,33 @@ struct Inner {
     /// Sessions the therapist ended; their links and sockets stay closed.
     /// Kept in memory: after a restart only the end of the window closes them.
     ended: Mutex<HashSet<String>>,
+    /// Open sockets per (session, member): one invitation link cannot hold
+    /// more than `MAX_SOCKETS_PER_MEMBER` at once.
+    sockets: Mutex<HashMap<(String, String), usize>>,
+}
+
+/// Sockets one participant (one invitation, or the therapist) may hold open
+/// at once: a tab, a second tab or device that takes over, and a reconnect
+/// that overlaps the old socket's last seconds. Each socket may run one
+/// pre-call check at a time, so this also caps the engine rooms a link holds.
+pub const MAX_SOCKETS_PER_MEMBER: usize = 4;
+
+/// A place among a participant's open sockets, given back on drop.
+pub(crate) struct SocketSlot {
+    rooms: Rooms,
+    key: (String, String),
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut sockets = lock(&self.rooms.inner.sockets);
+        if let Some(n) = sockets.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                sockets.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// The three ways into a room actor: commands from sockets (bounded, so a
@@ -129,6 +157,7 @@ impl Rooms {
                 turn_secret: media.turn_secret.clone(),
                 live: Mutex::new(HashMap::new()),
                 ended: Mutex::new(HashSet::new()),
+                sockets: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -146,6 +175,22 @@ impl Rooms {
     /// Stops every room: their actors end when their channels close.
     pub fn shutdown(&self) {
         lock(&self.inner.live).clear();
+    }
+
+    /// A place for one more socket of `member` in `session_id`, unless they
+    /// already hold as many as they may.
+    pub(crate) fn claim_socket(&self, session_id: &str, member: &str) -> Option<SocketSlot> {
+        let key = (session_id.to_owned(), member.to_owned());
+        let mut sockets = lock(&self.inner.sockets);
+        let n = sockets.entry(key.clone()).or_insert(0);
+        if *n >= MAX_SOCKETS_PER_MEMBER {
+            return None;
+        }
+        *n += 1;
+        Some(SocketSlot {
+            rooms: self.clone(),
+            key,
+        })
     }
 
     /// The session changed outside the room (cancelled, moved, shortened).
