@@ -21,6 +21,7 @@ mod room_probe;
 mod schedule_pages;
 mod sessions;
 mod site;
+mod site_retention;
 mod tls;
 mod totp;
 mod video_sessions;
