@@ -15,6 +15,7 @@ mod pages;
 mod privacy;
 mod proxy;
 mod room;
+mod room_identity;
 mod room_limits;
 mod room_outside;
 mod room_probe;
