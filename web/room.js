@@ -174,7 +174,7 @@ async function handle(msg) {
       markSpeaker();
       break;
     case 'chat':
-      addChat(msg.name, msg.text, msg.from === me);
+      addChat(msg.name, msg.text, msg.from === me, msg.role);
       break;
     case 'error':
       if (msg.code === 'confidentiality_required' || msg.code === 'bad_name') {
@@ -275,9 +275,13 @@ function tile(key, label, isSelf) {
     const caption = document.createElement('figcaption');
     const name = document.createElement('span');
     name.className = 'name';
+    // The role is its own badge, outside the name: a client cannot type one.
+    const badge = document.createElement('span');
+    badge.className = 'role';
+    badge.hidden = true;
     const state = document.createElement('span');
     state.className = 'state';
-    caption.append(name, state);
+    caption.append(name, badge, state);
     el.append(video, caption);
     tiles.set(key, el);
     const sink = devices.sinkId;
@@ -293,6 +297,12 @@ document.addEventListener('regroup:sink', (event) => {
     if (video.setSinkId) video.setSinkId(event.detail).catch(() => {});
   }
 });
+
+function markRole(el, personRole) {
+  const badge = el.querySelector('.role');
+  badge.textContent = personRole === 'therapist' ? 'Therapist' : '';
+  badge.hidden = personRole !== 'therapist';
+}
 
 function setSource(video, stream) {
   if (video.srcObject !== stream) {
@@ -330,7 +340,7 @@ function renderTiles() {
     if (!person.connected) notes.push('reconnecting');
     if (!person.audio || person.host_muted) notes.push('muted');
     if (!person.video || person.host_camera_off) notes.push('camera off');
-    if (person.role === 'therapist') notes.push('therapist');
+    markRole(el, person.role);
     el.querySelector('.state').textContent = notes.length ? ` · ${notes.join(', ')}` : '';
     if (isTherapist && person.role === 'client') therapistButtons(el, person);
     wanted.add(person.id);
@@ -341,6 +351,7 @@ function renderTiles() {
       const key = `${person.id}:screen`;
       const st = tile(key, `${personName(person)} (screen)`, false);
       st.classList.add('screen');
+      markRole(st, person.role);
       const sv = st.querySelector('video');
       if (sv.dataset.tracks !== screenTrack.id) {
         sv.dataset.tracks = screenTrack.id;
@@ -530,14 +541,22 @@ $('toggle-screen').addEventListener('click', async () => {
 });
 
 // ---- chat: relayed, never stored ----
-function addChat(name, text, mine) {
+function addChat(name, text, mine, senderRole) {
   const li = document.createElement('li');
   if (mine) li.className = 'mine';
   const who = document.createElement('strong');
   who.textContent = mine ? 'You' : name;
+  li.append(who);
+  // The server names the sender's role; a client's chosen name cannot.
+  if (!mine && senderRole === 'therapist') {
+    const badge = document.createElement('span');
+    badge.className = 'role';
+    badge.textContent = 'Therapist';
+    li.append(document.createTextNode(' '), badge);
+  }
   const body = document.createElement('span');
   body.textContent = text;
-  li.append(who, document.createTextNode(': '), body);
+  li.append(document.createTextNode(': '), body);
   $('chat-log').append(li);
   li.scrollIntoView({ block: 'nearest' });
 }

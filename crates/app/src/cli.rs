@@ -175,6 +175,11 @@ struct ServeArgs {
     backup_every: Option<u32>,
     #[command(flatten)]
     backup: BackupArgs,
+    /// Days page views (first-party analytics) are kept before they are deleted.
+    #[arg(long, env = "REGROUP_ANALYTICS_RETENTION_DAYS",
+          default_value_t = crate::site::analytics::DEFAULT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    analytics_retention_days: u32,
 }
 
 /// The media engine's sockets and what browsers are told about them.
@@ -286,6 +291,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.mail_from = args.mail_from;
     config.geoip_db = args.geoip_db;
     config.trusted_proxies = args.trusted_proxies;
+    config.analytics_retention_days = args.analytics_retention_days;
     config.tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
         _ => None,

@@ -35,6 +35,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Encrypted backups: where, how many, with which key, how often.
     pub backup: BackupConfig,
+    /// Days page views are kept (the privacy policy states the default).
+    pub analytics_retention_days: u32,
 }
 
 /// Encrypted backups of the main database (never the key store).
@@ -129,6 +131,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             tls: None,
             backup: BackupConfig::default(),
+            analytics_retention_days: crate::site::analytics::DEFAULT_RETENTION_DAYS,
         }
     }
 

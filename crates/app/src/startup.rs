@@ -71,6 +71,7 @@ impl Application {
             job_interval: config.job_interval,
             geoip: crate::site::geo::GeoIp::open(config.geoip_db.as_deref())?,
             trusted_proxies: config.trusted_proxies.clone(),
+            analytics_retention_days: config.analytics_retention_days,
         };
         let (sfu, sfu_events) = regroup_sfu::Sfu::start(config.media.sfu_config())
             .context("while starting the media engine")?;

@@ -35,6 +35,8 @@ pub struct Settings {
     pub geoip: Option<crate::site::geo::GeoIp>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Days page views are kept before housekeeping deletes them.
+    pub analytics_retention_days: u32,
 }
 
 impl Settings {

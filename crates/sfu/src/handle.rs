@@ -260,6 +260,20 @@ impl SfuHandle {
             .await
     }
 
+    /// Allows (or stops) forwarding a second video track of this participant,
+    /// its screen share. Without it the engine forwards one microphone and
+    /// one camera per participant and holds back any further track.
+    pub async fn set_screen_share(
+        &self,
+        room: impl Into<RoomId>,
+        participant: impl Into<ParticipantId>,
+        allowed: bool,
+    ) -> Result<(), SfuError> {
+        let p = participant.into();
+        self.call(room.into(), |r| Command::SetScreenShare(p, allowed, r))
+            .await
+    }
+
     /// Stops all engine threads, closing every connection. Idempotent.
     pub fn shutdown(&self) {
         self.inner.shutdown();

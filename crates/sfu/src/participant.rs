@@ -110,6 +110,8 @@ pub(crate) struct Participant {
     /// Whether this participant's own audio/video is forwarded to others.
     pub forward_audio: bool,
     pub forward_video: bool,
+    /// Whether a second video track (a screen share) may be forwarded.
+    pub screen_allowed: bool,
     /// Highest simulcast layer index this participant wants (tile size).
     pub max_layer: Option<usize>,
     pub subs: HashMap<TrackKey, Subscription>,
@@ -170,6 +172,7 @@ impl Participant {
             bitrate_cap: None,
             forward_audio: true,
             forward_video: true,
+            screen_allowed: false,
             max_layer: None,
             subs: HashMap::new(),
             sub_by_mid: HashMap::new(),

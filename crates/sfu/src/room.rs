@@ -23,6 +23,7 @@ use crate::speaker::SpeakerDetector;
 
 mod forwarding;
 mod keyframes;
+mod limits;
 
 use keyframes::KeyframeThrottle;
 
@@ -43,6 +44,11 @@ struct Source {
     kind: MediaKind,
     layers: Option<Layers>,
     keyframes: KeyframeThrottle,
+    /// Publication order within the room: a publisher's oldest tracks are
+    /// the ones forwarded when it has more than it may (see `limits.rs`).
+    seq: u64,
+    /// Whether this track is within its publisher's limits and goes out.
+    forwarded: bool,
 }
 
 pub(crate) struct Room {
@@ -52,6 +58,7 @@ pub(crate) struct Room {
     participants: HashMap<PeerKey, Participant>,
     by_id: HashMap<ParticipantId, PeerKey>,
     sources: HashMap<TrackKey, Source>,
+    next_source: u64,
     speaker: SpeakerDetector,
     next_tick: Instant,
     pub events: Vec<Event>,
@@ -73,6 +80,7 @@ impl Room {
             participants: HashMap::new(),
             by_id: HashMap::new(),
             sources: HashMap::new(),
+            next_source: 0,
             speaker: SpeakerDetector::default(),
             next_tick: now + TICK,
             events: Vec::new(),
@@ -114,7 +122,7 @@ impl Room {
         let mut p = Participant::new(now, key, who.clone(), &self.cfg.candidates, &self.crypto);
         let answer = p.accept_offer(now, offer)?;
         // Everything already published in the room is forwarded to the newcomer.
-        for (tk, source) in &self.sources {
+        for (tk, source) in self.sources.iter().filter(|(_, s)| s.forwarded) {
             if let Some(publisher) = self.participants.get(&tk.peer) {
                 p.subs
                     .insert(*tk, new_subscription(source.kind, &publisher.id));
@@ -208,7 +216,7 @@ impl Room {
             let tracks: Vec<(TrackKey, Option<Rid>)> = self
                 .sources
                 .iter()
-                .filter(|(tk, s)| tk.peer == key && s.kind == MediaKind::Video)
+                .filter(|(tk, s)| tk.peer == key && s.kind == MediaKind::Video && s.forwarded)
                 .flat_map(|(tk, s)| match &s.layers {
                     Some(l) => l.rids.iter().map(|r| (*tk, Some(*r))).collect(),
                     None => vec![(*tk, None)],
@@ -286,6 +294,8 @@ impl Room {
             info!(room = %self.id, "participant silent too long, removing");
             self.remove(now, key, DisconnectReason::Timeout);
         }
+        // Re-opens tracks allowed again while their old m-lines were stopping.
+        self.sync_subscriptions();
         self.choose_layers(now);
         if let Some(speaker) = self.speaker.evaluate(now) {
             self.events.push(Event::ActiveSpeaker {
@@ -425,6 +435,7 @@ impl Room {
             return;
         }
         let layers = (kind == MediaKind::Video && rids.len() > 1).then(|| Layers::new(&rids));
+        let forwarded = self.fits_limit(key, kind);
         self.events.push(Event::TrackPublished {
             room: self.id.clone(),
             participant: publisher_id.clone(),
@@ -441,8 +452,15 @@ impl Room {
                 kind,
                 layers,
                 keyframes: KeyframeThrottle::default(),
+                seq: self.next_source,
+                forwarded,
             },
         );
+        self.next_source += 1;
+        if !forwarded {
+            debug!(room = %self.id, participant = %publisher_id, "track beyond the limit held back");
+            return;
+        }
         for (k, p) in self.participants.iter_mut() {
             if *k != key {
                 p.subs.insert(tk, new_subscription(kind, &publisher_id));

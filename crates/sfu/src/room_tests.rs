@@ -201,6 +201,8 @@ fn a_late_joiner_and_a_screen_share_are_renegotiated() {
         assert!(got > 10, "{me} gets video from {other}");
     }
     // The browser adds a screen share by re-offering; the others are offered it.
+    let now = sim.now;
+    sim.room.set_screen_share(now, &"a".into(), true).unwrap();
     sim.add_screen_share("a");
     sim.run(Duration::from_secs(2));
     for me in ["b", "c"] {
@@ -250,6 +252,8 @@ fn glare_our_pending_offer_yields_to_the_browsers_and_is_sent_again() {
     sim.run(Duration::from_secs(1));
     assert_eq!(offers_to(&sim, "a"), 1);
     sim.ignore_offers.clear();
+    let now = sim.now;
+    sim.room.set_screen_share(now, &"a".into(), true).unwrap();
     sim.add_screen_share("a");
     sim.run(Duration::from_secs(2));
     assert!(
@@ -429,4 +433,94 @@ fn an_ice_restart_keeps_the_participant_and_its_media() {
     sim.run(Duration::from_secs(2));
     assert!(sim.client("b").frames_from("a", MediaKind::Video).len() > got + 30);
     assert!(sim.client("a").frames_from("b", MediaKind::Audio).len() > 100);
+}
+
+/// Frames of `publisher`'s screen share (the simulated screen sends 800-byte frames).
+fn screen_frames(sim: &mut Sim, me: &str, publisher: &str) -> usize {
+    sim.client(me)
+        .frames_from(publisher, MediaKind::Video)
+        .iter()
+        .filter(|d| d.data.len() == 800)
+        .count()
+}
+
+#[test]
+fn a_second_video_track_reaches_no_one_until_allowed_and_stops_when_revoked() {
+    let mut sim = Sim::new(SILENCE);
+    for name in ["t", "a", "b"] {
+        sim.join(name, false);
+    }
+    sim.run(Duration::from_secs(2));
+    let offers = offers_to(&sim, "t");
+    // Never allowed: the re-offer is answered, but nothing is forwarded.
+    sim.add_screen_share("a");
+    sim.run(Duration::from_secs(2));
+    for me in ["t", "b"] {
+        assert_eq!(screen_frames(&mut sim, me, "a"), 0, "{me} gets no screen");
+        let camera = sim.client(me).frames_from("a", MediaKind::Video).len();
+        assert!(camera > 50, "{me} still gets a's camera");
+    }
+    assert_eq!(offers_to(&sim, "t"), offers, "no m-line is even offered");
+
+    let now = sim.now;
+    sim.room.set_screen_share(now, &"a".into(), true).unwrap();
+    sim.run(Duration::from_secs(2));
+    for me in ["t", "b"] {
+        assert!(
+            screen_frames(&mut sim, me, "a") > 10,
+            "{me} sees it once allowed"
+        );
+    }
+
+    let now = sim.now;
+    sim.room.set_screen_share(now, &"a".into(), false).unwrap();
+    sim.run(Duration::from_millis(500));
+    let seen: Vec<usize> = ["t", "b"]
+        .map(|me| screen_frames(&mut sim, me, "a"))
+        .to_vec();
+    sim.run(Duration::from_secs(2));
+    for (me, before) in ["t", "b"].into_iter().zip(seen) {
+        assert_eq!(
+            screen_frames(&mut sim, me, "a"),
+            before,
+            "{me}: revoked, stopped"
+        );
+    }
+    let camera = sim.client("b").frames_from("a", MediaKind::Video).len();
+    sim.run(Duration::from_secs(1));
+    assert!(
+        sim.client("b").frames_from("a", MediaKind::Video).len() > camera + 20,
+        "the camera goes on"
+    );
+
+    // Allowed again: a new m-line carries it once the old one is stopped.
+    let now = sim.now;
+    sim.room.set_screen_share(now, &"a".into(), true).unwrap();
+    let before = screen_frames(&mut sim, "b", "a");
+    sim.run(Duration::from_secs(2));
+    assert!(
+        screen_frames(&mut sim, "b", "a") > before + 10,
+        "allowed again"
+    );
+}
+
+#[test]
+fn a_third_video_track_is_held_back_even_with_the_screen_allowed() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", false);
+    sim.join("b", false);
+    sim.run(Duration::from_secs(1));
+    // A third video track: even with the screen allowed, only two go out.
+    let now = sim.now;
+    sim.room.set_screen_share(now, &"a".into(), true).unwrap();
+    sim.add_screen_share("a");
+    sim.add_screen_share("a");
+    sim.run(Duration::from_secs(2));
+    let b = sim.client("b");
+    let mids: std::collections::HashSet<_> = b
+        .frames_from("a", MediaKind::Video)
+        .iter()
+        .map(|d| d.mid)
+        .collect();
+    assert_eq!(mids.len(), 2, "camera and one screen, not three tracks");
 }

@@ -34,6 +34,7 @@ pub(crate) enum Command {
     Close(Reply<()>),
     SetForwarding(ParticipantId, TrackKind, bool, Reply<()>),
     SetPreferredLayer(ParticipantId, Option<usize>, Reply<()>),
+    SetScreenShare(ParticipantId, bool, Reply<()>),
 }
 
 pub(crate) enum WorkerMsg {
@@ -196,6 +197,9 @@ impl Worker {
             Command::SetPreferredLayer(who, max, r) => {
                 drop(r.send(room.set_preferred_layer(&who, max)))
             }
+            Command::SetScreenShare(who, allowed, r) => {
+                drop(r.send(room.set_screen_share(now, &who, allowed)))
+            }
         }
         self.flush(&id);
     }
@@ -241,6 +245,7 @@ fn reply_no_room(cmd: Command) {
         | Command::Leave(_, r)
         | Command::Close(r)
         | Command::SetForwarding(_, _, _, r)
-        | Command::SetPreferredLayer(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
+        | Command::SetPreferredLayer(_, _, r)
+        | Command::SetScreenShare(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
     }
 }

@@ -256,6 +256,7 @@ pub async fn delete(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -
     if !state.store.delete_client(&owner.id, id).await? {
         return Err(AppError::not_found());
     }
+    state.rooms.client_deleted(&owner.id, id);
     trace(state, owner, Action::ClientDeleted, Some(id), addr).await?;
     tracing::info!(client = %id, "client deleted");
     Ok(())

@@ -6,6 +6,7 @@
 
 mod actor;
 pub mod protocol;
+mod rate;
 mod sdp;
 pub mod turn;
 pub mod ws;
@@ -38,15 +39,60 @@ struct Inner {
     /// Sessions the therapist ended; their links and sockets stay closed.
     /// Kept in memory: after a restart only the end of the window closes them.
     ended: Mutex<HashSet<String>>,
+    /// Open sockets per (session, member): one invitation link cannot hold
+    /// more than `MAX_SOCKETS_PER_MEMBER` at once.
+    sockets: Mutex<HashMap<(String, String), usize>>,
 }
 
-/// The two ways into a room actor: commands from sockets (bounded, so a
-/// flooding socket waits) and engine events (never dropped).
+/// Sockets one participant (one invitation, or the therapist) may hold open
+/// at once: a tab, a second tab or device that takes over, and a reconnect
+/// that overlaps the old socket's last seconds. Each socket may run one
+/// pre-call check at a time, so this also caps the engine rooms a link holds.
+pub const MAX_SOCKETS_PER_MEMBER: usize = 4;
+
+/// A place among a participant's open sockets, given back on drop.
+pub(crate) struct SocketSlot {
+    rooms: Rooms,
+    key: (String, String),
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut sockets = lock(&self.rooms.inner.sockets);
+        if let Some(n) = sockets.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                sockets.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The three ways into a room actor: commands from sockets (bounded, so a
+/// flooding socket waits), engine events and notices of changes made
+/// outside the room (both rare, never dropped).
 #[derive(Clone)]
 pub(crate) struct RoomTx {
     pub(crate) cmds: mpsc::Sender<Cmd>,
     events: mpsc::UnboundedSender<Event>,
+    notices: mpsc::UnboundedSender<Notice>,
+    /// The therapist who owns the session, to reach all their rooms at once.
+    owner: String,
     generation: u64,
+}
+
+/// A change made outside the room (API, pages, operators) that the open
+/// room must act on at once rather than at the old end time.
+pub(crate) enum Notice {
+    /// The session row changed: cancelled, moved or shortened.
+    Session(Box<SessionRow>),
+    /// This invitation (participant id) no longer opens the session.
+    Revoked(String),
+    /// The therapist deleted this client (client id).
+    ClientDeleted(String),
+    /// The room must close for everyone, without ending the session for good
+    /// (e.g. an operator suspended the therapist).
+    Close(&'static str),
 }
 
 /// Who is on the other end of a socket; proven before the upgrade.
@@ -55,6 +101,8 @@ pub struct Identity {
     /// `therapist`, or the invitation (participant) id of a client.
     pub member: String,
     pub role: Role,
+    /// The client record behind a client's invitation; `None` for the therapist.
+    pub client: Option<String>,
     /// The name the therapist entered (clients) or the account name (therapist).
     pub name: String,
     pub addr: IpAddr,
@@ -109,6 +157,7 @@ impl Rooms {
                 turn_secret: media.turn_secret.clone(),
                 live: Mutex::new(HashMap::new()),
                 ended: Mutex::new(HashSet::new()),
+                sockets: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -128,6 +177,64 @@ impl Rooms {
         lock(&self.inner.live).clear();
     }
 
+    /// A place for one more socket of `member` in `session_id`, unless they
+    /// already hold as many as they may.
+    pub(crate) fn claim_socket(&self, session_id: &str, member: &str) -> Option<SocketSlot> {
+        let key = (session_id.to_owned(), member.to_owned());
+        let mut sockets = lock(&self.inner.sockets);
+        let n = sockets.entry(key.clone()).or_insert(0);
+        if *n >= MAX_SOCKETS_PER_MEMBER {
+            return None;
+        }
+        *n += 1;
+        Some(SocketSlot {
+            rooms: self.clone(),
+            key,
+        })
+    }
+
+    /// The session changed outside the room (cancelled, moved, shortened).
+    pub fn session_changed(&self, row: &SessionRow) {
+        self.notify(&row.id, Notice::Session(Box::new(row.clone())));
+    }
+
+    /// An invitation was revoked (the client was taken off the session).
+    pub fn invitation_revoked(&self, session_id: &str, participant_id: &str) {
+        self.notify(session_id, Notice::Revoked(participant_id.to_owned()));
+    }
+
+    /// A therapist deleted a client: it leaves every room of theirs.
+    pub fn client_deleted(&self, owner_id: &str, client_id: &str) {
+        self.notify_owner(owner_id, || Notice::ClientDeleted(client_id.to_owned()));
+    }
+
+    /// The therapist's account was suspended: every room of theirs closes.
+    pub fn owner_suspended(&self, owner_id: &str) {
+        self.notify_owner(owner_id, || {
+            Notice::Close("This session is not available any more.")
+        });
+    }
+
+    /// Only rooms live on this process hear it; a socket opened later is
+    /// checked against the database anyway.
+    fn notify(&self, session_id: &str, notice: Notice) {
+        let tx = lock(&self.inner.live).get(session_id).cloned();
+        if let Some(tx) = tx {
+            let _ = tx.notices.send(notice);
+        }
+    }
+
+    fn notify_owner(&self, owner_id: &str, notice: impl Fn() -> Notice) {
+        let txs: Vec<RoomTx> = lock(&self.inner.live)
+            .values()
+            .filter(|tx| tx.owner == owner_id)
+            .cloned()
+            .collect();
+        for tx in txs {
+            let _ = tx.notices.send(notice());
+        }
+    }
+
     fn mark_ended(&self, session_id: &str) {
         lock(&self.inner.ended).insert(session_id.to_owned());
     }
@@ -144,9 +251,12 @@ impl Rooms {
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         let (cmds, cmd_rx) = mpsc::channel(256);
         let (events, event_rx) = mpsc::unbounded_channel();
+        let (notices, notice_rx) = mpsc::unbounded_channel();
         let tx = RoomTx {
             cmds,
             events,
+            notices,
+            owner: session.owner_id.clone(),
             generation,
         };
         live.insert(session.id.clone(), tx.clone());
@@ -157,8 +267,11 @@ impl Rooms {
                 session: session.clone(),
                 generation,
             },
-            cmd_rx,
-            event_rx,
+            actor::Inputs {
+                cmds: cmd_rx,
+                events: event_rx,
+                notices: notice_rx,
+            },
         ));
         tx
     }

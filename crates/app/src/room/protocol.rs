@@ -276,6 +276,9 @@ pub enum ServerMsg {
     Chat {
         from: String,
         name: String,
+        /// The sender's role (`therapist` or `client`): pages mark the
+        /// therapist's messages so a look-alike name cannot pose as them.
+        role: &'static str,
         text: String,
     },
     /// The receiver's own permissions, after the therapist changed them.

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::protocol::{self, ServerMsg, MAX_FRAME};
+use super::rate::{SocketRates, Verdict};
 use super::{Cmd, Identity, Out, Role};
 use crate::auth::session::PageTherapist;
 use crate::auth::tokens::hash_token;
@@ -57,10 +58,11 @@ async fn therapist_socket(
     let who = Identity {
         member: "therapist".into(),
         role: Role::Therapist,
+        client: None,
         name: signed.account.name.clone(),
         addr,
     };
-    Ok(accept(state, session, who, upgrade))
+    accept(state, session, who, upgrade)
 }
 
 #[tracing::instrument(skip_all)]
@@ -85,6 +87,12 @@ async fn client_socket(
     if participant.status == "revoked" || session.is_cancelled() {
         return Err(gone());
     }
+    // A suspended therapist's clients would only wait for someone who
+    // cannot come.
+    let owner = state.store.account_by_id(&session.owner_id).await?;
+    if owner.is_none_or(|a| a.is_suspended()) {
+        return Err(gone());
+    }
     open_window(&state, &session)?;
     let key = state
         .keys
@@ -100,10 +108,11 @@ async fn client_socket(
     let who = Identity {
         member: participant.id.clone(),
         role: Role::Client,
+        client: Some(participant.client_id.clone()),
         name,
         addr,
     };
-    Ok(accept(state, session, who, upgrade))
+    accept(state, session, who, upgrade)
 }
 
 /// Browsers always send `Origin` on a WebSocket; a foreign one is another
@@ -153,11 +162,46 @@ fn accept(
     session: SessionRow,
     who: Identity,
     upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
+) -> AppResult<Response> {
+    // Held for the socket's life; an upgrade that never completes drops it.
+    let slot = state
+        .rooms
+        .claim_socket(&session.id, &who.member)
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sockets",
+                "This session is open in too many tabs. Close one and try again.",
+            )
+        })?;
+    Ok(upgrade
         .max_message_size(HARD_LIMIT)
         .max_frame_size(HARD_LIMIT)
-        .on_upgrade(move |socket| pump(state, session, who, socket))
+        .on_upgrade(move |socket| async move {
+            pump(state, session, who, socket).await;
+            drop(slot);
+        }))
+}
+
+/// Whether the socket goes on after a rate check (an error was sent if not `Pass`).
+async fn rate_checked(socket: &mut WebSocket, verdict: Verdict) -> Flow {
+    match verdict {
+        Verdict::Pass => Flow::Pass,
+        Verdict::Refuse(refusal) => match socket.send(frame(&ServerMsg::error(&refusal))).await {
+            Ok(()) => Flow::Skip,
+            Err(_) => Flow::Stop,
+        },
+        Verdict::Close(refusal) => {
+            let _ = socket.send(frame(&ServerMsg::error(&refusal))).await;
+            Flow::Stop
+        }
+    }
+}
+
+enum Flow {
+    Pass,
+    Skip,
+    Stop,
 }
 
 async fn pump(state: AppState, session: SessionRow, who: Identity, mut socket: WebSocket) {
@@ -172,11 +216,19 @@ async fn pump(state: AppState, session: SessionRow, who: Identity, mut socket: W
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
+    let mut rates = SocketRates::new(std::time::Instant::now());
     loop {
         tokio::select! {
             incoming = socket.recv() => {
                 let Some(Ok(message)) = incoming else { break };
                 heard = Instant::now();
+                if matches!(message, Message::Text(_) | Message::Binary(_)) {
+                    match rate_checked(&mut socket, rates.frame(std::time::Instant::now())).await {
+                        Flow::Pass => {}
+                        Flow::Skip => continue,
+                        Flow::Stop => break,
+                    }
+                }
                 let text = match message {
                     Message::Text(text) => text,
                     Message::Binary(_) => {
@@ -193,6 +245,11 @@ async fn pump(state: AppState, session: SessionRow, who: Identity, mut socket: W
                 }
                 match protocol::parse(text.as_str()) {
                     Ok(msg) => {
+                        match rate_checked(&mut socket, rates.message(std::time::Instant::now(), &msg)).await {
+                            Flow::Pass => {}
+                            Flow::Skip => continue,
+                            Flow::Stop => break,
+                        }
                         if room.cmds.send(Cmd::Message { conn, msg }).await.is_err() {
                             let _ = socket.send(frame(&ended())).await;
                             break;

@@ -89,6 +89,8 @@ pub async fn revoke(
     let now = state.clock.unix();
     state.store.mark_participant(&p.id, "revoked", now).await?;
     state.store.cancel_jobs_for(&p.id, now).await?;
+    // An open room drops them now, not at the old end time.
+    state.rooms.invitation_revoked(&row.id, &p.id);
     if notify && p.status != "pending" {
         send(state, row, p, Mail::Cancellation).await?;
     }

@@ -289,6 +289,8 @@ pub async fn update(
     }
     row.updated_at = now;
     state.store.update_session(&row).await?;
+    // A live room closes at once if the new time no longer covers now.
+    state.rooms.session_changed(&row);
 
     for p in &removed {
         invitations::revoke(state, &row, p, true).await?;
@@ -329,6 +331,9 @@ pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()
     row.sequence += 1;
     row.updated_at = state.clock.unix();
     state.store.update_session(&row).await?;
+    // First, so that a live room tells everyone "cancelled" rather than
+    // "removed" one by one.
+    state.rooms.session_changed(&row);
     for p in state.store.participants_of(&row.id).await? {
         if p.status != "revoked" {
             invitations::revoke(state, &row, &p, true).await?;

@@ -1,7 +1,9 @@
 //! First-party analytics, recorded on the server as pages are served. Nothing
 //! stored identifies a person: the address and the full user agent only feed
-//! a keyed hash whose key (the day's salt) is deleted after 48 hours, so a
+//! keyed hashes whose key (the day's salt) is deleted after 48 hours, so a
 //! visitor today cannot be linked to yesterday's, nor back to an address.
+//! Page views themselves are deleted after the retention period the operator
+//! sets (`--analytics-retention-days`).
 
 use std::net::IpAddr;
 use std::sync::LazyLock;
@@ -19,6 +21,13 @@ use crate::store::PageView;
 
 /// Page views recorded per visitor and day; more are dropped, not refused.
 pub const VIEWS_PER_VISITOR_DAY: i64 = 300;
+/// Page views recorded per address (an IPv6 /64) and day, whatever user
+/// agents it sends: a client rotating agents is many "visitors" but one
+/// address. Higher than the visitor cap, for offices behind one NAT.
+pub const VIEWS_PER_ADDRESS_DAY: i64 = 600;
+/// How long page views are kept unless the operator says otherwise: 13
+/// months, so a year can be compared with the one before.
+pub const DEFAULT_RETENTION_DAYS: u32 = 395;
 /// Salts older than this are deleted by housekeeping (and on every rotation).
 pub const SALT_LIFETIME_SECS: i64 = 48 * 3600;
 /// Inputs longer than these are cut before parsing: a forged header cannot
@@ -197,6 +206,27 @@ pub fn visitor_hash(salt: &[u8], addr: IpAddr, user_agent: &str) -> String {
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
+/// HMAC(salt, address group) alone: the key of the per-address cap. An IPv6
+/// client holds a whole /64, so that is one address here.
+pub fn address_hash(salt: &[u8], addr: IpAddr) -> String {
+    let group = match addr {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    };
+    // HMAC takes keys of any length.
+    let mut mac = Hmac::<Sha256>::new_from_slice(salt).expect("HMAC accepts any key length");
+    mac.update(b"address");
+    mac.update(&[0]);
+    mac.update(group.as_bytes());
+    format!("a:{}", hex::encode(&mac.finalize().into_bytes()[..16]))
+}
+
 /// Day number and start of the hour of a Unix time.
 pub fn day_and_hour(unix: i64) -> (i64, i64) {
     (unix.div_euclid(86_400), unix - unix.rem_euclid(3600))
@@ -257,8 +287,12 @@ async fn store_view(
     let now = state.clock.unix();
     let (day, hour) = day_and_hour(now);
     let salt = state.store.analytics_salt(day, now).await?;
+    let address = address_hash(&salt, addr);
+    if state.store.count_analytics_view(day, &address).await? > VIEWS_PER_ADDRESS_DAY {
+        return Ok(());
+    }
     let visitor = visitor_hash(&salt, addr, user_agent);
-    if state.store.views_by_visitor(day, &visitor).await? >= VIEWS_PER_VISITOR_DAY {
+    if state.store.count_analytics_view(day, &visitor).await? > VIEWS_PER_VISITOR_DAY {
         return Ok(());
     }
     let agent = classify(user_agent);
@@ -284,14 +318,23 @@ async fn store_view(
     Ok(())
 }
 
-/// Deletes salts past their lifetime (and any for days before yesterday).
+/// Deletes salts past their lifetime (and any for days before yesterday),
+/// with the view counts keyed by them.
 pub async fn purge_salts(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.unix();
     let (today, _) = day_and_hour(now);
+    state.store.purge_analytics_counts(today - 1).await?;
     Ok(state
         .store
         .purge_analytics_salts(now - SALT_LIFETIME_SECS, today - 1)
         .await?)
+}
+
+/// Deletes page views older than the retention period.
+pub async fn purge_views(state: &AppState) -> anyhow::Result<u64> {
+    let (today, _) = day_and_hour(state.clock.unix());
+    let keep = i64::from(state.settings.analytics_retention_days);
+    Ok(state.store.purge_page_views(today - keep).await?)
 }
 
 #[cfg(test)]
@@ -358,5 +401,24 @@ mod tests {
         assert_eq!(a, visitor_hash(b"salt-1", addr, DESKTOP));
         assert_ne!(a, visitor_hash(b"salt-2", addr, DESKTOP));
         assert!(!a.contains("203"));
+    }
+
+    #[test]
+    fn the_address_hash_ignores_the_agent_and_the_host_part_of_an_ipv6_address() {
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(address_hash(b"s", v4), address_hash(b"s", v4));
+        assert_ne!(
+            address_hash(b"s", v4),
+            address_hash(b"s", "203.0.113.8".parse().unwrap())
+        );
+        assert_ne!(address_hash(b"s", v4), address_hash(b"t", v4));
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_hash(b"s", a), address_hash(b"s", b));
+        assert_ne!(address_hash(b"s", a), address_hash(b"s", other));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(address_hash(b"s", mapped), address_hash(b"s", v4));
+        assert!(!address_hash(b"s", v4).contains("203"));
     }
 }

@@ -28,10 +28,16 @@ pub const ANSWER_WITHIN_DAYS: i64 = 30;
 pub const CONTACT_PER_HOUR: i64 = 5;
 const MAX_MESSAGE: usize = 5000;
 
-/// Housekeeping of this module: expired analytics salts.
+/// Housekeeping of this module: expired analytics salts, and page views
+/// past the retention period.
 pub async fn housekeeping(state: &AppState) {
     if let Err(err) = analytics::purge_salts(state).await {
         tracing::warn!(error = %err, "could not purge analytics salts");
+    }
+    match analytics::purge_views(state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "page views past their retention deleted"),
+        Err(err) => tracing::warn!(error = %err, "could not purge old page views"),
     }
 }
 

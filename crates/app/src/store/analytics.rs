@@ -74,13 +74,36 @@ impl Store {
             .await
     }
 
-    /// Page views already recorded for this visitor today.
-    pub async fn views_by_visitor(&self, day: i64, visitor: &str) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM page_views WHERE day = $1 AND visitor = $2")
-            .bind(day)
-            .bind(visitor)
-            .fetch_one(self.pool())
-            .await
+    /// Counts one more page view for `hash` on `day`; returns the count with
+    /// it. One statement, so concurrent views each get their own number.
+    pub async fn count_analytics_view(&self, day: i64, hash: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO analytics_counts (day, hash, views) VALUES ($1, $2, 1) \
+             ON CONFLICT (day, hash) DO UPDATE SET views = analytics_counts.views + 1 \
+             RETURNING views",
+        )
+        .bind(day)
+        .bind(hash)
+        .fetch_one(self.pool())
+        .await
+    }
+
+    /// Deletes the view counts of days before `min_day` (their salts are gone).
+    pub async fn purge_analytics_counts(&self, min_day: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM analytics_counts WHERE day < $1")
+            .bind(min_day)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes page views of days before `min_day`: the retention period.
+    pub async fn purge_page_views(&self, min_day: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM page_views WHERE day < $1")
+            .bind(min_day)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn insert_page_view(&self, view: &PageView<'_>) -> Result<(), sqlx::Error> {

@@ -145,3 +145,38 @@ async fn a_waiting_client_checks_that_media_gets_through_before_joining(app: Tes
     let waiting = expect_where(&mut t, "waiting_list", |m| m["people"] != json!([])).await;
     assert_eq!(waiting["people"].as_array().unwrap().len(), 1);
 }
+
+/// TURN credentials go only to someone who said hello: not in `probe_ready`
+/// before it, then in `welcome` and in later `probe_ready`s.
+async fn turn_credentials_wait_for_hello(backend: crate::helpers::Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.media.turn_urls = vec!["turn:turn.example.org:3478".into()];
+        config.media.turn_secret = Some("s3cret".into());
+    })
+    .await;
+    let s = setup(&app, "ana@example.com", "group", &["ben@example.com"], 10).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    send(&mut ben, json!({"type": "probe"})).await;
+    let before = expect(&mut ben, "probe_ready").await;
+    assert_eq!(before["ice_servers"], json!([]), "nothing before hello");
+    hello(&mut ben).await;
+    let welcome = expect(&mut ben, "welcome").await;
+    let servers = welcome["ice_servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    assert!(servers[0]["credential"]
+        .as_str()
+        .is_some_and(|c| !c.is_empty()));
+    send(&mut ben, json!({"type": "probe"})).await;
+    let after = expect(&mut ben, "probe_ready").await;
+    assert_eq!(after["ice_servers"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn turn_credentials_wait_for_hello_on_sqlite() {
+    turn_credentials_wait_for_hello(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn turn_credentials_wait_for_hello_on_postgres() {
+    turn_credentials_wait_for_hello(crate::helpers::Backend::Postgres).await;
+}

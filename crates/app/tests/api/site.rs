@@ -47,12 +47,12 @@ fn totp_code(secret: &str, at: i64) -> String {
 
 /// An operator as `regroup admin create` makes one (TOTP enrolled), signed in
 /// both with a bearer token and in its own browser.
-struct Operator {
+pub(crate) struct Operator {
     token: String,
-    browser: reqwest::Client,
+    pub(crate) browser: reqwest::Client,
 }
 
-async fn operator(app: &TestApp) -> Operator {
+pub(crate) async fn operator(app: &TestApp) -> Operator {
     let email = "oscar@regroup.example";
     let hash = regroup::auth::password::hash(PASSWORD).await.unwrap();
     let account = app
@@ -124,7 +124,7 @@ async fn page_as(app: &TestApp, client: &reqwest::Client, path: &str) -> (Status
     (response.status(), response.text().await.unwrap())
 }
 
-async fn submit_as(
+pub(crate) async fn submit_as(
     app: &TestApp,
     client: &reqwest::Client,
     from_page: &str,

@@ -103,7 +103,7 @@ impl Room {
             peer: from,
             mid: data.mid,
         };
-        let Some(source) = self.sources.get_mut(&tk) else {
+        let Some(source) = self.sources.get_mut(&tk).filter(|s| s.forwarded) else {
             return;
         };
         let layer = match (&mut source.layers, data.rid) {

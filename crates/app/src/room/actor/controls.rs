@@ -3,7 +3,7 @@
 
 use regroup_sfu::{SfuError, TrackKind};
 
-use super::{actor_of, not_allowed, unknown_person, Room, WAIT_TEXT};
+use super::{actor_of, not_allowed, unknown_person, Ending, Room, WAIT_TEXT};
 use crate::audit::{Action, Actor, TargetKind};
 use crate::room::protocol::{ClientMsg, Refusal, ServerMsg};
 use crate::room::{ConnId, Role};
@@ -79,13 +79,16 @@ impl Room {
                 if !allowed {
                     m.sharing = false;
                 }
+                let media = m.media.clone();
+                self.allow_screen_media(media, allowed).await;
                 self.send_controls(&id);
                 self.roster();
                 Ok(())
             }
             ClientMsg::Remove { id } => self.remove_client(&id).await,
             ClientMsg::End => {
-                self.end("Your therapist ended the session.", true).await;
+                self.end("Your therapist ended the session.", Ending::Therapist)
+                    .await;
                 Ok(())
             }
             _ => Err(Refusal::new(
@@ -164,20 +167,8 @@ impl Room {
             id,
         )
         .await;
-        let removed = ServerMsg::Removed {
-            message: "Your therapist removed you from this session.",
-        };
-        // Every socket of this person, joined or not.
-        let conns: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.who.member == id)
-            .map(|(k, _)| *k)
-            .collect();
-        for conn in conns {
-            self.send_conn(conn, &removed);
-        }
-        self.remove_member(id).await;
+        self.take_out(id, "Your therapist removed you from this session.")
+            .await;
         Ok(())
     }
 
@@ -208,8 +199,9 @@ impl Room {
         self.waiting_list();
     }
 
-    /// Ends the room for everyone; `by_therapist` also closes the session's links.
-    pub(super) async fn end(&mut self, message: &'static str, by_therapist: bool) {
+    /// Ends the room for everyone. Unless it was closed from outside, the
+    /// session is over for good and its links stop working.
+    pub(super) async fn end(&mut self, message: &'static str, how: Ending) {
         let admitted: Vec<(String, Role)> = self
             .members
             .iter()
@@ -229,6 +221,22 @@ impl Room {
                 tracing::warn!(error = %err, "could not close the media room");
             }
         }
+        if how != Ending::Closed {
+            self.mark_over(how).await;
+        }
+        // Told last, so that everything above is recorded when they hear it.
+        let ended = ServerMsg::Ended { message };
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send_conn(conn, &ended);
+            self.close_conn(conn);
+        }
+        tracing::info!(session = %self.ctx.session.id, "room ended");
+        self.done = true;
+    }
+
+    /// Records that the session is over, so its links stay closed.
+    async fn mark_over(&mut self, how: Ending) {
         self.ctx.rooms.mark_ended(&self.ctx.session.id);
         // Stored too, so the room stays closed after a restart and on other nodes.
         let now = self.ctx.state.clock.unix();
@@ -241,20 +249,11 @@ impl Room {
         {
             tracing::warn!(error = %err, "could not store that the session ended");
         }
-        let actor = if by_therapist {
+        let actor = if how == Ending::Therapist {
             Actor::therapist(&self.ctx.session.owner_id)
         } else {
             Actor::system()
         };
         self.audit(actor, Action::SessionEnded).await;
-        // Told last, so that everything above is recorded when they hear it.
-        let ended = ServerMsg::Ended { message };
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-        for conn in conns {
-            self.send_conn(conn, &ended);
-            self.close_conn(conn);
-        }
-        tracing::info!(session = %self.ctx.session.id, "room ended");
-        self.done = true;
     }
 }

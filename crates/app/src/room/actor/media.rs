@@ -34,13 +34,17 @@ impl Room {
                 let media = new_media_id();
                 let result = sfu.join(room.as_str(), media.as_str(), sdp).await;
                 if result.is_ok() {
-                    let (audio_off, video_off) = match self.members.get_mut(id) {
+                    let (audio_off, video_off, may_share) = match self.members.get_mut(id) {
                         Some(m) => {
                             m.media = Some(media.clone());
-                            (m.host_muted, m.host_camera_off)
+                            (m.host_muted, m.host_camera_off, m.may_share)
                         }
-                        None => (false, false),
+                        None => (false, false, false),
                     };
+                    // The engine forwards a screen only once told it may.
+                    if may_share {
+                        self.allow_screen_media(Some(media.clone()), true).await;
+                    }
                     if audio_off {
                         self.forward(Some(media.clone()), TrackKind::Audio, false)
                             .await;
@@ -221,6 +225,23 @@ impl Room {
                 .await
             {
                 tracing::debug!(error = %err, "layer cap not applied");
+            }
+        }
+    }
+
+    /// Whether the engine may forward a second video track (the screen) of
+    /// this media connection; without it, any track beyond one camera and
+    /// one microphone reaches no one.
+    pub(super) async fn allow_screen_media(&self, media: Option<String>, allowed: bool) {
+        if let Some(media) = media {
+            if let Err(err) = self
+                .ctx
+                .state
+                .sfu
+                .set_screen_share(self.session_id(), media.as_str(), allowed)
+                .await
+            {
+                tracing::debug!(error = %err, "screen share permission not applied");
             }
         }
     }

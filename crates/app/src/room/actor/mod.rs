@@ -5,6 +5,7 @@
 mod controls;
 mod media;
 mod outbox;
+mod outside;
 mod probe;
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use regroup_sfu::Event;
 use tokio::sync::mpsc;
 
 use super::protocol::{ClientMsg, IceServer, Refusal, ServerMsg, MAX_NAME};
-use super::{turn, Cmd, ConnId, Identity, Out, Role, Rooms};
+use super::{turn, Cmd, ConnId, Identity, Notice, Out, Role, Rooms};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::state::AppState;
 use crate::store::SessionRow;
@@ -27,6 +28,25 @@ const IDLE_STOP: Duration = Duration::from_secs(120);
 const TICK: Duration = Duration::from_secs(2);
 
 const WAIT_TEXT: &str = "Your therapist will let you in shortly.";
+
+/// What an actor reads, in `select!` order of arrival.
+pub(crate) struct Inputs {
+    pub cmds: mpsc::Receiver<Cmd>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub notices: mpsc::UnboundedReceiver<Notice>,
+}
+
+/// How a room ends, which decides what is recorded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// The therapist pressed "End session": the session is over for good.
+    Therapist,
+    /// The scheduled time ran out: over for good.
+    TimeOver,
+    /// Closed from outside (cancelled, moved, account suspended); the session
+    /// itself is not marked ended, so it may open again if reinstated.
+    Closed,
+}
 
 pub(crate) struct Context {
     pub state: AppState,
@@ -49,6 +69,8 @@ struct Conn {
 
 struct Member {
     role: Role,
+    /// The client record (clients only), to act on its deletion.
+    client: Option<String>,
     /// The name the therapist entered, or the therapist's account name.
     full_name: String,
     /// The name other clients see.
@@ -79,13 +101,16 @@ struct Room {
     done: bool,
     /// The simulcast cap last applied to everyone (see `layer_cap`).
     layer_cap: Option<usize>,
+    /// The therapist's account name, read once (see `therapist_name`).
+    therapist_name: Option<String>,
 }
 
-pub(crate) async fn run(
-    ctx: Context,
-    mut cmds: mpsc::Receiver<Cmd>,
-    mut events: mpsc::UnboundedReceiver<Event>,
-) {
+pub(crate) async fn run(ctx: Context, inputs: Inputs) {
+    let Inputs {
+        mut cmds,
+        mut events,
+        mut notices,
+    } = inputs;
     let mut room = Room {
         ctx,
         conns: HashMap::new(),
@@ -95,6 +120,7 @@ pub(crate) async fn run(
         empty_since: Some(Instant::now()),
         done: false,
         layer_cap: None,
+        therapist_name: None,
     };
     let mut tick = tokio::time::interval(TICK);
     while !room.done {
@@ -104,6 +130,7 @@ pub(crate) async fn run(
                 None => break,
             },
             Some(event) = events.recv() => room.engine(event).await,
+            Some(notice) = notices.recv() => room.notice(notice).await,
             _ = tick.tick() => room.tick().await,
         }
     }
@@ -225,7 +252,10 @@ impl Room {
         }
         let display = match who.role {
             Role::Therapist => who.name.clone(),
-            Role::Client => parse_display(display_name.as_deref(), &who.name)?,
+            Role::Client => {
+                let therapist = self.therapist_name().await;
+                parse_display(display_name.as_deref(), &who.name, &therapist)?
+            }
         };
         let existing = self.members.contains_key(&who.member);
         if !existing && who.role == Role::Client && self.locked {
@@ -258,6 +288,7 @@ impl Room {
         self.next_seq += 1;
         let member = self.members.entry(who.member.clone()).or_insert(Member {
             role: who.role,
+            client: who.client.clone(),
             full_name: who.name.clone(),
             display: display.clone(),
             admitted: who.role == Role::Therapist,
@@ -330,7 +361,8 @@ impl Room {
 
     async fn tick(&mut self) {
         if self.ctx.state.clock.unix() >= self.ctx.session.ends_at() {
-            self.end("The time for this session is over.", false).await;
+            self.end("The time for this session is over.", Ending::TimeOver)
+                .await;
             return;
         }
         let expired: Vec<String> = self
@@ -350,6 +382,25 @@ impl Room {
             }
         } else {
             self.empty_since = None;
+        }
+    }
+
+    /// The therapist's account name, which no client may take.
+    async fn therapist_name(&mut self) -> String {
+        if let Some(name) = &self.therapist_name {
+            return name.clone();
+        }
+        let owner = &self.ctx.session.owner_id;
+        match self.ctx.state.store.account_by_id(owner).await {
+            Ok(Some(account)) => {
+                self.therapist_name = Some(account.name.clone());
+                account.name
+            }
+            Ok(None) => String::new(),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the therapist's name");
+                String::new()
+            }
         }
     }
 
@@ -403,12 +454,30 @@ fn actor_of<'a>(member: &'a str, role: Role, owner: &'a str) -> Actor<'a> {
     }
 }
 
-fn parse_display(given: Option<&str>, full: &str) -> Result<String, Refusal> {
+/// The name other clients see. A client may not take the therapist's name
+/// (compared without case, spaces or punctuation), so nobody can pose as
+/// them; a first name that happens to match falls back to the full name.
+fn parse_display(given: Option<&str>, full: &str, therapist: &str) -> Result<String, Refusal> {
     let chosen = given.map(str::trim).filter(|s| !s.is_empty());
+    let reserved = folded(therapist);
+    let taken = |name: &str| !reserved.is_empty() && folded(name) == reserved;
     let name = match chosen {
+        Some(name) if taken(name) => {
+            return Err(Refusal::new(
+                "bad_name",
+                "Please choose a name other than your therapist's.",
+            ))
+        }
         Some(name) => name.to_owned(),
         // Other clients see only the first name unless the client says otherwise.
-        None => full.split_whitespace().next().unwrap_or("Guest").to_owned(),
+        None => {
+            let first = full.split_whitespace().next().unwrap_or("Guest");
+            [first, full, "Guest"]
+                .into_iter()
+                .find(|n| !taken(n))
+                .unwrap_or("Client")
+                .to_owned()
+        }
     };
     if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(Refusal::new(
@@ -417,6 +486,14 @@ fn parse_display(given: Option<&str>, full: &str) -> Result<String, Refusal> {
         ));
     }
     Ok(name)
+}
+
+/// A name reduced to its lower-case letters and digits.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn not_allowed() -> Refusal {
@@ -433,10 +510,33 @@ mod tests {
 
     #[test]
     fn other_clients_see_a_first_name_unless_one_is_chosen() {
-        assert_eq!(parse_display(None, "Ben Okafor").unwrap(), "Ben");
-        assert_eq!(parse_display(Some("  "), "Ben Okafor").unwrap(), "Ben");
-        assert_eq!(parse_display(Some("B."), "Ben Okafor").unwrap(), "B.");
-        assert!(parse_display(Some(&"x".repeat(61)), "Ben").is_err());
-        assert!(parse_display(Some("a\u{7}"), "Ben").is_err());
+        let t = "Ana Ruiz";
+        assert_eq!(parse_display(None, "Ben Okafor", t).unwrap(), "Ben");
+        assert_eq!(parse_display(Some("  "), "Ben Okafor", t).unwrap(), "Ben");
+        assert_eq!(parse_display(Some("B."), "Ben Okafor", t).unwrap(), "B.");
+        assert!(parse_display(Some(&"x".repeat(61)), "Ben", t).is_err());
+        assert!(parse_display(Some("a\u{7}"), "Ben", t).is_err());
+    }
+
+    #[test]
+    fn a_client_cannot_take_the_therapists_name() {
+        let t = "Ana Ruiz";
+        for pose in [
+            "Ana Ruiz",
+            "ana ruiz",
+            "  ANA   RUIZ ",
+            "Ana\tRuiz",
+            "Ana-Ruiz.",
+        ] {
+            let refused = parse_display(Some(pose), "Ben Okafor", t).unwrap_err();
+            assert_eq!(refused.code, "bad_name", "{pose:?}");
+        }
+        assert_eq!(parse_display(Some("Ana"), "Ben Okafor", t).unwrap(), "Ana");
+        // A default that collides falls back to the full name.
+        assert_eq!(
+            parse_display(None, "Ana Okafor", "Ana").unwrap(),
+            "Ana Okafor"
+        );
+        assert_eq!(parse_display(None, "Ana", "ana").unwrap(), "Guest");
     }
 }

@@ -9,7 +9,7 @@ use crate::room::{ConnId, Out, Role};
 
 impl Room {
     pub(super) fn chat(&mut self, id: &str, text: &str) -> Result<(), Refusal> {
-        self.admitted_mut(id)?;
+        let sender_role = self.admitted_mut(id)?.role.as_str();
         let text = text.trim();
         if text.is_empty()
             || text.chars().count() > MAX_CHAT
@@ -34,6 +34,7 @@ impl Room {
                 &ServerMsg::Chat {
                     from: id.to_owned(),
                     name,
+                    role: sender_role,
                     text: text.to_owned(),
                 },
             );

@@ -14,11 +14,18 @@ use crate::room::ConnId;
 const MAX_PROBES: u32 = 5;
 
 impl Room {
+    /// TURN credentials go only to someone who said `hello` (and so shows
+    /// in the therapist's waiting list); before it the check tests direct
+    /// UDP and TCP only, so a link cannot be mined for relay credentials.
     pub(super) fn probe_ready(&mut self, conn: ConnId) -> Result<(), Refusal> {
         let Some(c) = self.conns.get(&conn) else {
             return Ok(());
         };
-        let ice_servers = self.ice_servers(&c.who.member);
+        let ice_servers = if c.joined {
+            self.ice_servers(&c.who.member)
+        } else {
+            Vec::new()
+        };
         self.send_conn(conn, &ServerMsg::ProbeReady { ice_servers });
         Ok(())
     }

@@ -133,6 +133,7 @@ pub(super) async fn act(
                 .store
                 .delete_auth_sessions_except(&account.id, None)
                 .await?;
+            state.rooms.owner_suspended(&account.id);
         }
         TherapistAction::Reinstate => {}
         TherapistAction::ResendVerification => {
