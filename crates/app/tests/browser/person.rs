@@ -55,6 +55,7 @@ pub async fn signs_in(browser: &Browser, email: &str, code: Option<String>) {
 pub async fn turns_on_the_authenticator(app: &TestApp, browser: &Browser) -> String {
     browser.click_link("Security").await;
     browser.click_button("Set up an authenticator app").await;
+    browser.find("//code[@class='secret']", 20).await;
     let key = browser
         .js(
             "return document.querySelector('code.secret').innerText",
