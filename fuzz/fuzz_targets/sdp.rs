@@ -18,6 +18,11 @@ struct Engine {
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
+        // libFuzzer's hook aborts on any panic, even one the engine contains
+        // (str0m asserts on some SDP; see crates/sfu/src/contain.rs). Print
+        // instead: a panic the engine does not contain still ends the run,
+        // through the liveness check below.
+        std::panic::set_hook(Box::new(|info| eprintln!("contained: {info}")));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

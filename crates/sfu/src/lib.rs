@@ -5,6 +5,7 @@
 //! layer per subscriber. See `README.md` for the API and threading model.
 
 mod config;
+mod contain;
 mod demux;
 mod error;
 mod event;

@@ -17,6 +17,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Event as RtcEvent, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError};
 use tracing::{debug, warn};
 
+use crate::contain::contained;
 use crate::error::SfuError;
 use crate::ids::{ParticipantId, PeerKey};
 use crate::simulcast::{LayerSelector, TimeMapper};
@@ -120,6 +121,9 @@ pub(crate) struct Participant {
     hold_offers_until: Instant,
     pub found: Vec<Found>,
     pub transmits: Vec<OutTransmit>,
+    /// Set when str0m panicked on this peer's SDP: its `Rtc` is not to be
+    /// trusted again, and the room removes the peer (see `contain.rs`).
+    pub poisoned: bool,
 }
 
 fn parse_err(_: impl std::fmt::Display) -> SfuError {
@@ -180,13 +184,21 @@ impl Participant {
             hold_offers_until: now,
             found: Vec::new(),
             transmits: Vec::new(),
+            poisoned: false,
         }
     }
 
     /// Accepts a browser offer (first join, or a re-offer) and returns the answer.
     pub fn accept_offer(&mut self, now: Instant, sdp: &str) -> Result<String, SfuError> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(parse_err)?;
-        let result = self.rtc.sdp_api().accept_offer(offer);
+        let rtc = &mut self.rtc;
+        let result = match contained(|| rtc.sdp_api().accept_offer(offer)) {
+            Ok(result) => result,
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+        };
         // str0m drops our own pending offer when it accepts one: we are the
         // polite side of glare. Put our changes back in the queue.
         if self.pending.take().is_some() {
@@ -220,7 +232,14 @@ impl Participant {
         let Some((pending, _)) = self.pending.take() else {
             return Err(SfuError::NoPendingOffer);
         };
-        let result = self.rtc.sdp_api().accept_answer(pending, answer);
+        let rtc = &mut self.rtc;
+        let result = match contained(|| rtc.sdp_api().accept_answer(pending, answer)) {
+            Ok(result) => result,
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+        };
         let ok = result.is_ok();
         for (key, sub) in self.subs.iter_mut() {
             sub.state = match (sub.state, ok) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use str0m::config::CryptoProvider;
 use str0m::media::{MediaKind, Rid};
 use str0m::net::Receive;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::config::RoomConfig;
 use crate::error::SfuError;
@@ -144,6 +144,10 @@ impl Room {
         let p = self.participant_mut(who)?;
         let before: Vec<TrackKey> = open_subs(p);
         let result = p.accept_answer(now, sdp);
+        if p.poisoned {
+            return self.drop_poisoned(now, who, result);
+        }
+        let p = self.participant_mut(who)?;
         let opened: Vec<TrackKey> = open_subs(p)
             .into_iter()
             .filter(|tk| !before.contains(tk))
@@ -166,6 +170,10 @@ impl Room {
         let p = self.participant_mut(who)?;
         let old_ufrag = p.ufrag.clone();
         let result = p.accept_offer(now, sdp);
+        if p.poisoned {
+            return self.drop_poisoned(now, who, result).map(|()| String::new());
+        }
+        let p = self.participant_mut(who)?;
         if p.ufrag != old_ufrag {
             let change = RouteChange::Add {
                 key: p.key,
@@ -175,6 +183,23 @@ impl Room {
         }
         self.settle(now);
         result
+    }
+
+    /// A peer whose SDP made str0m panic leaves as if its connection failed;
+    /// the caller gets the error.
+    fn drop_poisoned<T>(
+        &mut self,
+        now: Instant,
+        who: &ParticipantId,
+        result: Result<T, SfuError>,
+    ) -> Result<(), SfuError> {
+        warn!(room = %self.id, participant = %who, "dropped after SDP the engine could not apply");
+        if let Some(key) = self.key_of(who) {
+            self.remove(now, key, DisconnectReason::Failed);
+            self.send_offers(now);
+            self.settle(now);
+        }
+        result.map(|_| ())
     }
 
     pub fn leave(&mut self, now: Instant, who: &ParticipantId) -> Result<(), SfuError> {
