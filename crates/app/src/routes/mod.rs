@@ -51,9 +51,14 @@ async fn no_route() -> AppError {
     )
 }
 
+/// Paths read by programs, not people: the API and the probes.
+pub fn answers_json(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/readyz" || path == "/healthz"
+}
+
 /// Errors answer in JSON on the API and as a page everywhere else.
 async fn html_errors(request: Request, next: Next) -> Response {
-    let wants_json = request.uri().path().starts_with("/api/");
+    let wants_json = answers_json(request.uri().path());
     let response = next.run(request).await;
     if wants_json {
         return response;

@@ -9,6 +9,7 @@ mod audit;
 mod auth_sessions;
 mod backup_runs;
 mod clients;
+mod detached;
 mod email_tokens;
 mod jobs;
 mod recovery_codes;
@@ -27,6 +28,7 @@ pub use site::{
     TicketRow, TrackedLink,
 };
 
+pub(crate) use detached::{detached, outside_transaction};
 pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
 pub use video_sessions::{ParticipantRow, SessionRow};
@@ -70,6 +72,7 @@ impl Store {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            .before_acquire(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn)) }))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -150,5 +153,19 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+impl Store {
+    /// Overwrites the one probe row: proves the database takes writes now.
+    pub async fn probe_write(&self, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 }
