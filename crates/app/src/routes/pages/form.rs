@@ -155,7 +155,8 @@ impl FormPage {
 
 /// The status to answer a failed form submission with.
 pub fn failed_status(err: &AppError) -> StatusCode {
-    if err.status.is_server_error() {
+    // 503 (busy, with Retry-After) stays: it tells the browser to come back.
+    if err.status.is_server_error() && err.status != StatusCode::SERVICE_UNAVAILABLE {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         err.status
