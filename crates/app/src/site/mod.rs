@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::auth::throttle;
 use crate::auth::tokens::constant_time_eq;
 use crate::domain::Email;
 use crate::error::{AppError, AppResult};
@@ -73,16 +74,9 @@ pub async fn submit_inquiry(
     let message = text("message", message, MAX_MESSAGE)?;
     let now = state.clock.unix();
     let subject = keyed(state, "contact", &addr.to_string());
-    let (recent, oldest) = state
-        .store
-        .login_failures_since(&subject, now - 3600)
-        .await?;
-    if recent >= CONTACT_PER_HOUR {
-        return Err(AppError::too_many_attempts(
-            (oldest.unwrap_or(now) + 3600 - now).max(1) as u64,
-        ));
-    }
-    state.store.record_login_failure(&subject, now).await?;
+    // Counted before anything is stored, so concurrent submissions cannot
+    // slip past the limit together.
+    let _counted = throttle::take(&state.store, &[(&subject, CONTACT_PER_HOUR)], 3600, now).await?;
     let due = now + ANSWER_WITHIN_DAYS * 86_400;
     let id = state
         .store

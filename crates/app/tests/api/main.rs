@@ -20,6 +20,7 @@ mod room;
 mod room_probe;
 mod schedule_pages;
 mod sessions;
+mod sign_in_throttle;
 mod site;
 mod tls;
 mod totp;
