@@ -137,6 +137,13 @@ pub async fn take(
     Ok(attempt)
 }
 
+/// `take` for requests that count whatever their outcome (forms that send
+/// mail): the attempt is never forgotten.
+pub async fn count(store: &Store, limits: &[(&str, i64)], window: i64, now: i64) -> AppResult<()> {
+    let _counted = take(store, limits, window, now).await?;
+    Ok(())
+}
+
 /// `take` for a sign-in step (password or second factor).
 pub async fn begin(store: &Store, subjects: &Subjects, now: i64) -> AppResult<Attempt> {
     take(store, &subjects.limits(), WINDOW_SECS, now).await

@@ -11,6 +11,7 @@ mod clients;
 mod dropped_requests;
 mod geoip;
 mod keys;
+mod mail_throttle;
 mod openapi;
 mod pages;
 mod privacy;
