@@ -142,6 +142,10 @@ struct ServeArgs {
     /// `smtps://user:pass@host:465` or `smtp://host:587?tls=required`; unset: write mail to DATA_DIR/outbox.
     #[arg(long, env = "REGROUP_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Without SMTP, list the outbox at /dev/outbox even when the public URL is not
+    /// plain-http localhost (and allow an https public URL without SMTP). Never on a real site.
+    #[arg(long, env = "REGROUP_DEV_OUTBOX")]
+    dev_outbox: bool,
     /// The sender of every email.
     #[arg(
         long,
@@ -283,6 +287,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.public_url = args.public_url;
     config.smtp_url = args.smtp_url;
+    config.dev_outbox = args.dev_outbox;
     config.mail_from = args.mail_from;
     config.geoip_db = args.geoip_db;
     config.trusted_proxies = args.trusted_proxies;

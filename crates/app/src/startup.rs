@@ -63,8 +63,15 @@ impl Application {
             &config.outbox_dir(),
             &config.mail_from,
         )?;
+        let public_url = resolve_public_url(config.public_url.as_ref(), bound, tls.is_some());
+        let dev_outbox = crate::config::dev_outbox_served(
+            &public_url,
+            config.smtp_url.is_some(),
+            config.dev_outbox,
+        )?;
         let settings = Settings {
-            public_url: resolve_public_url(config.public_url.as_ref(), bound, tls.is_some()),
+            public_url,
+            dev_outbox,
             session_idle: config.session_idle,
             session_max: config.session_max,
             throttle_key: store.server_secret("throttle").await?,

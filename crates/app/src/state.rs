@@ -35,6 +35,8 @@ pub struct Settings {
     pub geoip: Option<crate::site::geo::GeoIp>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `/dev/outbox` is served (see `config::dev_outbox_served`).
+    pub dev_outbox: bool,
 }
 
 impl Settings {
