@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::backup::BackupPlan;
 use crate::clock::Clock;
 use crate::config::{resolve_public_url, Config};
-use crate::keys::{load_master_key, KeyStore, Keyring};
+use crate::keys::{open_master_key, KeyStore, Keyring};
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
@@ -24,11 +24,16 @@ pub struct Application {
     state: AppState,
     /// Scheduled backups: the plan and the interval (`--backup-every`).
     backups: Option<(BackupPlan, Duration)>,
+    /// Shared with other servers, refused to a master key rotation; dropped
+    /// (released) when `run_until` returns.
+    _data_lock: crate::data_lock::DataLock,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         config.ensure_data_dir()?;
+        // Held until the server stops: a master key rotation waits for it.
+        let data_lock = crate::data_lock::for_serving(&config).await?;
         // Read first: a wrong certificate path should stop the start at once.
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
@@ -38,7 +43,7 @@ impl Application {
         store.migrate().await?;
         let key_store =
             KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
-        let keys = Keyring::new(load_master_key(&config)?, key_store);
+        let keys = Keyring::new(open_master_key(&config, &key_store).await?, key_store);
         let sealed = crate::auth::second_factor::seal_clear_secrets(&store, &keys).await?;
         if sealed > 0 {
             tracing::info!(
@@ -102,6 +107,7 @@ impl Application {
             tls,
             state,
             backups,
+            _data_lock: data_lock,
         })
     }
 

@@ -133,6 +133,17 @@ impl KeyStore {
         Ok(())
     }
 
+    /// The fingerprints of the master keys that wrapped the stored data keys
+    /// (one, except in a key store that was damaged or mixed by hand).
+    pub async fn master_fingerprints(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(&format!(
+            "SELECT DISTINCT master_fingerprint FROM {} ORDER BY master_fingerprint",
+            self.table
+        ))
+        .fetch_all(&self.pool)
+        .await
+    }
+
     /// Every (owner, wrapped key) pair, for master key rotation.
     pub async fn all(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
         sqlx::query_as(&format!(
