@@ -157,13 +157,9 @@ impl Config {
         self.data_dir.join("outbox")
     }
 
+    /// Creates the data directory, private to this user (see `data_dir`).
     pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "while creating the data directory {}",
-                self.data_dir.display()
-            )
-        })
+        crate::data_dir::prepare(&self.data_dir)
     }
 }
 

@@ -8,6 +8,7 @@ mod audit_anchor;
 mod backups;
 mod bad_input;
 mod clients;
+mod data_dir;
 mod dev_outbox;
 mod dropped_requests;
 mod geoip;
