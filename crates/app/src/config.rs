@@ -2,7 +2,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use url::Url;
 
 /// Everything `regroup serve` needs, already parsed.
