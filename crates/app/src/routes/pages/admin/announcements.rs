@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::super::{render, Nav};
 use super::{audited_redirect, form_outcome, Dates, Empty};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
-use crate::auth::operator::PageOperator;
+use crate::auth::operator::{PageAdmin, PageOperator};
 use crate::error::{AppError, AppResult};
 use crate::extract::ClientAddr;
 use crate::site;
@@ -122,7 +122,7 @@ pub(super) async fn preview(
 
 pub(super) async fn send(
     State(state): State<AppState>,
-    PageOperator(signed): PageOperator,
+    PageAdmin(signed): PageAdmin,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::super::{render, Nav};
 use super::{audited_redirect, day, form_outcome, Dates};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
-use crate::auth::operator::PageOperator;
+use crate::auth::operator::{PageAdmin, PageOperator};
 use crate::error::{AppError, AppResult};
 use crate::extract::ClientAddr;
 use crate::site::policy;
@@ -88,7 +88,7 @@ pub(super) async fn list(
 pub(super) async fn publish(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    PageOperator(signed): PageOperator,
+    PageAdmin(signed): PageAdmin,
     ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> AppResult<Response> {

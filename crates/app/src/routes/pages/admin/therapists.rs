@@ -12,7 +12,7 @@ use super::super::{render, Nav};
 use super::{audited_redirect, when, Dates, Empty};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
-use crate::auth::operator::PageOperator;
+use crate::auth::operator::{require_admin, PageOperator};
 use crate::error::{AppError, AppResult};
 use crate::extract::ClientAddr;
 use crate::state::AppState;
@@ -118,6 +118,10 @@ pub(super) async fn act(
         .filter(|a| a.role() == Role::Therapist)
         .ok_or_else(AppError::not_found)?;
     let action = TherapistAction::from_slug(&slug).ok_or_else(AppError::not_found)?;
+    if action.account_status().is_some() {
+        // Suspending and reinstating are for admins; support may resend a link.
+        require_admin(&signed)?;
+    }
     // Suspend and reinstate are the same status change, in opposite directions.
     if let Some(status) = action.account_status() {
         let now = state.clock.unix();
