@@ -156,6 +156,17 @@ impl From<anyhow::Error> for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
+        // PostgreSQL's "character not in repertoire": text with a NUL byte,
+        // which it cannot store or compare. Input is checked before it gets
+        // here; this keeps any field that slipped through a 400, not a 500.
+        if let sqlx::Error::Database(db) = &err {
+            if db.code().as_deref() == Some("22021") {
+                return Self::bad_request(
+                    "invalid_text",
+                    "The text holds a character that cannot be stored (a NUL byte).",
+                );
+            }
+        }
         Self::internal(anyhow::Error::new(err).context("while querying the database"))
     }
 }

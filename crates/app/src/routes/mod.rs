@@ -4,6 +4,7 @@ mod api;
 mod assets;
 mod health;
 mod pages;
+mod request_checks;
 mod security_headers;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .merge(crate::room::ws::router())
         .fallback(no_route)
+        .method_not_allowed_fallback(request_checks::method_not_allowed)
+        .layer(middleware::from_fn(request_checks::layer))
         .layer(middleware::from_fn(html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -14,6 +14,7 @@ mod dropped_requests;
 mod geoip;
 mod keys;
 mod mail_throttle;
+mod odd_requests;
 mod openapi;
 mod pages;
 mod privacy;

@@ -2,7 +2,7 @@
 //! operator may do to an account (suspend, reinstate, resend verification).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -14,7 +14,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
 use crate::auth::operator::{require_admin, PageOperator};
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::{ClientAddr, QueryString};
 use crate::state::AppState;
 use crate::store::{DirectoryRow, Role};
 
@@ -82,7 +82,7 @@ pub(super) async fn directory(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageOperator(signed): PageOperator,
-    Query(search): Query<Search>,
+    QueryString(search): QueryString<Search>,
 ) -> AppResult<Response> {
     let q: String = search.q.unwrap_or_default().chars().take(100).collect();
     let rows = state.store.therapist_directory(q.trim()).await?;
