@@ -11,7 +11,7 @@ use crate::error::AppError;
 
 /// Longer paths or query strings are refused: no route needs more, and the
 /// framework would otherwise answer its own 414 without a body.
-pub const MAX_URI_BYTES: usize = 4096;
+pub const MAX_URI_BYTES: usize = 8192;
 
 pub async fn layer(request: Request, next: Next) -> Response {
     match check(request.uri()) {

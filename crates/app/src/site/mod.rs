@@ -15,7 +15,7 @@ use sha2::Sha256;
 
 use crate::auth::throttle;
 use crate::auth::tokens::constant_time_eq;
-use crate::domain::Email;
+use crate::domain::{clean_text, Email, Lines};
 use crate::error::{AppError, AppResult};
 use crate::mail::Message;
 use crate::state::AppState;
@@ -46,18 +46,18 @@ fn keyed(state: &AppState, label: &str, value: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Required text: names and subjects are one line, messages and bodies several.
 fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
+    let lines = match field {
+        "name" | "subject" => Lines::Single,
+        _ => Lines::Multi,
+    };
+    let value =
+        clean_text(value, max, lines).map_err(|p| AppError::invalid(field, p.message("This")))?;
     if value.is_empty() {
         return Err(AppError::invalid(field, "Please fill this in."));
     }
-    if value.chars().count() > max {
-        return Err(AppError::invalid(
-            field,
-            format!("Keep it under {max} characters."),
-        ));
-    }
-    Ok(value.to_string())
+    Ok(value)
 }
 
 /// A privacy question from the contact form; due 30 days after it arrives.

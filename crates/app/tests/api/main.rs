@@ -13,6 +13,7 @@ mod dev_outbox;
 mod dropped_requests;
 mod geoip;
 mod keys;
+mod loose_input;
 mod mail_throttle;
 mod odd_requests;
 mod openapi;

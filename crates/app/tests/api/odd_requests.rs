@@ -74,7 +74,7 @@ async fn odd_request_lines_answer_in_the_error_shape(app: TestApp) {
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
     );
 
-    let long = format!("/api/v1/clients?search={}", "a".repeat(5000));
+    let long = format!("/api/v1/clients?search={}", "a".repeat(9000));
     let too_long = app.get_auth(&long, &token).await;
     assert_eq!(
         json_error(too_long).await,
