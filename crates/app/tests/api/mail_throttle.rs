@@ -163,3 +163,33 @@ async fn the_sixth_request_for_a_new_verification_link_is_throttled(app: TestApp
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// The sign-up page answers a throttled form with the form again, its
+/// message, 429 and Retry-After.
+#[tokio::test]
+async fn the_sign_up_page_says_when_to_try_again() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for i in 0..5 {
+        let email = format!("t{i}@example.com");
+        assert_eq!(
+            sign_up_from(&app, "ignored", &email).await,
+            StatusCode::CREATED
+        );
+    }
+    let email = "page@example.com";
+    let response = app
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[
+                ("name", "Ana Ruiz"),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Too many attempts"), "{html}");
+}

@@ -97,6 +97,8 @@ pub struct FormPage {
     pub submit: String,
     pub danger: bool,
     pub links: Vec<(String, String)>,
+    /// From a 429 or 503 error: sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl FormPage {
@@ -112,6 +114,7 @@ impl FormPage {
             submit: submit.to_string(),
             danger: false,
             links: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -145,11 +148,18 @@ impl FormPage {
             Some(field) => field.error = Some(err.message.clone()),
             None => self.error = Some(err.message.clone()),
         }
+        self.retry_after = err.retry_after;
         self
     }
 
     pub fn respond(&self, status: StatusCode) -> Response {
-        render(status, self)
+        let mut response = render(status, self);
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
