@@ -897,6 +897,11 @@ async fn support_cannot_publish_policies_send_announcements_or_suspend_therapist
         .id;
     let support =
         operator_with_role(&app, regroup::store::Role::Support, "sam@regroup.example").await;
+    // Support is not offered what it may not do.
+    let (_, policies) = page_as(&app, &support.browser, "/admin/policies").await;
+    assert!(!policies.contains(">Publish<"));
+    let (_, directory) = page_as(&app, &support.browser, "/admin/therapists").await;
+    assert!(!directory.contains(">Suspend<") && directory.contains("Ana Ruiz"));
     let tomorrow = (app.clock.now() + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();

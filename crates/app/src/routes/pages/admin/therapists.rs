@@ -68,6 +68,8 @@ struct Directory {
     q: String,
     rows: Vec<DirectoryRow>,
     done: Option<String>,
+    /// Suspend and reinstate are shown to admins only.
+    admin: bool,
 }
 
 impl Dates for Directory {}
@@ -100,6 +102,7 @@ pub(super) async fn directory(
             q,
             rows,
             done,
+            admin: require_admin(&signed).is_ok(),
         },
     ))
 }
