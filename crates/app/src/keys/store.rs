@@ -16,6 +16,8 @@ pub struct KeyStore {
     anchor_table: &'static str,
     /// One row `/readyz` overwrites to prove the key store takes writes.
     probe_table: &'static str,
+    /// Transactions on their own tasks (see `crate::store::detached`).
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl KeyStore {
@@ -92,6 +94,7 @@ impl KeyStore {
             table,
             anchor_table,
             probe_table,
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(4)),
         })
     }
 
@@ -166,7 +169,7 @@ impl KeyStore {
             rows.to_vec(),
             fingerprint.to_owned(),
         );
-        detached(async move {
+        detached(&self.slots, async move {
             let mut tx = pool.begin().await?;
             for (owner, wrapped) in &rows {
                 sqlx::query(&format!(
@@ -213,7 +216,7 @@ impl KeyStore {
             self.anchor_table,
             head.map(|(seq, hash)| (seq, hash.to_owned())),
         );
-        detached(async move {
+        detached(&self.slots, async move {
             let mut tx = pool.begin().await?;
             sqlx::query(&format!("DELETE FROM {}", table))
                 .execute(&mut *tx)

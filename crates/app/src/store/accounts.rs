@@ -295,7 +295,7 @@ impl Store {
 
     pub async fn delete_account(&self, id: &str) -> Result<(), sqlx::Error> {
         let (pool, id) = (self.pool().clone(), id.to_owned());
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             // Explicit deletes, so the result does not depend on foreign-key pragmas.
             sqlx::query(

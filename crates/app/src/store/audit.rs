@@ -106,7 +106,10 @@ impl Store {
         seal: impl FnOnce(i64, Option<&str>, &AuditFields<'_>) -> ChainLink + Send + 'static,
     ) -> Result<(i64, ChainLink), sqlx::Error> {
         let (store, fields) = (self.clone(), OwnedFields::of(fields));
-        detached(async move { store.append_locked(fields, seal).await }).await
+        detached(self.slots(), async move {
+            store.append_locked(fields, seal).await
+        })
+        .await
     }
 
     async fn append_locked(

@@ -77,7 +77,7 @@ impl Store {
 
     pub async fn delete_client(&self, owner_id: &str, id: &str) -> Result<bool, sqlx::Error> {
         let (pool, owner_id, id) = (self.pool().clone(), owner_id.to_owned(), id.to_owned());
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM session_participants WHERE client_id = $1 AND client_id IN (SELECT id FROM clients WHERE owner_id = $2)")
                 .bind(&id)

@@ -53,6 +53,9 @@ pub struct Store {
     backend: Backend,
     /// Serialises audit appends on SQLite (see `append_audit_entry`).
     audit_append: Arc<tokio::sync::Mutex<()>>,
+    /// Transactions running on their own tasks (see `detached`): one per
+    /// pooled connection.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -66,11 +69,12 @@ impl Store {
             anyhow::bail!("the database URL must start with sqlite: or postgres://");
         };
         let options = AnyConnectOptions::from_str(url).context("while reading the database URL")?;
+        let connections = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
         let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(10))
             .before_acquire(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn)) }))
             .after_connect(move |conn, _meta| {
@@ -94,6 +98,7 @@ impl Store {
             pool,
             backend,
             audit_append: Arc::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(connections as usize)),
         })
     }
 
@@ -114,6 +119,10 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(crate) fn slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.slots
     }
 
     pub async fn close(&self) {

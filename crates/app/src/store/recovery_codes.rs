@@ -9,7 +9,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let (pool, account_id, hashes) =
             (self.pool().clone(), account_id.to_owned(), hashes.to_vec());
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
                 .bind(&account_id)

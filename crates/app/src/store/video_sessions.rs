@@ -60,7 +60,7 @@ impl Store {
         participants: &[ParticipantRow],
     ) -> Result<(), sqlx::Error> {
         let (pool, row, participants) = (self.pool().clone(), row.clone(), participants.to_vec());
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             sqlx::query(&format!(
                 "INSERT INTO video_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -91,7 +91,7 @@ impl Store {
 
     pub async fn add_participant(&self, p: &ParticipantRow) -> Result<(), sqlx::Error> {
         let (pool, p) = (self.pool().clone(), p.clone());
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             insert_participant(&mut tx, &p).await?;
             tx.commit().await

@@ -41,7 +41,7 @@ impl Store {
             body_html.to_owned(),
             by.map(str::to_owned),
         );
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             let last: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(version) FROM policy_versions WHERE kind = $1")

@@ -40,7 +40,7 @@ impl Store {
             subject.to_owned(),
             body.to_owned(),
         );
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO support_tickets (id, account_id, subject, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
@@ -76,7 +76,7 @@ impl Store {
             body.to_owned(),
             status.to_owned(),
         );
-        detached(async move {
+        detached(self.slots(), async move {
             let mut tx = pool.begin().await?;
             // An empty body is a status change alone.
             if !body.is_empty() {
