@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::audit::{self, Action};
-use crate::auth::{email_links, password, signin};
+use crate::auth::{email_links, password, signin, throttle};
 use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -13,6 +13,30 @@ use crate::store::{is_unique_violation, Account, NewAccount, Role, TokenPurpose}
 
 fn invalid(field: &'static str) -> impl Fn(String) -> AppError {
     move |message| AppError::invalid(field, message)
+}
+
+/// Requests that mail someone, per requesting address and per recipient.
+const MAIL_REQUESTS_PER_WINDOW: i64 = 5;
+const MAIL_REQUEST_WINDOW_SECS: i64 = 3600;
+
+/// Throttles a form that mails `email` (sign-up, password reset, a new
+/// verification link): five an hour from one address, five an hour to one
+/// recipient, so nobody can flood an inbox or the outgoing mail. Counted
+/// whether or not the address has an account, so 429 reveals nothing.
+async fn throttle_mail(state: &AppState, form: &str, email: &str, addr: IpAddr) -> AppResult<()> {
+    let key = &state.settings.throttle_key;
+    let from = throttle::address_subject(key, &format!("{form}/from"), addr);
+    let to = throttle::subject(key, &format!("{form}/to"), &email.trim().to_lowercase());
+    throttle::count(
+        &state.store,
+        &[
+            (&from, MAIL_REQUESTS_PER_WINDOW),
+            (&to, MAIL_REQUESTS_PER_WINDOW),
+        ],
+        MAIL_REQUEST_WINDOW_SECS,
+        state.clock.unix(),
+    )
+    .await
 }
 
 fn email_taken() -> AppError {
@@ -23,27 +47,41 @@ fn email_taken() -> AppError {
     )
 }
 
-/// Signs a therapist up and mails the verification link.
+/// What a sign-up answers. For an address that already has an account the
+/// answer looks the same (with an id nothing has), so it does not tell.
+pub struct Registered {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// Signs a therapist up and mails the verification link. An address that
+/// already has an account gets the same answer and the same work (a hash, a
+/// mail), and its owner is told instead: sign-up cannot probe for accounts.
 pub async fn register(
     state: &AppState,
     name: &str,
     email: &str,
     password_input: &str,
-) -> AppResult<Account> {
+    addr: IpAddr,
+) -> AppResult<Registered> {
     let name = DisplayName::parse(name).map_err(invalid("name"))?;
     let email = Email::parse(email).map_err(invalid("email"))?;
     let password_input = NewPassword::parse(password_input, &[name.as_str(), email.as_str()])
         .map_err(invalid("password"))?;
-    if state
-        .store
-        .account_by_email(email.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(email_taken());
-    }
+    throttle_mail(state, "sign_up", email.as_str(), addr).await?;
+    let as_if_new = Registered {
+        id: crate::store::new_id(),
+        name: name.as_str().to_owned(),
+        email: email.as_str().to_owned(),
+    };
+    let existing = state.store.account_by_email(email.as_str()).await?;
     let hash = password::hash(password_input.expose()).await?;
-    let account = state
+    if let Some(owner) = existing {
+        email_links::send_sign_up_notice(state, &owner).await?;
+        return Ok(as_if_new);
+    }
+    let inserted = state
         .store
         .insert_account(
             NewAccount {
@@ -55,17 +93,25 @@ pub async fn register(
             },
             state.clock.unix(),
         )
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                email_taken()
-            } else {
-                e.into()
+        .await;
+    let account = match inserted {
+        Ok(account) => account,
+        // Someone signed up with this address a moment ago.
+        Err(e) if is_unique_violation(&e) => {
+            if let Some(owner) = state.store.account_by_email(email.as_str()).await? {
+                email_links::send_sign_up_notice(state, &owner).await?;
             }
-        })?;
+            return Ok(as_if_new);
+        }
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(account = %account.id, "therapist signed up");
     email_links::send_verification(state, &account).await?;
-    Ok(account)
+    Ok(Registered {
+        id: account.id,
+        name: account.name,
+        email: account.email,
+    })
 }
 
 /// Verifies an email address with the link's token.
@@ -90,7 +136,8 @@ pub fn expired_link() -> AppError {
 
 /// Sends a fresh verification link if the account exists and is unverified.
 /// Answers the same either way, so it cannot be used to probe for accounts.
-pub async fn resend_verification(state: &AppState, email: &str) -> AppResult<()> {
+pub async fn resend_verification(state: &AppState, email: &str, addr: IpAddr) -> AppResult<()> {
+    throttle_mail(state, "resend_verification", email, addr).await?;
     if let Ok(email) = Email::parse(email) {
         if let Some(account) = state.store.account_by_email(email.as_str()).await? {
             if account.email_verified_at.is_none() {
@@ -101,13 +148,21 @@ pub async fn resend_verification(state: &AppState, email: &str) -> AppResult<()>
     Ok(())
 }
 
-/// Mails a reset link if the account exists; same answer either way.
-pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<()> {
-    if let Ok(email) = Email::parse(email) {
-        if let Some(account) = state.store.account_by_email(email.as_str()).await? {
-            email_links::send_password_reset(state, &account).await?;
-        }
-    }
+/// Queues a reset link for the account with this address, if any; the job
+/// runner mails it. An unknown address queues a job for an id no account has
+/// (which does nothing), so the request does the same work either way and
+/// neither its answer nor its timing tells whether the account exists.
+pub async fn request_password_reset(state: &AppState, email: &str, addr: IpAddr) -> AppResult<()> {
+    throttle_mail(state, "password_reset", email, addr).await?;
+    let account = match Email::parse(email) {
+        Ok(email) => state.store.account_by_email(email.as_str()).await?,
+        Err(_) => None,
+    };
+    let target = account.map_or_else(crate::store::new_id, |a| a.id);
+    state
+        .store
+        .schedule_job(crate::jobs::PASSWORD_RESET, &target, state.clock.unix())
+        .await?;
     Ok(())
 }
 
@@ -228,16 +283,12 @@ pub async fn update_profile(
         }
         None => None,
     };
-    if let Some(email) = &new_email {
-        if state
-            .store
-            .account_by_email(email.as_str())
-            .await?
-            .is_some()
-        {
-            return Err(email_taken());
-        }
-    }
+    // An address that has an account is answered like any other (so the
+    // form cannot probe for accounts); its owner is told, and nothing changes.
+    let taken_by = match &new_email {
+        Some(email) => state.store.account_by_email(email.as_str()).await?,
+        None => None,
+    };
     state
         .store
         .update_name_and_profile(
@@ -253,8 +304,12 @@ pub async fn update_profile(
         .account_by_id(&account.id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    if let Some(email) = &new_email {
-        email_links::send_email_change(state, &account, email.as_str()).await?;
+    match (&new_email, taken_by) {
+        (Some(_), Some(owner)) => email_links::send_email_taken_notice(state, &owner).await?,
+        (Some(email), None) => {
+            email_links::send_email_change(state, &account, email.as_str()).await?
+        }
+        (None, _) => {}
     }
     Ok(ProfileUpdated {
         account,

@@ -13,7 +13,7 @@ use crate::backup::BackupPlan;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DisplayName, Email, NewPassword};
-use crate::keys::{load_master_key, rotate_master as rotate_master_keys, KeyStore, Keyring};
+use crate::keys::{open_master_key, rotate_master as rotate_master_keys, KeyStore, Keyring};
 use crate::startup::{shutdown_signal, Application};
 use crate::store::{NewAccount, Role, Store};
 use regroup_vault::MasterKey;
@@ -142,6 +142,10 @@ struct ServeArgs {
     /// `smtps://user:pass@host:465` or `smtp://host:587?tls=required`; unset: write mail to DATA_DIR/outbox.
     #[arg(long, env = "REGROUP_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Without SMTP, list the outbox at /dev/outbox even when the public URL is not
+    /// plain-http localhost (and allow an https public URL without SMTP). Never on a real site.
+    #[arg(long, env = "REGROUP_DEV_OUTBOX")]
+    dev_outbox: bool,
     /// The sender of every email.
     #[arg(
         long,
@@ -288,6 +292,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.listen = args.listen;
     config.public_url = args.public_url;
     config.smtp_url = args.smtp_url;
+    config.dev_outbox = args.dev_outbox;
     config.mail_from = args.mail_from;
     config.geoip_db = args.geoip_db;
     config.trusted_proxies = args.trusted_proxies;
@@ -448,7 +453,7 @@ async fn create_operator(
     let config = storage.config();
     let key_store =
         KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
-    let keys = Keyring::new(load_master_key(&config)?, key_store);
+    let keys = Keyring::new(open_master_key(&config, &key_store).await?, key_store);
     second_factor::store_pending(&store, &keys, &account.id, &secret, clock.unix())
         .await
         .map_err(|e| anyhow::anyhow!("while storing the authenticator secret: {e:?}"))?;
@@ -462,10 +467,13 @@ async fn create_operator(
 
 async fn rotate_master(storage: &StorageArgs) -> anyhow::Result<()> {
     let config = storage.config();
+    config.ensure_data_dir()?;
+    // Held to the end: no server may start (or run) on the old key meanwhile.
+    let _alone = crate::data_lock::for_rotation(&config).await?;
     let store = storage.store().await?;
-    let old = load_master_key(&config)?;
     let key_store =
         KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
+    let old = open_master_key(&config, &key_store).await?;
     match &config.master_key {
         Some(_) => {
             let new = MasterKey::generate();

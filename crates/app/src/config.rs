@@ -2,7 +2,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use url::Url;
 
 /// Everything `regroup serve` needs, already parsed.
@@ -16,6 +15,9 @@ pub struct Config {
     pub public_url: Option<Url>,
     /// `None` means mail is written to the outbox folder instead of sent.
     pub smtp_url: Option<String>,
+    /// Serve `/dev/outbox` even though the public URL is not plain-http
+    /// loopback (see `dev_outbox_served`).
+    pub dev_outbox: bool,
     pub mail_from: String,
     pub session_idle: Duration,
     pub session_max: Duration,
@@ -121,6 +123,7 @@ impl Config {
             database_url: None,
             public_url: None,
             smtp_url: None,
+            dev_outbox: false,
             mail_from: "Regroup <no-reply@regroup.localhost>".into(),
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(12 * 3600),
@@ -156,14 +159,42 @@ impl Config {
         self.data_dir.join("outbox")
     }
 
+    /// Creates the data directory, private to this user (see `data_dir`).
     pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "while creating the data directory {}",
-                self.data_dir.display()
-            )
-        })
+        crate::data_dir::prepare(&self.data_dir)
     }
+}
+
+/// Whether `/dev/outbox` is served. It shows every mail the server wrote,
+/// reset links and client invitations included, to anyone who opens it, so
+/// only when no SMTP server is set and either the public URL is plain http on
+/// this machine (`localhost`, a loopback address) or the operator asked for
+/// it. A public https site without SMTP would silently send nobody mail and
+/// keep it in the outbox instead: that refuses to start unless asked for.
+pub fn dev_outbox_served(public_url: &Url, smtp: bool, asked: bool) -> anyhow::Result<bool> {
+    if smtp {
+        return Ok(false);
+    }
+    if asked {
+        return Ok(true);
+    }
+    if public_url.scheme() == "https" {
+        anyhow::bail!(
+            "the public URL {public_url} is https but no mail server is set, so mail would \
+             never leave this machine: set --smtp-url (REGROUP_SMTP_URL), or pass --dev-outbox \
+             (REGROUP_DEV_OUTBOX=true) to keep mail in the outbox on purpose"
+        );
+    }
+    let local = match public_url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    Ok(local)
 }
 
 /// The address people open: the configured public URL, or the bound address
@@ -176,5 +207,41 @@ pub fn resolve_public_url(configured: Option<&Url>, bound: SocketAddr, tls: bool
             // A literal address always parses as a URL host.
             Url::parse(&format!("{scheme}://{bound}")).expect("socket address forms a valid URL")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served(url: &str, smtp: bool, asked: bool) -> anyhow::Result<bool> {
+        dev_outbox_served(&Url::parse(url).unwrap(), smtp, asked)
+    }
+
+    #[test]
+    fn the_outbox_is_served_only_on_plain_http_loopback_without_smtp() {
+        assert!(served("http://127.0.0.1:8080", false, false).unwrap());
+        assert!(served("http://[::1]:8080", false, false).unwrap());
+        assert!(served("http://localhost:8080", false, false).unwrap());
+        assert!(served("http://regroup.localhost", false, false).unwrap());
+        assert!(!served("http://0.0.0.0:8080", false, false).unwrap());
+        assert!(!served("http://192.168.1.20:8080", false, false).unwrap());
+        assert!(!served("http://video.example.org", false, false).unwrap());
+        assert!(!served("http://127.0.0.1:8080", true, false).unwrap());
+        assert!(!served("http://127.0.0.1:8080", true, true).unwrap());
+    }
+
+    #[test]
+    fn the_flag_serves_it_anywhere_without_smtp() {
+        assert!(served("http://video.example.org", false, true).unwrap());
+        assert!(served("https://video.example.org", false, true).unwrap());
+    }
+
+    #[test]
+    fn https_without_smtp_refuses_to_start() {
+        let err = served("https://video.example.org", false, false).unwrap_err();
+        assert!(err.to_string().contains("--smtp-url"), "{err}");
+        assert!(err.to_string().contains("--dev-outbox"), "{err}");
+        assert!(!served("https://video.example.org", true, false).unwrap());
     }
 }

@@ -119,14 +119,54 @@ impl std::fmt::Display for AppError {
     }
 }
 
+/// The server refuses work for now (a full queue): answered 503 with
+/// Retry-After wherever it surfaces, through `anyhow` or directly.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is busy; retry after {retry_after} s")]
+pub struct Overloaded {
+    pub retry_after: u64,
+}
+
+impl Overloaded {
+    pub fn retry_after(secs: u64) -> Self {
+        Self { retry_after: secs }
+    }
+}
+
+impl From<Overloaded> for AppError {
+    fn from(err: Overloaded) -> Self {
+        let mut app = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "The server is busy right now. Please try again in a few seconds.",
+        );
+        app.retry_after = Some(err.retry_after);
+        app
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        Self::internal(err)
+        match err.downcast_ref::<Overloaded>() {
+            Some(busy) => Overloaded::retry_after(busy.retry_after).into(),
+            None => Self::internal(err),
+        }
     }
 }
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
+        // PostgreSQL's "character not in repertoire": text with a NUL byte,
+        // which it cannot store or compare. Input is checked before it gets
+        // here; this keeps any field that slipped through a 400, not a 500.
+        if let sqlx::Error::Database(db) = &err {
+            if db.code().as_deref() == Some("22021") {
+                return Self::bad_request(
+                    "invalid_text",
+                    "The text holds a character that cannot be stored (a NUL byte).",
+                );
+            }
+        }
         Self::internal(anyhow::Error::new(err).context("while querying the database"))
     }
 }

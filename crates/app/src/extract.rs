@@ -69,6 +69,36 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
     }
 }
 
+/// Query parameters whose rejections (a repeated key, a wrong type) answer
+/// 400 in the error shape (a page, on page routes) instead of plain text.
+pub struct QueryString<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryString<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(QueryString(value)),
+            Err(rejection) => {
+                // serde's message names the parameter and the problem.
+                let detail = rejection.body_text();
+                let detail = detail
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&detail)
+                    .to_string();
+                Err(AppError::bad_request(
+                    "invalid_query",
+                    format!("The query string is not right: {detail}"),
+                ))
+            }
+        }
+    }
+}
+
 /// The address the request came from. Used only for throttling, in keyed-hash
 /// form; never stored or logged as it is.
 pub struct ClientAddr(pub IpAddr);

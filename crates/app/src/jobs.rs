@@ -1,5 +1,6 @@
-//! The background job runner: invitations and reminders stored in the `jobs`
-//! table, so they survive restarts and run once across nodes.
+//! The background job runner: invitations, reminders and password reset mail
+//! stored in the `jobs` table, so they survive restarts and run once across
+//! nodes.
 
 use std::time::Duration;
 
@@ -7,6 +8,9 @@ use crate::error::AppResult;
 use crate::schedule::invitations::{self, Mail};
 use crate::state::AppState;
 use crate::store::JobRow;
+
+/// Mails a password reset link; the job's id column holds the account id.
+pub const PASSWORD_RESET: &str = "password_reset";
 
 /// A claimed job not finished within this time is retried by anyone.
 const LEASE_SECS: i64 = 300;
@@ -36,6 +40,13 @@ pub async fn run_due(state: &AppState) -> AppResult<usize> {
 }
 
 async fn run_one(state: &AppState, job: &JobRow) -> AppResult<()> {
+    if job.kind == PASSWORD_RESET {
+        // Requests for unknown addresses name no account: nothing to send.
+        if let Some(account) = state.store.account_by_id(&job.participant_id).await? {
+            crate::auth::email_links::send_password_reset(state, &account).await?;
+        }
+        return Ok(());
+    }
     let mail = match job.kind.as_str() {
         "invite" => Mail::Invitation,
         "remind_24h" => Mail::Reminder24h,

@@ -11,6 +11,8 @@ pub mod client_addr;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
+pub mod data_lock;
 pub mod domain;
 pub mod error;
 pub mod extract;

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::backup::BackupPlan;
 use crate::clock::Clock;
 use crate::config::{resolve_public_url, Config};
-use crate::keys::{load_master_key, KeyStore, Keyring};
+use crate::keys::{open_master_key, KeyStore, Keyring};
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
@@ -24,11 +24,16 @@ pub struct Application {
     state: AppState,
     /// Scheduled backups: the plan and the interval (`--backup-every`).
     backups: Option<(BackupPlan, Duration)>,
+    /// Shared with other servers, refused to a master key rotation; dropped
+    /// (released) when `run_until` returns.
+    _data_lock: crate::data_lock::DataLock,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
         config.ensure_data_dir()?;
+        // Held until the server stops: a master key rotation waits for it.
+        let data_lock = crate::data_lock::for_serving(&config).await?;
         // Read first: a wrong certificate path should stop the start at once.
         let tls = match &config.tls {
             Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
@@ -38,7 +43,7 @@ impl Application {
         store.migrate().await?;
         let key_store =
             KeyStore::open(store.backend(), &config.data_dir, &config.database_url()).await?;
-        let keys = Keyring::new(load_master_key(&config)?, key_store);
+        let keys = Keyring::new(open_master_key(&config, &key_store).await?, key_store);
         let sealed = crate::auth::second_factor::seal_clear_secrets(&store, &keys).await?;
         if sealed > 0 {
             tracing::info!(
@@ -63,8 +68,15 @@ impl Application {
             &config.outbox_dir(),
             &config.mail_from,
         )?;
+        let public_url = resolve_public_url(config.public_url.as_ref(), bound, tls.is_some());
+        let dev_outbox = crate::config::dev_outbox_served(
+            &public_url,
+            config.smtp_url.is_some(),
+            config.dev_outbox,
+        )?;
         let settings = Settings {
-            public_url: resolve_public_url(config.public_url.as_ref(), bound, tls.is_some()),
+            public_url,
+            dev_outbox,
             session_idle: config.session_idle,
             session_max: config.session_max,
             throttle_key: store.server_secret("throttle").await?,
@@ -96,6 +108,7 @@ impl Application {
             tls,
             state,
             backups,
+            _data_lock: data_lock,
         })
     }
 

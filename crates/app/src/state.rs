@@ -37,6 +37,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Days page views are kept before housekeeping deletes them.
     pub analytics_retention_days: u32,
+    /// `/dev/outbox` is served (see `config::dev_outbox_served`).
+    pub dev_outbox: bool,
 }
 
 impl Settings {

@@ -244,19 +244,15 @@ pub async fn record(
         target_id: event.target.map(|(_, id)| id),
         source: source.as_deref(),
     };
-    let mut hash = String::new();
-    let seq = store
-        .append_audit_entry(&fields, |seq, prev| {
+    let (seq, link) = store
+        .append_audit_entry(&fields, |seq, prev, fields| {
             let prev_hash = prev.unwrap_or(chain::GENESIS).to_owned();
-            hash = chain::entry_hash(&prev_hash, seq, &fields);
-            ChainLink {
-                prev_hash,
-                hash: hash.clone(),
-            }
+            let hash = chain::entry_hash(&prev_hash, seq, fields);
+            ChainLink { prev_hash, hash }
         })
         .await
         .context("while appending to the audit log")?;
-    Ok((seq, hash))
+    Ok((seq, link.hash))
 }
 
 /// `record` at the state's clock, for handlers and domain functions. A failed

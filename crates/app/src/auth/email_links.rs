@@ -75,6 +75,49 @@ pub async fn send_password_reset(state: &AppState, account: &Account) -> AppResu
         .await
 }
 
+/// Tells an account's owner that someone tried to sign up with their address
+/// (the sign-up itself answered as if the address were new).
+pub async fn send_sign_up_notice(state: &AppState, owner: &Account) -> AppResult<()> {
+    let text = format!(
+        "Hello {name},\n\nsomeone tried to create a new Regroup account with this email address. \
+         You already have one, so nothing was created.\n\nIf it was you, sign in at {sign_in}, or \
+         choose a new password at {forgot}.\nIf it was not you, you can ignore this message.\n",
+        name = owner.name,
+        sign_in = state.settings.link("/sign-in"),
+        forgot = state.settings.link("/forgot-password"),
+    );
+    state
+        .mailer
+        .send(Message::new(
+            &owner.name,
+            &owner.email,
+            "Someone tried to sign up to Regroup with your address",
+            text,
+        ))
+        .await
+}
+
+/// Tells an account's owner that another account asked to move to their
+/// address (that request answered as if the address were free).
+pub async fn send_email_taken_notice(state: &AppState, owner: &Account) -> AppResult<()> {
+    let text = format!(
+        "Hello {name},\n\nsomeone asked to use this email address for another Regroup account. \
+         Your address stays with your account, and nothing was changed.\nIf it was you, sign in \
+         at {sign_in}. Otherwise you can ignore this message.\n",
+        name = owner.name,
+        sign_in = state.settings.link("/sign-in"),
+    );
+    state
+        .mailer
+        .send(Message::new(
+            &owner.name,
+            &owner.email,
+            "Someone asked to use your address on Regroup",
+            text,
+        ))
+        .await
+}
+
 /// Sends the confirmation to the new address; the change happens when it is opened.
 pub async fn send_email_change(
     state: &AppState,

@@ -31,7 +31,8 @@ fn wrong_credentials() -> AppError {
     AppError::unauthorized("invalid_credentials", "The email or password is not right.")
 }
 
-/// Checks email and password, throttled per account and per address. The
+/// Checks email and password, throttled (see `throttle`): the attempt is
+/// counted before the password is checked. The
 /// account is returned only for the right password; whether it exists is
 /// never revealed otherwise.
 pub async fn check_password(
@@ -42,17 +43,27 @@ pub async fn check_password(
 ) -> AppResult<Account> {
     let now = state.clock.unix();
     let subjects = Subjects::new(&state.settings.throttle_key, email, addr);
-    throttle::check(&state.store, &subjects, now).await?;
+    let attempt = throttle::begin(&state.store, &subjects, now).await?;
     let account = match Email::parse(email) {
         Ok(email) => state.store.account_by_email(email.as_str()).await?,
         Err(_) => None,
     };
     let stored = account.as_ref().map(|a| a.password_hash.as_str());
-    let ok = password::verify(password_input, stored).await?;
+    let ok = match password::verify(password_input, stored).await {
+        Ok(ok) => ok,
+        Err(err) => {
+            // Not checked (e.g. the hashers were busy): not a failure either.
+            attempt.forget(&state.store).await?;
+            return Err(err.into());
+        }
+    };
     let account = match (ok, account) {
-        (true, Some(account)) => account,
+        (true, Some(account)) => {
+            attempt.forget(&state.store).await?;
+            account
+        }
         (_, account) => {
-            throttle::record_failure(&state.store, &subjects, now).await?;
+            // The attempt's rows stay: they are the failure.
             let id = account.as_ref().map(|a| a.id.as_str());
             audit_refusal(state, Action::SignInFailed, id, addr).await?;
             tracing::info!("sign-in refused: wrong credentials");
@@ -86,7 +97,7 @@ pub async fn check_second_factor(
 ) -> AppResult<()> {
     let now = state.clock.unix();
     let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
-    throttle::check(&state.store, &subjects, now).await?;
+    let attempt = throttle::begin(&state.store, &subjects, now).await?;
     let accepted = if recovery::looks_like_code(code) {
         state
             .store
@@ -102,8 +113,9 @@ pub async fn check_second_factor(
             _ => false,
         }
     };
-    if !accepted {
-        throttle::record_failure(&state.store, &subjects, now).await?;
+    if accepted {
+        attempt.forget(&state.store).await?;
+    } else {
         audit_refusal(state, Action::SecondFactorFailed, Some(&account.id), addr).await?;
         tracing::info!(account = %account.id, "sign-in refused: wrong second factor");
         return Err(AppError::unauthorized(

@@ -1,6 +1,18 @@
-//! Sign-in throttling per account and per source address. Failures are kept in
+//! Throttling of sign-in and of the forms that send mail. Attempts are kept in
 //! the database so every node sees them; subjects are keyed hashes, so the
 //! table holds neither emails nor addresses.
+//!
+//! An attempt is counted *before* it is checked: insert, then count. Of any
+//! number of concurrent attempts, the one whose row lands (N+1)th sees at
+//! least N+1 rows, so at most N of them ever reach the password check.
+//!
+//! Sign-in limits, and why three of them:
+//! - per account *and address* (5): the owner's usual limit. Wrong passwords
+//!   sent from one address lock that account only from that address, so an
+//!   attacker cannot lock the owner out from every address by guessing;
+//! - per account from anywhere (50): caps guessing spread over many
+//!   addresses; an attacker needs at least ten addresses to reach it;
+//! - per address, any accounts (20): one address trying many accounts.
 
 use std::net::IpAddr;
 
@@ -11,13 +23,17 @@ use crate::error::{AppError, AppResult};
 use crate::store::Store;
 
 pub const WINDOW_SECS: i64 = 15 * 60;
-/// Failures for one account within the window before it is locked for a while.
-pub const ACCOUNT_LIMIT: i64 = 5;
-/// Failures from one address (any accounts) within the window.
+/// Wrong sign-ins for one account from one address (group) within the window.
+pub const PAIR_LIMIT: i64 = 5;
+/// Wrong sign-ins for one account from all addresses within the window.
+pub const ACCOUNT_LIMIT: i64 = 50;
+/// Wrong sign-ins from one address (any accounts) within the window.
 pub const ADDRESS_LIMIT: i64 = 20;
 
+/// What one sign-in is counted against.
 pub struct Subjects {
     account: String,
+    pair: String,
     address: String,
 }
 
@@ -46,42 +62,98 @@ fn address_group(addr: IpAddr) -> String {
 
 impl Subjects {
     pub fn new(key: &[u8], email: &str, addr: IpAddr) -> Self {
+        let email = email.trim().to_lowercase();
+        let group = address_group(addr);
         Self {
-            account: keyed(key, "account", &email.trim().to_lowercase()),
-            address: keyed(key, "address", &address_group(addr)),
+            account: keyed(key, "account", &email),
+            pair: keyed(key, "account+address", &format!("{email}\0{group}")),
+            address: keyed(key, "address", &group),
         }
+    }
+
+    fn limits(&self) -> [(&str, i64); 3] {
+        [
+            (&self.pair, PAIR_LIMIT),
+            (&self.account, ACCOUNT_LIMIT),
+            (&self.address, ADDRESS_LIMIT),
+        ]
     }
 }
 
-/// Refuses with 429 and a wait time when either subject failed too often.
-pub async fn check(store: &Store, subjects: &Subjects, now: i64) -> AppResult<()> {
-    let since = now - WINDOW_SECS;
+/// A keyed subject for other throttles: `label` keeps each throttle's
+/// subjects apart, `value` is an email or an address.
+pub fn subject(key: &[u8], label: &str, value: &str) -> String {
+    keyed(key, label, value)
+}
+
+/// A subject for the address a request came from (IPv6: its /64).
+pub fn address_subject(key: &[u8], label: &str, addr: IpAddr) -> String {
+    keyed(key, label, &address_group(addr))
+}
+
+/// One counted attempt; its rows stay as a failure unless it is forgotten.
+#[must_use = "a right attempt must be forgotten, or it counts as a failure"]
+pub struct Attempt {
+    id: String,
+}
+
+impl Attempt {
+    /// The attempt was right: it no longer counts.
+    pub async fn forget(self, store: &Store) -> AppResult<()> {
+        store.forget_attempt(&self.id).await?;
+        Ok(())
+    }
+}
+
+/// Counts one attempt against each subject, then refuses with 429 and a wait
+/// time if that made any subject go over its limit; a refused attempt is not
+/// counted (it was never checked). Within `window` seconds, every request
+/// counts until `Attempt::forget`.
+pub async fn take(
+    store: &Store,
+    limits: &[(&str, i64)],
+    window: i64,
+    now: i64,
+) -> AppResult<Attempt> {
+    let attempt = Attempt {
+        id: crate::store::new_id(),
+    };
+    for (subject, _) in limits {
+        store.record_attempt(subject, &attempt.id, now).await?;
+    }
+    let since = now - window;
     let mut wait = 0;
-    for (subject, limit) in [
-        (&subjects.account, ACCOUNT_LIMIT),
-        (&subjects.address, ADDRESS_LIMIT),
-    ] {
+    for (subject, limit) in limits {
         let (count, oldest) = store.login_failures_since(subject, since).await?;
-        if count >= limit {
-            let until = oldest.unwrap_or(now) + WINDOW_SECS;
+        if count > *limit {
+            let until = oldest.unwrap_or(now) + window;
             wait = wait.max(until - now);
         }
     }
     if wait > 0 {
+        attempt.forget(store).await?;
         return Err(AppError::too_many_attempts(wait.max(1) as u64));
     }
+    Ok(attempt)
+}
+
+/// `take` for requests that count whatever their outcome (forms that send
+/// mail): the attempt is never forgotten.
+pub async fn count(store: &Store, limits: &[(&str, i64)], window: i64, now: i64) -> AppResult<()> {
+    let _counted = take(store, limits, window, now).await?;
     Ok(())
 }
 
-pub async fn record_failure(store: &Store, subjects: &Subjects, now: i64) -> AppResult<()> {
-    store.record_login_failure(&subjects.account, now).await?;
-    store.record_login_failure(&subjects.address, now).await?;
-    Ok(())
+/// `take` for a sign-in step (password or second factor).
+pub async fn begin(store: &Store, subjects: &Subjects, now: i64) -> AppResult<Attempt> {
+    take(store, &subjects.limits(), WINDOW_SECS, now).await
 }
 
-/// A successful sign-in forgives the account's failures (not the address's).
+/// Every factor was right: the account's failures, and this address's
+/// failures for it, are forgiven (not the address's failures elsewhere).
 pub async fn clear(store: &Store, subjects: &Subjects) -> AppResult<()> {
     store.clear_login_failures(&subjects.account).await?;
+    store.clear_login_failures(&subjects.pair).await?;
     Ok(())
 }
 
@@ -94,6 +166,7 @@ mod tests {
         let s = Subjects::new(b"key", "Ana@Example.com", "203.0.113.9".parse().unwrap());
         assert!(!s.account.contains("ana"));
         assert!(!s.address.contains("203"));
+        assert!(!s.pair.contains("ana") && !s.pair.contains("203"));
         assert_eq!(
             s.account,
             Subjects::new(b"key", "ana@example.com", "10.0.0.1".parse().unwrap()).account

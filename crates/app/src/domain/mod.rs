@@ -5,8 +5,10 @@ mod email;
 mod name;
 mod password;
 mod profile;
+mod text;
 
 pub use email::Email;
 pub use name::DisplayName;
 pub use password::NewPassword;
 pub use profile::{ProfileDetails, TimeZoneName};
+pub use text::{clean_text, Lines, TextProblem};

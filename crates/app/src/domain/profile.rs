@@ -1,3 +1,5 @@
+use super::text::{clean_text, Lines};
+
 /// A therapist's professional details, each bounded and free of control characters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileDetails {
@@ -12,17 +14,12 @@ const BIO_MAX: usize = 2000;
 
 /// Checks one profile field; returns the cleaned value or a message naming the limit.
 pub fn clean_field(label: &str, raw: &str, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    if value.chars().count() > max {
-        return Err(format!("{label} can have at most {max} characters."));
-    }
-    let bad = value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
-    if bad {
-        return Err(format!("{label} contains characters that cannot be shown."));
-    }
-    Ok(value.to_string())
+    let lines = if multiline {
+        Lines::Multi
+    } else {
+        Lines::Single
+    };
+    clean_text(raw, max, lines).map_err(|problem| problem.message(label))
 }
 
 impl ProfileDetails {
@@ -62,7 +59,8 @@ impl TimeZoneName {
             && value
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c));
-        if !plausible {
+        // Only names the time zone database knows: sessions are scheduled in it.
+        if !plausible || value.parse::<chrono_tz::Tz>().is_err() {
             return Err("Choose a time zone such as America/Chicago.".into());
         }
         Ok(Self(value.to_string()))

@@ -37,6 +37,43 @@ pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     }
 }
 
+/// The master key, checked against the key store: a server or tool that
+/// started with another key than the one that wrapped the stored data keys
+/// would open no client's data and wrap new keys under a key nobody keeps.
+/// A missing key file is created only for a key store with no data keys yet.
+pub async fn open_master_key(config: &Config, store: &KeyStore) -> anyhow::Result<MasterKey> {
+    let stored = store
+        .master_fingerprints()
+        .await
+        .context("while reading the key store's master key fingerprints")?;
+    let key_file = config.data_dir.join("master.key");
+    if config.master_key.is_none() && !key_file.exists() && !stored.is_empty() {
+        anyhow::bail!(
+            "{} is missing, but the key store holds data keys wrapped by the master key with \
+             fingerprint {}: put that master.key back (from your copy of it), or set \
+             REGROUP_MASTER_KEY to it. A new key would open none of them, so none was made.",
+            key_file.display(),
+            stored.join(", ")
+        );
+    }
+    let master = load_master_key(config)?;
+    let fingerprint = master.fingerprint();
+    if let Some(other) = stored.iter().find(|f| **f != fingerprint) {
+        let source = match config.master_key {
+            Some(_) => "REGROUP_MASTER_KEY".to_owned(),
+            None => key_file.display().to_string(),
+        };
+        anyhow::bail!(
+            "the master key in {source} (fingerprint {fingerprint}) is not the one that wrapped \
+             the data keys in the key store (fingerprint {other}): put back the master key that \
+             goes with this data (master.key, or REGROUP_MASTER_KEY; after an interrupted \
+             rotation, master.key.old or master.key.new in the data directory may be it), \
+             or point --data-dir / --database-url at the data this key belongs to"
+        );
+    }
+    Ok(master)
+}
+
 impl Keyring {
     pub fn new(master: MasterKey, store: KeyStore) -> Self {
         Self {

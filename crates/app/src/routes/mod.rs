@@ -4,6 +4,7 @@ mod api;
 mod assets;
 mod health;
 mod pages;
+mod request_checks;
 mod security_headers;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .merge(crate::room::ws::router())
         .fallback(no_route)
+        .method_not_allowed_fallback(request_checks::method_not_allowed)
+        .layer(middleware::from_fn(request_checks::layer))
         .layer(middleware::from_fn(html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -51,9 +54,14 @@ async fn no_route() -> AppError {
     )
 }
 
+/// Paths read by programs, not people: the API and the probes.
+pub fn answers_json(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/readyz" || path == "/healthz"
+}
+
 /// Errors answer in JSON on the API and as a page everywhere else.
 async fn html_errors(request: Request, next: Next) -> Response {
-    let wants_json = request.uri().path().starts_with("/api/");
+    let wants_json = answers_json(request.uri().path());
     let response = next.run(request).await;
     if wants_json {
         return response;

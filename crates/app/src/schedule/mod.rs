@@ -225,12 +225,8 @@ pub async fn update(
         .map(|n| check_text("notes", n, 5000))
         .transpose()?;
     if let Some(starts_at) = change.starts_at {
-        if starts_at.timestamp() <= now {
-            return Err(AppError::invalid(
-                "starts_at",
-                "Choose a start time in the future.",
-            ));
-        }
+        let now = DateTime::from_timestamp(now, 0).unwrap_or_default();
+        plan::check_start(starts_at, now)?;
     }
     let duration = change.duration_minutes.map(parse_duration).transpose()?;
     let time_zone = change

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::{clean_text, Lines};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_GROUP_CLIENTS: usize = 15;
@@ -73,15 +74,44 @@ pub fn parse_duration(minutes: i64) -> AppResult<i64> {
     }
 }
 
+/// A title is one line; notes may have several.
 pub(super) fn check_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.chars().count() > max {
+    let lines = if field == "notes" {
+        Lines::Multi
+    } else {
+        Lines::Single
+    };
+    clean_text(value, max, lines)
+        .map_err(|problem| AppError::invalid(field, problem.message("This")))
+}
+
+/// How far ahead a session may start: a weekly series then still ends within
+/// three years, far from any date the calendar code cannot hold.
+pub const MAX_DAYS_AHEAD: i64 = 2 * 366;
+
+/// A start time must be in the future, within two years, and a real second
+/// (`23:59:60` is a leap second, which chrono keeps as `:59` plus a second).
+pub fn check_start(starts_at: DateTime<Utc>, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+    use chrono::Timelike;
+    if starts_at.nanosecond() >= 1_000_000_000 {
         return Err(AppError::invalid(
-            field,
-            format!("Use at most {max} characters."),
+            "starts_at",
+            "That time does not exist: seconds go up to 59.",
         ));
     }
-    Ok(value.to_string())
+    if starts_at <= now {
+        return Err(AppError::invalid(
+            "starts_at",
+            "Choose a start time in the future.",
+        ));
+    }
+    if starts_at > now + chrono::Duration::days(MAX_DAYS_AHEAD) {
+        return Err(AppError::invalid(
+            "starts_at",
+            "Choose a start time within the next two years.",
+        ));
+    }
+    Ok(starts_at)
 }
 
 impl Plan {
@@ -105,12 +135,7 @@ impl Plan {
             title
         };
         let notes = check_text("notes", notes.unwrap_or(""), 5000)?;
-        if starts_at <= now {
-            return Err(AppError::invalid(
-                "starts_at",
-                "Choose a start time in the future.",
-            ));
-        }
+        let starts_at = check_start(starts_at, now)?;
         let duration_minutes = parse_duration(duration_minutes)?;
         let time_zone = parse_time_zone(time_zone)?;
         let mut client_ids = client_ids;

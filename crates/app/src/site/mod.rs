@@ -13,8 +13,9 @@ use std::net::IpAddr;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::auth::throttle;
 use crate::auth::tokens::constant_time_eq;
-use crate::domain::Email;
+use crate::domain::{clean_text, Email, Lines};
 use crate::error::{AppError, AppResult};
 use crate::mail::Message;
 use crate::state::AppState;
@@ -51,18 +52,18 @@ fn keyed(state: &AppState, label: &str, value: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Required text: names and subjects are one line, messages and bodies several.
 fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
+    let lines = match field {
+        "name" | "subject" => Lines::Single,
+        _ => Lines::Multi,
+    };
+    let value =
+        clean_text(value, max, lines).map_err(|p| AppError::invalid(field, p.message("This")))?;
     if value.is_empty() {
         return Err(AppError::invalid(field, "Please fill this in."));
     }
-    if value.chars().count() > max {
-        return Err(AppError::invalid(
-            field,
-            format!("Keep it under {max} characters."),
-        ));
-    }
-    Ok(value.to_string())
+    Ok(value)
 }
 
 /// A privacy question from the contact form; due 30 days after it arrives.
@@ -79,16 +80,9 @@ pub async fn submit_inquiry(
     let message = text("message", message, MAX_MESSAGE)?;
     let now = state.clock.unix();
     let subject = keyed(state, "contact", &addr.to_string());
-    let (recent, oldest) = state
-        .store
-        .login_failures_since(&subject, now - 3600)
-        .await?;
-    if recent >= CONTACT_PER_HOUR {
-        return Err(AppError::too_many_attempts(
-            (oldest.unwrap_or(now) + 3600 - now).max(1) as u64,
-        ));
-    }
-    state.store.record_login_failure(&subject, now).await?;
+    // Counted before anything is stored, so concurrent submissions cannot
+    // slip past the limit together.
+    let _counted = throttle::take(&state.store, &[(&subject, CONTACT_PER_HOUR)], 3600, now).await?;
     let due = now + ANSWER_WITHIN_DAYS * 86_400;
     let id = state
         .store

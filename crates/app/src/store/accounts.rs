@@ -1,6 +1,6 @@
 use sqlx::FromRow;
 
-use super::{new_id, Store};
+use super::{detached, new_id, Store};
 use crate::domain::ProfileDetails;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,31 +294,35 @@ impl Store {
     }
 
     pub async fn delete_account(&self, id: &str) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        // Explicit deletes, so the result does not depend on foreign-key pragmas.
-        sqlx::query(
-            "DELETE FROM session_participants WHERE session_id IN \
-             (SELECT id FROM video_sessions WHERE owner_id = $1)",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        for table in ["video_sessions", "clients"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE owner_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for table in ["auth_sessions", "email_tokens", "recovery_codes"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM accounts WHERE id = $1")
-            .bind(id)
+        let (pool, id) = (self.pool().clone(), id.to_owned());
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            // Explicit deletes, so the result does not depend on foreign-key pragmas.
+            sqlx::query(
+                "DELETE FROM session_participants WHERE session_id IN \
+                 (SELECT id FROM video_sessions WHERE owner_id = $1)",
+            )
+            .bind(&id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+            for table in ["video_sessions", "clients"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE owner_id = $1"))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for table in ["auth_sessions", "email_tokens", "recovery_codes"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM accounts WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+        .await
     }
 }

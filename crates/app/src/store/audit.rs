@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Backend, Store};
+use super::{detached, Backend, Store};
 
 /// The fields of an entry that its hash covers, besides `seq`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,16 +55,69 @@ pub struct ChainLink {
 const COLUMNS: &str =
     "seq, at, actor_kind, actor_id, action, target_kind, target_id, source, prev_hash, hash";
 
+/// `AuditFields` owned, so an append can run on a task of its own.
+struct OwnedFields {
+    at: i64,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    target_kind: Option<String>,
+    target_id: Option<String>,
+    source: Option<String>,
+}
+
+impl OwnedFields {
+    fn of(fields: &AuditFields<'_>) -> Self {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        Self {
+            at: fields.at,
+            actor_kind: fields.actor_kind.to_owned(),
+            actor_id: owned(fields.actor_id),
+            action: fields.action.to_owned(),
+            target_kind: owned(fields.target_kind),
+            target_id: owned(fields.target_id),
+            source: owned(fields.source),
+        }
+    }
+
+    fn fields(&self) -> AuditFields<'_> {
+        AuditFields {
+            at: self.at,
+            actor_kind: &self.actor_kind,
+            actor_id: self.actor_id.as_deref(),
+            action: &self.action,
+            target_kind: self.target_kind.as_deref(),
+            target_id: self.target_id.as_deref(),
+            source: self.source.as_deref(),
+        }
+    }
+}
+
 impl Store {
-    /// Appends one entry. `seal` gets the new entry's seq and the previous
-    /// entry's hash (`None` for the first entry) and returns the links to
-    /// store. Appends are serialised, so two of them never read the same last
-    /// entry and fork the chain. Returns the new entry's seq.
+    /// Appends one entry. `seal` gets the new entry's seq, the previous
+    /// entry's hash (`None` for the first entry) and the fields, and returns
+    /// the links to store. Appends are serialised, so two of them never read
+    /// the same last entry and fork the chain. Returns the new entry's seq
+    /// and links. The append runs to its end even if the caller is dropped
+    /// (see `detached`): a cancelled `BEGIN IMMEDIATE` once locked SQLite.
     pub async fn append_audit_entry(
         &self,
         fields: &AuditFields<'_>,
-        seal: impl FnOnce(i64, Option<&str>) -> ChainLink,
-    ) -> Result<i64, sqlx::Error> {
+        seal: impl FnOnce(i64, Option<&str>, &AuditFields<'_>) -> ChainLink + Send + 'static,
+    ) -> Result<(i64, ChainLink), sqlx::Error> {
+        let (store, fields) = (self.clone(), OwnedFields::of(fields));
+        detached(self.slots(), async move {
+            store.append_locked(fields, seal).await
+        })
+        .await
+    }
+
+    async fn append_locked(
+        &self,
+        owned: OwnedFields,
+        seal: impl FnOnce(i64, Option<&str>, &AuditFields<'_>) -> ChainLink,
+    ) -> Result<(i64, ChainLink), sqlx::Error> {
+        let fields = owned.fields();
         // SQLite: one appender at a time in this process, so appends queue here
         // instead of spinning on the database's busy timeout.
         let _guard = match self.backend {
@@ -93,7 +146,7 @@ impl Store {
             Some((seq, hash)) => (seq + 1, Some(hash.as_str())),
             None => (1, None),
         };
-        let link = seal(seq, prev);
+        let link = seal(seq, prev, &fields);
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, target_kind, target_id, \
              source, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -111,7 +164,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(seq)
+        Ok((seq, link))
     }
 
     /// Up to `limit` entries after `after_seq`, in chain order: a page for

@@ -1,6 +1,6 @@
 use sqlx::FromRow;
 
-use super::Store;
+use super::{detached, Store};
 
 /// A client row as stored: sealed fields only.
 #[derive(Clone, FromRow)]
@@ -76,18 +76,22 @@ impl Store {
     }
 
     pub async fn delete_client(&self, owner_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM session_participants WHERE client_id = $1 AND client_id IN (SELECT id FROM clients WHERE owner_id = $2)")
-            .bind(id)
-            .bind(owner_id)
-            .execute(&mut *tx)
-            .await?;
-        let result = sqlx::query("DELETE FROM clients WHERE owner_id = $1 AND id = $2")
-            .bind(owner_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(result.rows_affected() == 1)
+        let (pool, owner_id, id) = (self.pool().clone(), owner_id.to_owned(), id.to_owned());
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM session_participants WHERE client_id = $1 AND client_id IN (SELECT id FROM clients WHERE owner_id = $2)")
+                .bind(&id)
+                .bind(&owner_id)
+                .execute(&mut *tx)
+                .await?;
+            let result = sqlx::query("DELETE FROM clients WHERE owner_id = $1 AND id = $2")
+                .bind(&owner_id)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(result.rows_affected() == 1)
+        })
+        .await
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod auth_sessions;
 mod backup_runs;
 mod clients;
+mod detached;
 mod email_tokens;
 mod jobs;
 mod recovery_codes;
@@ -27,6 +28,7 @@ pub use site::{
     TicketRow, TrackedLink,
 };
 
+pub(crate) use detached::{detached, outside_transaction};
 pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
 pub use video_sessions::{ParticipantRow, SessionRow};
@@ -51,6 +53,9 @@ pub struct Store {
     backend: Backend,
     /// Serialises audit appends on SQLite (see `append_audit_entry`).
     audit_append: Arc<tokio::sync::Mutex<()>>,
+    /// Transactions running on their own tasks (see `detached`): one per
+    /// pooled connection.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -64,12 +69,14 @@ impl Store {
             anyhow::bail!("the database URL must start with sqlite: or postgres://");
         };
         let options = AnyConnectOptions::from_str(url).context("while reading the database URL")?;
+        let connections = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
         let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(10))
+            .before_acquire(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn)) }))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -91,6 +98,7 @@ impl Store {
             pool,
             backend,
             audit_append: Arc::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(connections as usize)),
         })
     }
 
@@ -111,6 +119,10 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(crate) fn slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.slots
     }
 
     pub async fn close(&self) {
@@ -150,5 +162,19 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+impl Store {
+    /// Overwrites the one probe row: proves the database takes writes now.
+    pub async fn probe_write(&self, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-use super::Store;
+use super::{detached, Store};
 
 impl Store {
     /// Replaces the account's recovery codes with the given hashes.
@@ -7,19 +7,24 @@ impl Store {
         account_id: &str,
         hashes: &[String],
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
-        for hash in hashes {
-            sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)")
-                .bind(account_id)
-                .bind(hash)
+        let (pool, account_id, hashes) =
+            (self.pool().clone(), account_id.to_owned(), hashes.to_vec());
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                .bind(&account_id)
                 .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await
+            for hash in &hashes {
+                sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)")
+                    .bind(&account_id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+        .await
     }
 
     /// Uses a recovery code once; false when unknown or already used.

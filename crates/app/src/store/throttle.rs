@@ -1,16 +1,32 @@
 use super::Store;
 
 impl Store {
-    pub async fn record_login_failure(&self, subject: &str, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO login_failures (subject, at) VALUES ($1, $2)")
+    /// Counts one attempt against `subject`; `attempt` names it for `forget_attempt`.
+    pub async fn record_attempt(
+        &self,
+        subject: &str,
+        attempt: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO login_failures (subject, at, attempt) VALUES ($1, $2, $3)")
             .bind(subject)
             .bind(now)
+            .bind(attempt)
             .execute(self.pool())
             .await?;
         Ok(())
     }
 
-    /// Number of failures since `since`, and the oldest of them.
+    /// Removes an attempt's rows: it was refused unchecked, or it was right.
+    pub async fn forget_attempt(&self, attempt: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM login_failures WHERE attempt = $1")
+            .bind(attempt)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Number of attempts since `since`, and the oldest of them.
     pub async fn login_failures_since(
         &self,
         subject: &str,

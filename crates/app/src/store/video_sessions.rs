@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Store;
+use super::{detached, Store};
 
 #[derive(Clone, FromRow)]
 pub struct SessionRow {
@@ -59,36 +59,44 @@ impl Store {
         row: &SessionRow,
         participants: &[ParticipantRow],
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO video_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(&row.id)
-        .bind(&row.owner_id)
-        .bind(&row.series_id)
-        .bind(&row.kind)
-        .bind(&row.title_sealed)
-        .bind(&row.notes_sealed)
-        .bind(row.starts_at)
-        .bind(row.duration_minutes)
-        .bind(&row.time_zone)
-        .bind(&row.status)
-        .bind(row.sequence)
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .bind(row.ended_at)
-        .execute(&mut *tx)
-        .await?;
-        for p in participants {
-            insert_participant(&mut tx, p).await?;
-        }
-        tx.commit().await
+        let (pool, row, participants) = (self.pool().clone(), row.clone(), participants.to_vec());
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query(&format!(
+                "INSERT INTO video_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
+            .bind(&row.id)
+            .bind(&row.owner_id)
+            .bind(&row.series_id)
+            .bind(&row.kind)
+            .bind(&row.title_sealed)
+            .bind(&row.notes_sealed)
+            .bind(row.starts_at)
+            .bind(row.duration_minutes)
+            .bind(&row.time_zone)
+            .bind(&row.status)
+            .bind(row.sequence)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.ended_at)
+            .execute(&mut *tx)
+            .await?;
+            for p in &participants {
+                insert_participant(&mut tx, p).await?;
+            }
+            tx.commit().await
+        })
+        .await
     }
 
     pub async fn add_participant(&self, p: &ParticipantRow) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        insert_participant(&mut tx, p).await?;
-        tx.commit().await
+        let (pool, p) = (self.pool().clone(), p.clone());
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            insert_participant(&mut tx, &p).await?;
+            tx.commit().await
+        })
+        .await
     }
 
     /// The owner's sessions starting in `[from, to)`, by start time.

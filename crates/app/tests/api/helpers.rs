@@ -116,6 +116,12 @@ impl TestApp {
         }
     }
 
+    /// Stops the server and waits until it is gone (its data lock released).
+    pub async fn stop(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+    }
+
     /// Stops the server and starts a new one on the same data (a restart).
     pub async fn restart(&mut self) {
         self.server.abort();

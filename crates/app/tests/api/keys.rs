@@ -14,6 +14,8 @@ async fn rotating_the_master_key_keeps_clients_readable_and_retires_the_old_key(
     let dir = app.data_dir.path().to_path_buf();
     let old_key = std::fs::read_to_string(dir.join("master.key")).unwrap();
 
+    // The rotation waits for the server to stop (see the test below).
+    app.stop().await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
         .args(["keys", "rotate-master", "--data-dir"])
         .arg(&dir)
@@ -96,4 +98,80 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .unwrap()
+}
+
+fn rotate_master(app: &TestApp) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"));
+    command
+        .args(["keys", "rotate-master", "--data-dir"])
+        .arg(app.data_dir.path())
+        .env_remove("REGROUP_MASTER_KEY")
+        .env_remove("REGROUP_DATABASE_URL");
+    if let Some(url) = &app.config().database_url {
+        command.args(["--database-url", url]);
+    }
+    command.output().unwrap()
+}
+
+crate::on_both_backends!(rotating_the_master_key_is_refused_while_a_server_runs);
+
+async fn rotating_the_master_key_is_refused_while_a_server_runs(mut app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    add_client(&app, &token, "Ben Okafor", "ben@example.com").await;
+    let key = std::fs::read_to_string(app.data_dir.path().join("master.key")).unwrap();
+    let refused = rotate_master(&app);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("server is running"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(app.data_dir.path().join("master.key")).unwrap(),
+        key,
+        "nothing changed"
+    );
+    app.stop().await;
+    let done = rotate_master(&app);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+crate::on_both_backends!(a_server_refuses_to_start_with_a_master_key_that_does_not_fit);
+
+async fn a_server_refuses_to_start_with_a_master_key_that_does_not_fit(mut app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    add_client(&app, &token, "Ben Okafor", "ben@example.com").await;
+    app.stop().await;
+    let key_file = app.data_dir.path().join("master.key");
+    let right = std::fs::read_to_string(&key_file).unwrap();
+    let build = || {
+        regroup::startup::Application::build(app.config().clone(), regroup::clock::Clock::system())
+    };
+
+    // A missing key file is not silently replaced by a new key.
+    std::fs::remove_file(&key_file).unwrap();
+    let err = build().await.err().expect("no master key, no start");
+    let message = format!("{err:#}");
+    assert!(message.contains("master.key is missing"), "{message}");
+    assert!(message.contains("put that master.key back"), "{message}");
+    assert!(!key_file.exists(), "no new key was made");
+
+    // Another key is named by its fingerprint, with the fix.
+    let other = regroup_vault::MasterKey::generate();
+    std::fs::write(&key_file, other.to_base64().as_str()).unwrap();
+    set_private(&key_file);
+    let err = build().await.err().expect("another master key, no start");
+    let message = format!("{err:#}");
+    assert!(message.contains(&other.fingerprint()), "{message}");
+    assert!(message.contains("put back the master key"), "{message}");
+
+    std::fs::write(&key_file, right).unwrap();
+    set_private(&key_file);
+    assert!(build().await.is_ok(), "the right key starts again");
+}
+
+fn set_private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }

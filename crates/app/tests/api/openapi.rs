@@ -60,3 +60,48 @@ async fn the_openapi_document_lists_the_fixed_api_and_every_listed_route_exists(
         }
     }
 }
+
+/// Each operation lists the error statuses it can answer, in the error shape.
+#[tokio::test]
+async fn every_operation_documents_the_errors_it_can_answer() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc: Value = app
+        .api
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let has = |status: &str| responses.contains_key(status);
+            for status in ["400", "414", "500"] {
+                assert!(has(status), "{method} {path} lists no {status}");
+            }
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                assert!(has("401"), "{method} {path} lists no 401");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["413", "415", "422"] {
+                    assert!(has(status), "{method} {path} lists no {status}");
+                }
+            }
+            if path.contains('{') {
+                assert!(has("404"), "{method} {path} lists no 404");
+            }
+            let schema = &responses["400"]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path}");
+        }
+    }
+    let login = &paths["/api/v1/auth/login"]["post"]["responses"];
+    assert!(login.get("429").is_some() && login.get("503").is_some());
+    let forgot = &paths["/api/v1/auth/forgot-password"]["post"]["responses"];
+    assert!(forgot.get("429").is_some());
+}

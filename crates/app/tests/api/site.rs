@@ -18,6 +18,7 @@ on_both_backends!(
     announcements_skip_therapists_who_opted_out,
     therapists_open_tickets_and_operators_answer_them,
     the_console_is_for_operators_with_totp_and_never_shows_clients,
+    support_cannot_publish_policies_send_announcements_or_suspend_therapists,
 );
 
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1";
@@ -53,13 +54,16 @@ pub(crate) struct Operator {
 }
 
 pub(crate) async fn operator(app: &TestApp) -> Operator {
-    let email = "oscar@regroup.example";
+    operator_with_role(app, regroup::store::Role::Admin, "oscar@regroup.example").await
+}
+
+async fn operator_with_role(app: &TestApp, role: regroup::store::Role, email: &str) -> Operator {
     let hash = regroup::auth::password::hash(PASSWORD).await.unwrap();
     let account = app
         .store()
         .insert_account(
             regroup::store::NewAccount {
-                role: regroup::store::Role::Support,
+                role,
                 name: "Oscar Operator",
                 email,
                 password_hash: &hash,
@@ -880,4 +884,106 @@ async fn the_console_is_for_operators_with_totp_and_never_shows_clients(app: Tes
         app.login("ana@example.com", PASSWORD).await.status(),
         StatusCode::OK
     );
+}
+
+async fn support_cannot_publish_policies_send_announcements_or_suspend_therapists(app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    let therapist_id = app
+        .store()
+        .account_by_email("ana@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let support =
+        operator_with_role(&app, regroup::store::Role::Support, "sam@regroup.example").await;
+    // Support is not offered what it may not do.
+    let (_, policies) = page_as(&app, &support.browser, "/admin/policies").await;
+    assert!(!policies.contains(">Publish<"));
+    let (_, directory) = page_as(&app, &support.browser, "/admin/therapists").await;
+    assert!(!directory.contains(">Suspend<") && directory.contains("Ana Ruiz"));
+    let tomorrow = (app.clock.now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let publish = submit_as(
+        &app,
+        &support.browser,
+        "/admin/policies",
+        "/admin/policies",
+        &[
+            ("kind", "privacy"),
+            ("effective", &tomorrow),
+            ("body", "# Two"),
+        ],
+    )
+    .await;
+    assert_eq!(publish.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.store().policy_versions("privacy").await.unwrap().len(),
+        1
+    );
+
+    // Support may draft an announcement, not send it.
+    let draft = submit_as(
+        &app,
+        &support.browser,
+        "/admin/announcements",
+        "/admin/announcements",
+        &[("subject", "Maintenance"), ("body", "On Sunday.")],
+    )
+    .await;
+    assert_eq!(draft.status(), StatusCode::SEE_OTHER);
+    let preview = draft.headers()["location"].to_str().unwrap().to_string();
+    let send = submit_as(
+        &app,
+        &support.browser,
+        &preview,
+        &format!("{preview}/send"),
+        &[],
+    )
+    .await;
+    assert_eq!(send.status(), StatusCode::FORBIDDEN);
+    app.run_jobs().await;
+    assert!(app
+        .mail_to("ana@example.com")
+        .iter()
+        .all(|m| m.subject != "Maintenance"));
+
+    for action in ["suspend", "reinstate"] {
+        let refused = submit_as(
+            &app,
+            &support.browser,
+            "/admin/therapists",
+            &format!("/admin/therapists/{therapist_id}/{action}"),
+            &[],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{action}");
+    }
+    assert_eq!(
+        app.get_auth("/api/v1/me", &token).await.status(),
+        StatusCode::OK,
+        "still signed in: not suspended"
+    );
+
+    // An admin may do each of them.
+    let admin = operator(&app).await;
+    let send = submit_as(
+        &app,
+        &admin.browser,
+        &preview,
+        &format!("{preview}/send"),
+        &[],
+    )
+    .await;
+    assert_eq!(send.status(), StatusCode::SEE_OTHER);
+    let suspend = submit_as(
+        &app,
+        &admin.browser,
+        "/admin/therapists",
+        &format!("/admin/therapists/{therapist_id}/suspend"),
+        &[],
+    )
+    .await;
+    assert_eq!(suspend.status(), StatusCode::SEE_OTHER);
 }

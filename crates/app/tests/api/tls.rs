@@ -33,7 +33,12 @@ fn self_signed() -> Files {
 async fn the_server_speaks_https_itself_with_secure_cookies_and_hsts() {
     let files = self_signed();
     let tls = files.tls.clone();
-    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.tls = Some(tls)).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.tls = Some(tls);
+        // No SMTP server in tests: keep mail in the outbox on purpose.
+        config.dev_outbox = true;
+    })
+    .await;
     let port = app.base.rsplit(':').next().unwrap().to_string();
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(files.cert_pem.as_bytes()).unwrap())

@@ -1,6 +1,6 @@
 //! The operators' API: aggregate analytics only, never client data.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -8,6 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::operator::ApiOperator;
 use crate::error::{AppResult, ErrorBody};
+use crate::extract::QueryString;
 use crate::site::summary::{self, Summary};
 use crate::state::AppState;
 
@@ -34,7 +35,7 @@ pub struct SummaryRange {
 async fn analytics_summary(
     State(state): State<AppState>,
     _operator: ApiOperator,
-    Query(range): Query<SummaryRange>,
+    QueryString(range): QueryString<SummaryRange>,
 ) -> AppResult<Json<Summary>> {
     let range = summary::range(&state, range.from.as_deref(), range.to.as_deref())?;
     Ok(Json(summary::summarize(&state, range).await?))

@@ -121,9 +121,10 @@ pub struct EmailBody {
     responses((status = 202)))]
 async fn resend_verification(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> AppResult<StatusCode> {
-    accounts::resend_verification(&state, &body.email).await?;
+    accounts::resend_verification(&state, &body.email, addr).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -132,9 +133,10 @@ async fn resend_verification(
     responses((status = 202)))]
 async fn forgot_password(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> AppResult<StatusCode> {
-    accounts::request_password_reset(&state, &body.email).await?;
+    accounts::request_password_reset(&state, &body.email, addr).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -1,4 +1,4 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::session::ApiTherapist;
 use crate::clients::{self, Client, Listed};
 use crate::error::{AppResult, ErrorBody};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, ClientAddr, QueryString};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,7 +60,7 @@ async fn list(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
     ClientAddr(addr): ClientAddr,
-    Query(query): Query<Search>,
+    QueryString(query): QueryString<Search>,
 ) -> AppResult<Json<ClientList>> {
     let mut out = ClientList {
         clients: Vec::new(),

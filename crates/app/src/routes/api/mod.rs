@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod clients;
 mod me;
+mod responses;
 mod therapists;
 mod video_sessions;
 
@@ -46,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .merge(video_sessions::router())
         .merge(admin::router())
         .split_for_parts();
+    // After the merge: the operations exist only now.
+    let mut doc = doc;
+    responses::ErrorResponses.modify(&mut doc);
     let doc = std::sync::Arc::new(doc);
     router.route(
         "/api/openapi.json",

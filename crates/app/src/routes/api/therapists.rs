@@ -7,7 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts;
 use crate::error::{AppResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientAddr};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,9 +39,10 @@ pub struct SignedUp {
 #[tracing::instrument(skip_all)]
 async fn sign_up(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<SignUp>,
 ) -> AppResult<(StatusCode, Json<SignedUp>)> {
-    let account = accounts::register(&state, &body.name, &body.email, &body.password).await?;
+    let account = accounts::register(&state, &body.name, &body.email, &body.password, addr).await?;
     Ok((
         StatusCode::CREATED,
         Json(SignedUp {

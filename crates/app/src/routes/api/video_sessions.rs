@@ -1,4 +1,4 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::session::ApiTherapist;
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, QueryString};
 use crate::schedule::{self, Change, Plan, SessionView};
 use crate::state::AppState;
 
@@ -95,7 +95,7 @@ pub struct SessionList {
 async fn list(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    Query(range): Query<Range>,
+    QueryString(range): QueryString<Range>,
 ) -> AppResult<Json<SessionList>> {
     let from = match &range.from {
         Some(raw) => parse_time("from", raw)?,

@@ -1,5 +1,5 @@
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{PageTherapist, Signed};
 use crate::clients::{self, Client, Listed};
 use crate::error::AppError;
-use crate::extract::ClientAddr;
+use crate::extract::{ClientAddr, QueryString};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -96,7 +96,7 @@ async fn list(
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
     ClientAddr(addr): ClientAddr,
-    Query(query): Query<SearchQuery>,
+    QueryString(query): QueryString<SearchQuery>,
 ) -> Response {
     let form = add_form(&Nav::signed(&csrf, &signed), &ClientForm::default());
     list_page(

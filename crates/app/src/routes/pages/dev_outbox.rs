@@ -1,5 +1,6 @@
 //! `/dev/outbox`: the mail that would have been sent, for local use when no
-//! SMTP server is configured. It does not exist once SMTP is set.
+//! SMTP server is configured. It exists only on a local plain-http server or
+//! with `--dev-outbox` (see `config::dev_outbox_served`).
 
 use askama::Template;
 use axum::extract::State;
@@ -36,7 +37,7 @@ struct OutboxPage {
 const MAX_SHOWN: usize = 50;
 
 async fn list(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> Response {
-    let Some(dir) = state.mailer.outbox() else {
+    let Some(dir) = state.mailer.outbox().filter(|_| state.settings.dev_outbox) else {
         return AppError::not_found().into_response();
     };
     match read_outbox(dir).await {

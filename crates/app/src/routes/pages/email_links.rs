@@ -168,9 +168,10 @@ async fn show_resend(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit_resend(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Response {
-    match accounts::resend_verification(&state, &form.email).await {
+    match accounts::resend_verification(&state, &form.email, addr).await {
         Ok(()) => check_your_email(Nav::anonymous(&csrf), &state),
         Err(err) => resend_page(Nav::anonymous(&csrf))
             .with_error(&err)
@@ -196,9 +197,10 @@ async fn show_forgot(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit_forgot(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Response {
-    match accounts::request_password_reset(&state, &form.email).await {
+    match accounts::request_password_reset(&state, &form.email, addr).await {
         Ok(()) => MessagePage::new(
             Nav::anonymous(&csrf),
             "Check your email",

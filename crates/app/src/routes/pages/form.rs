@@ -97,6 +97,8 @@ pub struct FormPage {
     pub submit: String,
     pub danger: bool,
     pub links: Vec<(String, String)>,
+    /// From a 429 or 503 error: sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl FormPage {
@@ -112,6 +114,7 @@ impl FormPage {
             submit: submit.to_string(),
             danger: false,
             links: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -145,17 +148,25 @@ impl FormPage {
             Some(field) => field.error = Some(err.message.clone()),
             None => self.error = Some(err.message.clone()),
         }
+        self.retry_after = err.retry_after;
         self
     }
 
     pub fn respond(&self, status: StatusCode) -> Response {
-        render(status, self)
+        let mut response = render(status, self);
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
 /// The status to answer a failed form submission with.
 pub fn failed_status(err: &AppError) -> StatusCode {
-    if err.status.is_server_error() {
+    // 503 (busy, with Retry-After) stays: it tells the browser to come back.
+    if err.status.is_server_error() && err.status != StatusCode::SERVICE_UNAVAILABLE {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         err.status

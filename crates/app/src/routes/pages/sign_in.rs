@@ -1,4 +1,4 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{self, cookie_name, pending_cookie_name, removal_cookie, token_cookie};
 use crate::auth::signin;
 use crate::error::AppError;
-use crate::extract::ClientAddr;
+use crate::extract::{ClientAddr, QueryString};
 use crate::state::AppState;
 use crate::store::{Account, SessionKind};
 
@@ -65,7 +65,10 @@ fn page(nav: Nav, email: &str) -> FormPage {
     .link("/sign-up", "New to Regroup? Create an account")
 }
 
-async fn show(Extension(csrf): Extension<CsrfToken>, Query(notice): Query<Notice>) -> Response {
+async fn show(
+    Extension(csrf): Extension<CsrfToken>,
+    QueryString(notice): QueryString<Notice>,
+) -> Response {
     let mut page = page(Nav::anonymous(&csrf), "");
     if notice.expired.is_some() {
         page = page

@@ -9,6 +9,7 @@ use super::form::failed_status;
 use super::{Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
+use crate::extract::ClientAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -51,10 +52,11 @@ async fn show(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<SignUpForm>,
 ) -> Response {
     let nav = Nav::anonymous(&csrf);
-    match accounts::register(&state, &form.name, &form.email, &form.password).await {
+    match accounts::register(&state, &form.name, &form.email, &form.password, addr).await {
         Ok(_) => check_your_email(nav, &state),
         Err(err) => {
             let form = SignUpForm {

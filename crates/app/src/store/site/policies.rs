@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::super::Store;
+use super::super::{detached, Store};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PolicyVersion {
@@ -34,28 +34,38 @@ impl Store {
         now: i64,
         by: Option<&str>,
     ) -> Result<i64, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM policy_versions WHERE kind = $1")
-                .bind(kind)
-                .fetch_one(&mut *tx)
-                .await?;
-        let version = last.unwrap_or(0) + 1;
-        sqlx::query(
-            "INSERT INTO policy_versions (kind, version, body_md, body_html, effective_at, published_at, published_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(kind)
-        .bind(version)
-        .bind(body_md)
-        .bind(body_html)
-        .bind(effective_at)
-        .bind(now)
-        .bind(by)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(version)
+        let (pool, kind, body_md, body_html, by) = (
+            self.pool().clone(),
+            kind.to_owned(),
+            body_md.to_owned(),
+            body_html.to_owned(),
+            by.map(str::to_owned),
+        );
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            let last: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM policy_versions WHERE kind = $1")
+                    .bind(&kind)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let version = last.unwrap_or(0) + 1;
+            sqlx::query(
+                "INSERT INTO policy_versions (kind, version, body_md, body_html, effective_at, published_at, published_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&kind)
+            .bind(version)
+            .bind(&body_md)
+            .bind(&body_html)
+            .bind(effective_at)
+            .bind(now)
+            .bind(&by)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(version)
+        })
+        .await
     }
 
     pub async fn policy_versions(&self, kind: &str) -> Result<Vec<PolicyVersion>, sqlx::Error> {

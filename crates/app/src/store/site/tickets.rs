@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::super::{new_id, Store};
+use super::super::{detached, new_id, Store};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TicketRow {
@@ -34,19 +34,28 @@ impl Store {
         now: i64,
     ) -> Result<String, sqlx::Error> {
         let id = new_id();
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO support_tickets (id, account_id, subject, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind(&id)
-        .bind(account_id)
-        .bind(subject)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        insert_message(&mut tx, &id, "therapist", account_id, body, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        let (pool, account_id, subject, body) = (
+            self.pool().clone(),
+            account_id.to_owned(),
+            subject.to_owned(),
+            body.to_owned(),
+        );
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO support_tickets (id, account_id, subject, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(&id)
+            .bind(&account_id)
+            .bind(&subject)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_message(&mut tx, &id, "therapist", &account_id, &body, now).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+        .await
     }
 
     /// Adds a message and sets the ticket's status in one step.
@@ -59,18 +68,29 @@ impl Store {
         status: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
-        // An empty body is a status change alone.
-        if !body.is_empty() {
-            insert_message(&mut tx, ticket_id, author_kind, author_id, body, now).await?;
-        }
-        sqlx::query("UPDATE support_tickets SET status = $2, updated_at = $3 WHERE id = $1")
-            .bind(ticket_id)
-            .bind(status)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+        let (pool, ticket_id, author_kind, author_id, body, status) = (
+            self.pool().clone(),
+            ticket_id.to_owned(),
+            author_kind.to_owned(),
+            author_id.to_owned(),
+            body.to_owned(),
+            status.to_owned(),
+        );
+        detached(self.slots(), async move {
+            let mut tx = pool.begin().await?;
+            // An empty body is a status change alone.
+            if !body.is_empty() {
+                insert_message(&mut tx, &ticket_id, &author_kind, &author_id, &body, now).await?;
+            }
+            sqlx::query("UPDATE support_tickets SET status = $2, updated_at = $3 WHERE id = $1")
+                .bind(&ticket_id)
+                .bind(&status)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+        .await
     }
 
     pub async fn ticket(&self, id: &str) -> Result<Option<TicketRow>, sqlx::Error> {

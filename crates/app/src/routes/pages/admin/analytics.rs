@@ -1,7 +1,7 @@
 //! The analytics dashboard: the site's traffic over a date range, as charts.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -11,6 +11,7 @@ use super::super::{charts, render, Nav};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::operator::PageOperator;
 use crate::error::AppResult;
+use crate::extract::QueryString;
 use crate::site::summary::{self, NamedCount, PageCount, Summary};
 use crate::state::AppState;
 
@@ -79,7 +80,7 @@ pub(super) async fn dashboard(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageOperator(signed): PageOperator,
-    Query(query): Query<RangeQuery>,
+    QueryString(query): QueryString<RangeQuery>,
 ) -> AppResult<Response> {
     // A bad range still shows the default one, with the reason above it.
     let (range, error) = match summary::range(&state, query.from.as_deref(), query.to.as_deref()) {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::super::{render, Nav};
 use super::{audited_redirect, form_outcome, Dates, Empty};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
-use crate::auth::operator::PageOperator;
+use crate::auth::operator::{require_admin, PageAdmin, PageOperator};
 use crate::error::{AppError, AppResult};
 use crate::extract::ClientAddr;
 use crate::site;
@@ -92,6 +92,8 @@ struct AnnouncementPreview {
     row: AnnouncementRow,
     preview: String,
     recipients: usize,
+    /// Sending is for admins only.
+    admin: bool,
 }
 
 pub(super) async fn preview(
@@ -116,13 +118,14 @@ pub(super) async fn preview(
             row,
             preview,
             recipients,
+            admin: require_admin(&signed).is_ok(),
         },
     ))
 }
 
 pub(super) async fn send(
     State(state): State<AppState>,
-    PageOperator(signed): PageOperator,
+    PageAdmin(signed): PageAdmin,
     ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,

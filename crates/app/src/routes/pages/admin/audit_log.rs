@@ -1,7 +1,7 @@
 //! The audit log viewer: the newest entries, filtered, a page at a time.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -12,6 +12,7 @@ use super::Dates;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::operator::PageOperator;
 use crate::error::AppResult;
+use crate::extract::QueryString;
 use crate::state::AppState;
 use crate::store::AuditRow;
 
@@ -58,7 +59,7 @@ pub(super) async fn search(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageOperator(signed): PageOperator,
-    Query(q): Query<AuditQuery>,
+    QueryString(q): QueryString<AuditQuery>,
 ) -> AppResult<Response> {
     let (action, actor, id) = (clean(q.action), clean(q.actor), clean(q.id));
     let rows = state

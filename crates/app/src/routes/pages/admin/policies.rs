@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::super::{render, Nav};
 use super::{audited_redirect, day, form_outcome, Dates};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
-use crate::auth::operator::PageOperator;
+use crate::auth::operator::{require_admin, PageAdmin, PageOperator};
 use crate::error::{AppError, AppResult};
 use crate::extract::ClientAddr;
 use crate::site::policy;
@@ -27,6 +27,8 @@ struct Policies {
     body: String,
     error: Option<String>,
     now: i64,
+    /// Publishing is for admins only.
+    admin: bool,
 }
 
 impl Dates for Policies {}
@@ -51,6 +53,7 @@ pub(super) struct PolicyForm {
 async fn page(
     state: &AppState,
     nav: Nav,
+    admin: bool,
     form: PolicyForm,
     error: Option<AppError>,
 ) -> AppResult<Response> {
@@ -67,6 +70,7 @@ async fn page(
             body: form.body,
             error,
             now: state.clock.unix(),
+            admin,
         },
     ))
 }
@@ -82,13 +86,14 @@ pub(super) async fn list(
         effective: day(state.clock.unix() + 86_400),
         body: String::new(),
     };
-    page(&state, Nav::signed(&csrf, &signed), blank, None).await
+    let admin = require_admin(&signed).is_ok();
+    page(&state, Nav::signed(&csrf, &signed), admin, blank, None).await
 }
 
 pub(super) async fn publish(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    PageOperator(signed): PageOperator,
+    PageAdmin(signed): PageAdmin,
     ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> AppResult<Response> {
@@ -102,6 +107,6 @@ pub(super) async fn publish(
     .await;
     match published {
         Ok(_) => audited_redirect(&state, &signed.account.id, None, addr, "/admin/policies").await,
-        Err(err) => page(&state, Nav::signed(&csrf, &signed), form, Some(err)).await,
+        Err(err) => page(&state, Nav::signed(&csrf, &signed), true, form, Some(err)).await,
     }
 }

@@ -2,7 +2,7 @@
 //! operator may do to an account (suspend, reinstate, resend verification).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -12,9 +12,9 @@ use super::super::{render, Nav};
 use super::{audited_redirect, when, Dates, Empty};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
-use crate::auth::operator::PageOperator;
+use crate::auth::operator::{require_admin, PageOperator};
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::{ClientAddr, QueryString};
 use crate::state::AppState;
 use crate::store::{DirectoryRow, Role};
 
@@ -68,6 +68,8 @@ struct Directory {
     q: String,
     rows: Vec<DirectoryRow>,
     done: Option<String>,
+    /// Suspend and reinstate are shown to admins only.
+    admin: bool,
 }
 
 impl Dates for Directory {}
@@ -82,7 +84,7 @@ pub(super) async fn directory(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageOperator(signed): PageOperator,
-    Query(search): Query<Search>,
+    QueryString(search): QueryString<Search>,
 ) -> AppResult<Response> {
     let q: String = search.q.unwrap_or_default().chars().take(100).collect();
     let rows = state.store.therapist_directory(q.trim()).await?;
@@ -100,6 +102,7 @@ pub(super) async fn directory(
             q,
             rows,
             done,
+            admin: require_admin(&signed).is_ok(),
         },
     ))
 }
@@ -118,6 +121,10 @@ pub(super) async fn act(
         .filter(|a| a.role() == Role::Therapist)
         .ok_or_else(AppError::not_found)?;
     let action = TherapistAction::from_slug(&slug).ok_or_else(AppError::not_found)?;
+    if action.account_status().is_some() {
+        // Suspending and reinstating are for admins; support may resend a link.
+        require_admin(&signed)?;
+    }
     // Suspend and reinstate are the same status change, in opposite directions.
     if let Some(status) = action.account_status() {
         let now = state.clock.unix();
