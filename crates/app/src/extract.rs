@@ -23,11 +23,46 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
+        if !is_json(request.headers()) {
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| json_rejection(JsonRejection::BytesRejection(e)))?;
+        // Every body of this API is an object. serde would also fill a
+        // struct from an array (`[null, null]`), which nobody means.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+                return Err(invalid_json());
+            }
+            return Err(AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "The JSON body must be an object: {\"field\": value, …}.",
+            ));
+        }
+        match axum::Json::<T>::from_bytes(&body) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `application/json`, or a `+json` type, as axum's own `Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == "application" && (m.subtype() == "json" || m.suffix() == Some(mime::JSON))
+        })
+}
+
+fn invalid_json() -> AppError {
+    AppError::bad_request("invalid_json", "The body is not valid JSON.")
 }
 
 fn json_rejection(rejection: JsonRejection) -> AppError {
@@ -37,9 +72,7 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
             "unsupported_media_type",
             "Send the body as JSON with `Content-Type: application/json`.",
         ),
-        JsonRejection::JsonSyntaxError(_) => {
-            AppError::bad_request("invalid_json", "The body is not valid JSON.")
-        }
+        JsonRejection::JsonSyntaxError(_) => invalid_json(),
         JsonRejection::JsonDataError(err) => {
             // serde's message names the field and the problem, never a stored value.
             let detail = err.body_text();

@@ -152,6 +152,9 @@ async fn a_bad_profile_patch_changes_nothing(app: TestApp) {
         json!({"name": "Ana Changed", "email": "nope"}),
         json!({"name": "   "}),
         json!({"name": "Ana Changed", "is_admin": true}),
+        // serde would fill the struct from an array: only objects are bodies.
+        json!([null, null, null, null, null, null, null]),
+        json!(["Ana Changed"]),
     ];
     for body in bad {
         let response = app.patch_auth("/api/v1/me", &token, &body).await;
