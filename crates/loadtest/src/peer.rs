@@ -174,6 +174,7 @@ impl Peer {
 
     fn serve(&mut self, control: &Receiver<Control>, stop: &AtomicBool) -> anyhow::Result<()> {
         let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut nonblocking = false;
         while !stop.load(Ordering::Relaxed) {
             while let Ok(Control::Offer(sdp, reply)) = control.try_recv() {
                 // The bench may have given up waiting; nothing to do then.
@@ -184,7 +185,7 @@ impl Peer {
                 self.rtc.handle_input(Input::Timeout(now))?;
                 self.drain()?;
             }
-            let mut wake = self.next_timeout.min(now + MAX_WAIT);
+            let mut wake = now + MAX_WAIT;
             if self.rtc.is_connected() {
                 if let Some(p) = &mut self.publish {
                     let frames = p.encoder.frames_due(now);
@@ -194,11 +195,22 @@ impl Peer {
                     }
                 }
             }
-            // Zero would mean "block forever" to the socket.
-            let wait = wake
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_micros(100));
-            self.socket.set_read_timeout(Some(wait))?;
+            // After a write str0m wants its timeout handled at once: that is
+            // when it hands out the new packets. Taking the deadline from
+            // before the write held them back until the next wake-up.
+            wake = wake.min(self.next_timeout);
+            // A due deadline must not block at all: the kernel rounds socket
+            // timeouts up to a scheduler tick (4 ms at HZ=250), which held
+            // every packet that long before str0m could send it.
+            let wait = wake.saturating_duration_since(Instant::now());
+            let due = wait.is_zero();
+            if due != nonblocking {
+                self.socket.set_nonblocking(due)?;
+                nonblocking = due;
+            }
+            if !due {
+                self.socket.set_read_timeout(Some(wait))?;
+            }
             match self.socket.recv_from(&mut buf) {
                 Ok((n, source)) => self.receive(source, &buf[..n])?,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -305,7 +317,9 @@ impl Peer {
                     MediaKind::Video => Stream::Video,
                 };
                 let mut c = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-                c.arrival(stream, stamp, Instant::now());
+                // When its first packet reached the socket: what the receiver's own
+                // depacketizing does afterwards is not the server's delay.
+                c.arrival(stream, stamp, d.network_time);
                 let from = c
                     .frames_from
                     .entry(peer_name(stamp.publisher.into()))
