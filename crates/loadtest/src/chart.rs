@@ -97,6 +97,7 @@ mod tests {
                     repeat: 0,
                     window: Duration::from_secs(1),
                     server_cpu: Duration::ZERO,
+                    harness_cpu: Duration::ZERO,
                     join: Duration::ZERO,
                     load_average: 0.0,
                 },

@@ -73,6 +73,7 @@ pub fn sample(target: Target, cfg: &BenchConfig, repeat: usize) -> anyhow::Resul
             repeat,
             window: o.window,
             server_cpu: o.server_cpu,
+            harness_cpu: o.harness_cpu,
             join: o.join,
             load_average: load_average().unwrap_or(f64::NAN),
         },

@@ -22,6 +22,9 @@ pub struct Sample {
     pub window_s: f64,
     /// The server process's CPU (user + system), percent of one core.
     pub server_cpu_pct: f64,
+    /// The harness process (the synthetic peers), percent of one core: it
+    /// shares the cores with the server.
+    pub harness_cpu_pct: f64,
     pub cpu_us_per_packet: f64,
     /// Datagrams (media, RTCP, STUN) the server sent to all peers.
     pub fwd_packets_per_s: f64,
@@ -51,6 +54,7 @@ pub struct RunInfo<'a> {
     pub repeat: usize,
     pub window: Duration,
     pub server_cpu: Duration,
+    pub harness_cpu: Duration,
     pub join: Duration,
     pub load_average: f64,
 }
@@ -82,6 +86,7 @@ impl Sample {
             repeat: info.repeat,
             window_s: secs,
             server_cpu_pct: 100.0 * info.server_cpu.as_secs_f64() / secs,
+            harness_cpu_pct: 100.0 * info.harness_cpu.as_secs_f64() / secs,
             cpu_us_per_packet: match packets {
                 0 => f64::NAN,
                 n => info.server_cpu.as_secs_f64() * 1e6 / n as f64,
@@ -111,6 +116,7 @@ impl Sample {
             repeat: 0,
             window_s: m(|s| s.window_s),
             server_cpu_pct: m(|s| s.server_cpu_pct),
+            harness_cpu_pct: m(|s| s.harness_cpu_pct),
             cpu_us_per_packet: m(|s| s.cpu_us_per_packet),
             fwd_packets_per_s: m(|s| s.fwd_packets_per_s),
             fwd_mbit_per_s: m(|s| s.fwd_mbit_per_s),
@@ -233,6 +239,7 @@ mod tests {
                 repeat: 1,
                 window: Duration::from_secs(2),
                 server_cpu: Duration::from_millis(100),
+                harness_cpu: Duration::from_millis(300),
                 join: Duration::from_millis(1500),
                 load_average: 0.5,
             },
@@ -242,6 +249,7 @@ mod tests {
         assert_eq!(s.fwd_packets_per_s, 1000.0);
         assert_eq!(s.fwd_mbit_per_s, 4.0);
         assert_eq!(s.server_cpu_pct, 5.0);
+        assert_eq!(s.harness_cpu_pct, 15.0);
         assert_eq!(s.loss_pct, 0.5);
         assert_eq!((s.delay_p50_ms, s.delay_p99_ms), (2.0, 3.0));
         let m = Sample::median(&[

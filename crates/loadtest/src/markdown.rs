@@ -88,17 +88,18 @@ fn num(v: f64, decimals: usize) -> String {
 /// The median table, one row per target and room size.
 pub fn table(medians: &[Sample]) -> String {
     let mut t = String::from(
-        "| target | people | CPU µs / fwd packet | server CPU % of a core | fwd packets/s | fwd Mbit/s | loss % | delay p50 / p99 ms | audio p50 / p99 ms | layers received | join → all receive all, s |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n",
+        "| target | people | CPU µs / fwd packet | server CPU % of a core | peers' CPU % | fwd packets/s | fwd Mbit/s | loss % | delay p50 / p99 ms | audio p50 / p99 ms | layers received | join → all receive all, s |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n",
     );
     for m in medians {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {} | {} |",
             m.target,
             m.participants,
             num(m.cpu_us_per_packet, 1),
             num(m.server_cpu_pct, 1),
+            num(m.harness_cpu_pct, 0),
             num(m.fwd_packets_per_s, 0),
             num(m.fwd_mbit_per_s, 1),
             num(m.loss_pct, 2),
@@ -239,6 +240,29 @@ mod tests {
         // 2026-11-30 02:53 UTC.
         assert_eq!(utc(1_796_007_180), "2026-11-30 02:53 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn table_rows_have_as_many_cells_as_the_header() {
+        let m = Sample::new(
+            crate::figures::RunInfo {
+                target: "janus",
+                participants: 4,
+                rooms: 1,
+                repeat: 0,
+                window: std::time::Duration::from_secs(1),
+                server_cpu: std::time::Duration::ZERO,
+                harness_cpu: std::time::Duration::ZERO,
+                join: std::time::Duration::ZERO,
+                load_average: 0.0,
+            },
+            &[],
+        );
+        let t = table(&[m]);
+        let cells: Vec<usize> = t.lines().map(|l| l.matches('|').count()).collect();
+        assert_eq!(cells.len(), 3);
+        assert!(cells.iter().all(|c| *c == cells[0]), "{t}");
+        assert!(t.contains("| janus | 4 |"), "{t}");
     }
 
     #[test]

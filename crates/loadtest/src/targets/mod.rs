@@ -79,6 +79,13 @@ pub struct Observed {
     pub peers: Vec<Counters>,
     /// The server process's CPU over the window.
     pub server_cpu: Duration,
+    /// The harness's own CPU (the synthetic peers) over the window.
+    pub harness_cpu: Duration,
+}
+
+/// CPU used so far by server `pid` and by this harness.
+pub fn cpu_pair(pid: u32) -> std::io::Result<(Duration, Duration)> {
+    Ok((process_cpu(pid)?, process_cpu(std::process::id())?))
 }
 
 /// Peers of a run whose media the harness does not have to steer: they
@@ -122,9 +129,9 @@ impl Crowd {
         }
         let join = start.elapsed();
         std::thread::sleep(cfg.warmup);
-        let (cpu0, peers0, t0) = (process_cpu(pid)?, self.snapshot(), Instant::now());
+        let (cpu0, peers0, t0) = (cpu_pair(pid)?, self.snapshot(), Instant::now());
         std::thread::sleep(cfg.window);
-        let (cpu1, peers1, t1) = (process_cpu(pid)?, self.snapshot(), Instant::now());
+        let (cpu1, peers1, t1) = (cpu_pair(pid)?, self.snapshot(), Instant::now());
         if let Some((n, c)) = peers1.iter().find(|(_, c)| c.error.is_some()) {
             anyhow::bail!(
                 "peer {n} failed: {}",
@@ -139,7 +146,8 @@ impl Crowd {
                 .zip(&peers0)
                 .map(|((_, a), (_, b))| a.since(b))
                 .collect(),
-            server_cpu: cpu1.saturating_sub(cpu0),
+            server_cpu: cpu1.0.saturating_sub(cpu0.0),
+            harness_cpu: cpu1.1.saturating_sub(cpu0.1),
         })
     }
 
