@@ -175,7 +175,7 @@ fn compare_main(c: CompareArgs) -> anyhow::Result<()> {
         capacity_max_rooms: c.capacity_max_rooms.max(1),
     };
     let chart_file = "benchmarks-sfu.svg".to_owned();
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let command = markdown::shown_command(std::env::args().collect());
     let mut facts = markdown::RunFacts::gather(command, c.short_run, chart_file.clone());
     facts.load_start = regroup_loadtest::load_average();
     eprintln!(

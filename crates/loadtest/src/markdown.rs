@@ -125,7 +125,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
     let _ = writeln!(
         s,
         "Measured {} on {} CPUs ({}); one-minute load average {} at the start and {} at the end. \
-         Command: `{}` ({} repeats per cell, the table gives the median; {} s warm-up, {} s window; \
+         Command: `{}` ({} per cell, the table gives the median; {} s warm-up, {} s window; \
          engine workers: {}).\n",
         facts.date,
         facts.cpus,
@@ -133,7 +133,10 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
         load(facts.load_start),
         load(facts.load_end),
         facts.command,
-        cfg.repeats,
+        match cfg.repeats {
+            1 => "one run".to_owned(),
+            n => format!("{n} runs"),
+        },
         cfg.base.warmup.as_secs(),
         cfg.base.window.as_secs(),
         cfg.base.workers,
@@ -150,11 +153,12 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
         "**What fits on this machine** (loss < {LOSS_LIMIT_PCT} %):\n"
     );
     for t in &cfg.targets {
-        let largest = outcome
-            .largest_room(*t)
-            .map_or("none of the sizes measured".into(), |n| {
-                format!("{n} people")
-            });
+        let tried = cfg.sizes.iter().max().copied().unwrap_or(0);
+        let largest = match outcome.largest_room(*t) {
+            Some(n) if n == tried => format!("{n} people, the largest size tried"),
+            Some(n) => format!("{n} people"),
+            None => "none of the sizes tried".into(),
+        };
         let _ = write!(s, "- {}: largest room {largest}", t.name());
         if let Some((_, rooms, best)) = outcome.capacity.iter().find(|(c, _, _)| c == t) {
             let size = cfg.capacity_room.unwrap_or(0);
@@ -230,6 +234,24 @@ pub fn splice(doc: &str, section: &str) -> String {
     }
 }
 
+/// The command line as the doc shows it: the short-run note is printed on
+/// its own, so it is left out here.
+pub fn shown_command(args: Vec<String>) -> String {
+    let mut shown = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if a == "--short-run" {
+            skip = true;
+        } else if !a.starts_with("--short-run=") {
+            shown.push(a);
+        }
+    }
+    shown.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +285,19 @@ mod tests {
         assert_eq!(cells.len(), 3);
         assert!(cells.iter().all(|c| *c == cells[0]), "{t}");
         assert!(t.contains("| janus | 4 |"), "{t}");
+    }
+
+    #[test]
+    fn the_shown_command_leaves_out_the_short_run_note() {
+        let args = |a: &str| a.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            shown_command(args("room-load compare --short-run note --sizes 2")),
+            "room-load compare --sizes 2"
+        );
+        assert_eq!(
+            shown_command(args("room-load compare --short-run=x")),
+            "room-load compare"
+        );
     }
 
     #[test]
