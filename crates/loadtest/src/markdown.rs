@@ -166,9 +166,11 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
             if let Some(b) = best {
                 let _ = write!(
                     s,
-                    " (server CPU {} % of a core, {} packets/s, loss {} %)",
+                    " (server CPU {} % of a core, peers {} %, {} packets/s, layers {}, loss {} %)",
                     num(b.server_cpu_pct, 0),
+                    num(b.harness_cpu_pct, 0),
                     num(b.fwd_packets_per_s, 0),
+                    b.video_layers,
                     num(b.loss_pct, 2)
                 );
             }
