@@ -207,8 +207,9 @@ How to read it:
   **janus** is Debian's Janus 1.1 VideoRoom (packet-level forwarding, simulcast, multistream
   subscriptions at the web app's layer); **relay** is `udp-relay`, plain datagrams with no SRTP,
   no RTCP and no layer choice: the ceiling.
-- CPU is the server process's user + system time from `/proc/PID/stat` (10 ms ticks), divided by the
-  datagrams the peers received from it: media, RTX, RTCP and STUN alike.
+- CPU is the server process's user + system time from `/proc/PID/stat`, divided by the datagrams the
+  peers received from it: media, RTX, RTCP and STUN alike. The kernel counts it in 10 ms ticks, so in
+  short windows at low rates one tick more or less is a visible share.
 - The synthetic peers (client-side str0m, or plain sockets for the relay) run in the harness on the
   same two cores, so every server competes with them; \"what fits\" is what fits next to its own peers.
 - Loss counts stamped frames (relay: datagrams) whose sequence numbers say they were sent but never
@@ -218,8 +219,11 @@ How to read it:
   last packet and str0m on both ends; for the relay it is per datagram.
 - Janus never gathers loopback candidates, so its media runs on the machine's own address, which
   Linux also carries over the loopback device; everything else binds 127.0.0.1.
+- Against Janus each participant is two str0m connections in the harness (publisher and multistream
+  subscriber), against the engine one; \"peers' CPU\" is the harness process, for judging that.
 - Up to 4 people nobody caps the layer; the SFUs then send what bandwidth estimation allows (on
-  loopback, usually `f`), and the relay peers send `f`. From 5 people on, `h`, then `q` from 10.
+  loopback, usually `f`, but the engine's estimate may still be climbing after a short warm-up: see
+  \"layers received\"), and the relay peers send `f`. From 5 people on, `h`, then `q` from 10.
 ";
 
 /// `doc` with its compare section replaced by `section` (added at the end
