@@ -9,16 +9,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use regroup_sfu::{Event, EventReceiver, Sfu, SfuConfig, SfuHandle};
+use regroup_sfu::{Sfu, SfuConfig};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
 use crate::cpu::{load_average, ThreadTimes};
-use crate::peer::{Control, Peer};
+use crate::engine::{Engine, EngineEvent, InProcess};
+use crate::peer::{Control, Peer, PeerSetup};
 use crate::report::{PeerWindow, Report};
-use crate::stats::Counters;
-
-const ROOM: &str = "load";
+use crate::stats::{peer_name, Counters};
 
 /// Which simulcast layer subscribers are capped to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +44,7 @@ impl LayerChoice {
 /// crates/app/src/room/actor/media.rs), restated here because the app is not a
 /// dependency worth pulling into a benchmark: full size up to 4 people, half
 /// size up to 9, quarter size beyond.
-fn app_layer_cap(people: usize) -> Option<usize> {
+pub fn app_layer_cap(people: usize) -> Option<usize> {
     match people {
         0..=4 => None,
         5..=9 => Some(1),
@@ -55,7 +54,11 @@ fn app_layer_cap(people: usize) -> Option<usize> {
 
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
+    /// People in each room.
     pub participants: usize,
+    /// Rooms of that size running at once (`room-load compare` looks for
+    /// how many fit; `room-load` alone runs one).
+    pub rooms: usize,
     pub simulcast: bool,
     pub layer: LayerChoice,
     pub workers: usize,
@@ -70,6 +73,7 @@ impl BenchConfig {
     pub fn new(participants: usize) -> BenchConfig {
         BenchConfig {
             participants,
+            rooms: 1,
             simulcast: true,
             layer: LayerChoice::App,
             workers: SfuConfig::default().workers,
@@ -85,36 +89,82 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<Report> {
     if !(2..=16).contains(&cfg.participants) {
         bail!("participants must be 2 to 16 (the engine's room limit)");
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
     let (sfu, events) = Sfu::start(SfuConfig {
         udp_addr: "127.0.0.1:0".parse()?,
         tcp_addr: None,
         workers: cfg.workers,
         ..SfuConfig::default()
     })?;
+    let w = drive(cfg, InProcess { sfu, events }, ThreadTimes::sample)?;
+    let (cpu0, cpu1) = (&w.cpu_before, &w.cpu_after);
+    Ok(Report {
+        participants: cfg.participants,
+        workers: cfg.workers,
+        simulcast: cfg.simulcast,
+        layer_cap: cfg.layer.cap_for(cfg.participants),
+        window: w.duration,
+        connect_time: w.connect_time,
+        workers_cpu: cpu1.since(cpu0, "sfu-worker"),
+        busiest_worker_cpu: cpu1.busiest_since(cpu0, "sfu-worker"),
+        udp_reader_cpu: cpu1.since(cpu0, "sfu-udp"),
+        peers_cpu: cpu1.since(cpu0, PEER_THREAD),
+        process_cpu: cpu1.since(cpu0, ""),
+        offers_failed: w.offers_failed,
+        load_average: load_average(),
+        peers: w.peers,
+    })
+}
+
+/// What one room measured over its window, with the CPU samples taken at
+/// either end of it.
+pub struct Window<T> {
+    pub connect_time: Duration,
+    pub duration: Duration,
+    pub peers: Vec<PeerWindow>,
+    pub offers_failed: u64,
+    pub cpu_before: T,
+    pub cpu_after: T,
+}
+
+/// Joins the room through `engine`, waits until everyone receives everyone,
+/// warms up and measures the window, calling `sample_cpu` at its edges.
+pub fn drive<E: Engine, T>(
+    cfg: &BenchConfig,
+    engine: E,
+    sample_cpu: impl Fn() -> std::io::Result<T>,
+) -> anyhow::Result<Window<T>> {
+    if !(2..=16).contains(&cfg.participants) {
+        bail!("participants must be 2 to 16 (the engine's room limit)");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
     let mut session = Session {
-        sfu,
-        events,
+        engine,
         peers: Vec::new(),
         stop: Arc::new(AtomicBool::new(false)),
         offers_failed: 0,
         disconnects: Vec::new(),
     };
-    let result = measure(cfg, &rt, &mut session);
+    let result = measure(cfg, &rt, &mut session, sample_cpu);
     session.stop();
     result
 }
 
-fn measure(cfg: &BenchConfig, rt: &Runtime, s: &mut Session) -> anyhow::Result<Report> {
+fn measure<E: Engine, T>(
+    cfg: &BenchConfig,
+    rt: &Runtime,
+    s: &mut Session<E>,
+    sample_cpu: impl Fn() -> std::io::Result<T>,
+) -> anyhow::Result<Window<T>> {
     let cap = cfg.layer.cap_for(cfg.participants);
     let start = Instant::now();
-    for i in 0..cfg.participants {
-        rt.block_on(s.join(i, cfg.simulcast, cap))?;
+    for i in 0..cfg.participants * cfg.rooms {
+        let (room, index) = (room_name(i / cfg.participants), i % cfg.participants);
+        rt.block_on(s.join(room, index, cfg.simulcast, cap))?;
     }
     let deadline = Instant::now() + cfg.connect_timeout;
-    while !s.everyone_receives_everyone()? {
+    while !s.everyone_receives_everyone(cfg.participants)? {
         if Instant::now() > deadline {
             let got: Vec<String> = s
                 .snapshot()
@@ -133,9 +183,9 @@ fn measure(cfg: &BenchConfig, rt: &Runtime, s: &mut Session) -> anyhow::Result<R
     }
     let connect_time = start.elapsed();
     rt.block_on(s.pump(cfg.warmup))?;
-    let (cpu0, peers0, t0) = (ThreadTimes::sample()?, s.snapshot(), Instant::now());
+    let (cpu0, peers0, t0) = (sample_cpu()?, s.snapshot(), Instant::now());
     rt.block_on(s.pump(cfg.window))?;
-    let (cpu1, peers1, t1) = (ThreadTimes::sample()?, s.snapshot(), Instant::now());
+    let (cpu1, peers1, t1) = (sample_cpu()?, s.snapshot(), Instant::now());
     if !s.disconnects.is_empty() {
         bail!("peers dropped during the run: {}", s.disconnects.join(", "));
     }
@@ -147,28 +197,26 @@ fn measure(cfg: &BenchConfig, rt: &Runtime, s: &mut Session) -> anyhow::Result<R
             counters: now.since(then),
         })
         .collect();
-    Ok(Report {
-        participants: cfg.participants,
-        workers: cfg.workers,
-        simulcast: cfg.simulcast,
-        layer_cap: cap,
-        window: t1 - t0,
+    Ok(Window {
         connect_time,
-        workers_cpu: cpu1.since(&cpu0, "sfu-worker"),
-        busiest_worker_cpu: cpu1.busiest_since(&cpu0, "sfu-worker"),
-        udp_reader_cpu: cpu1.since(&cpu0, "sfu-udp"),
-        peers_cpu: cpu1.since(&cpu0, PEER_THREAD),
-        process_cpu: cpu1.since(&cpu0, ""),
-        offers_failed: s.offers_failed,
-        load_average: load_average(),
+        duration: t1 - t0,
         peers,
+        offers_failed: s.offers_failed,
+        cpu_before: cpu0,
+        cpu_after: cpu1,
     })
 }
 
 /// Peer threads are named `peer-NN`, so CPU can be attributed to them.
-const PEER_THREAD: &str = "peer-";
+pub const PEER_THREAD: &str = "peer-";
+
+/// The engine's name for room `i` of a run.
+pub fn room_name(i: usize) -> String {
+    format!("load-{i}")
+}
 
 struct PeerHandle {
+    room: String,
     name: String,
     control: mpsc::Sender<Control>,
     stats: Arc<Mutex<Counters>>,
@@ -177,9 +225,8 @@ struct PeerHandle {
 
 /// The engine, its event stream and the running peers: the part of the web
 /// app that signals, reduced to what a room needs.
-struct Session {
-    sfu: SfuHandle,
-    events: EventReceiver,
+struct Session<E> {
+    engine: E,
     peers: Vec<PeerHandle>,
     stop: Arc<AtomicBool>,
     /// Engine offers whose answer the engine refused (e.g. superseded).
@@ -187,30 +234,29 @@ struct Session {
     disconnects: Vec<String>,
 }
 
-impl Session {
+impl<E: Engine> Session<E> {
     async fn join(
         &mut self,
+        room: String,
         index: usize,
         simulcast: bool,
         cap: Option<usize>,
     ) -> anyhow::Result<()> {
-        let name = format!("p{:02}", index + 1);
+        let name = peer_name(index);
         let stats = Arc::new(Mutex::new(Counters::default()));
-        // One speaker, as in a group where one person talks at a time.
-        let (mut peer, offer) = Peer::new(simulcast, index == 0, stats.clone())?;
-        let answer = self.sfu.join(ROOM, name.as_str(), offer).await?;
+        let (mut peer, offer) = Peer::new(PeerSetup::new(index, simulcast), stats.clone())?;
+        let answer = self.engine.join(&room, &name, offer).await?;
         peer.accept_answer(&answer)?;
         // As the web app does for each participant who joins.
-        self.sfu
-            .set_preferred_layer(ROOM, name.as_str(), cap)
-            .await?;
+        self.engine.set_layer(&room, &name, cap).await?;
         let (control, inbox) = mpsc::channel();
         let stop = self.stop.clone();
         let thread = std::thread::Builder::new()
-            .name(format!("{PEER_THREAD}{:02}", index + 1))
+            .name(format!("{PEER_THREAD}{:02}", self.peers.len() + 1))
             .spawn(move || peer.run(inbox, stop))
             .context("spawning a peer thread")?;
         self.peers.push(PeerHandle {
+            room,
             name,
             control,
             stats,
@@ -223,7 +269,7 @@ impl Session {
     async fn pump(&mut self, d: Duration) -> anyhow::Result<()> {
         let until = tokio::time::Instant::now() + d;
         loop {
-            match tokio::time::timeout_at(until, self.events.recv()).await {
+            match tokio::time::timeout_at(until, self.engine.next_event()).await {
                 Err(_) => return Ok(()),
                 Ok(None) => bail!("the engine stopped"),
                 Ok(Some(event)) => self.event(event).await?,
@@ -231,9 +277,9 @@ impl Session {
         }
     }
 
-    async fn event(&mut self, event: Event) -> anyhow::Result<()> {
+    async fn event(&mut self, event: EngineEvent) -> anyhow::Result<()> {
         match event {
-            Event::Offer {
+            EngineEvent::Offer {
                 room,
                 participant,
                 sdp,
@@ -241,23 +287,29 @@ impl Session {
                 let peer = self
                     .peers
                     .iter()
-                    .find(|p| p.name == participant.as_str())
+                    .find(|p| p.name == participant && p.room == room)
                     .context("an offer for an unknown peer")?;
                 let (reply, answer) = oneshot::channel();
                 peer.control
                     .send(Control::Offer(sdp, reply))
                     .context("the peer stopped")?;
                 let answer = answer.await.context("the peer stopped")??;
-                if self.sfu.answer(room, participant, answer).await.is_err() {
+                if self
+                    .engine
+                    .answer(&room, &participant, answer)
+                    .await
+                    .is_err()
+                {
                     self.offers_failed += 1;
                 }
             }
-            Event::Disconnected {
+            EngineEvent::Disconnected {
+                room,
                 participant,
                 reason,
-                ..
-            } => self.disconnects.push(format!("{participant} ({reason:?})")),
-            _ => {}
+            } => self
+                .disconnects
+                .push(format!("{room}/{participant} ({reason})")),
         }
         Ok(())
     }
@@ -272,16 +324,8 @@ impl Session {
             .collect()
     }
 
-    fn everyone_receives_everyone(&self) -> anyhow::Result<bool> {
-        let others = self.peers.len() - 1;
-        let mut all = true;
-        for (name, c) in self.snapshot() {
-            if let Some(e) = c.error {
-                bail!("peer {name} failed: {e}");
-            }
-            all &= c.audio_publishers() == others && c.video_publishers() == others;
-        }
-        Ok(all)
+    fn everyone_receives_everyone(&self, room_size: usize) -> anyhow::Result<bool> {
+        everyone_receives_everyone(&self.snapshot(), room_size)
     }
 
     fn stop(&mut self) {
@@ -290,6 +334,23 @@ impl Session {
             // A panicked peer has already shown up as missing media.
             let _ = p.thread.join();
         }
-        self.sfu.shutdown();
+        self.engine.shutdown();
     }
+}
+
+/// True when each peer gets audio and camera from all `room_size - 1`
+/// others; a peer that failed ends the wait with its error.
+pub fn everyone_receives_everyone(
+    peers: &[(String, Counters)],
+    room_size: usize,
+) -> anyhow::Result<bool> {
+    let others = room_size - 1;
+    let mut all = true;
+    for (name, c) in peers {
+        if let Some(e) = &c.error {
+            bail!("peer {name} failed: {e}");
+        }
+        all &= c.audio_publishers() == others && c.video_publishers() == others;
+    }
+    Ok(all)
 }

@@ -69,6 +69,22 @@ pub fn load_average() -> Option<f64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
+/// CPU time (user + system, all threads) another process has used so far,
+/// from /proc/PID/stat: a server's own figure, apart from the peers.
+pub fn process_cpu(pid: u32) -> std::io::Result<Duration> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    stat_cpu(&stat).ok_or_else(|| std::io::Error::other(format!("unreadable /proc/{pid}/stat")))
+}
+
+/// utime + stime of a `stat` line.
+fn stat_cpu(stat: &str) -> Option<Duration> {
+    // The name in parentheses may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(TICK * ticks as u32)
+}
+
 /// Nanosecond run time from `schedstat` where the kernel has it, else user +
 /// system ticks from `stat`.
 fn thread_cpu(tid: u32) -> Option<Duration> {
@@ -77,17 +93,20 @@ fn thread_cpu(tid: u32) -> Option<Duration> {
         let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
         return Some(Duration::from_nanos(ns));
     }
-    let stat = fs::read_to_string(format!("{dir}/stat")).ok()?;
-    // The name in parentheses may hold spaces; the fields after it do not.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(TICK * ticks as u32)
+    stat_cpu(&fs::read_to_string(format!("{dir}/stat")).ok()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stat_times_are_user_plus_system_after_an_odd_name() {
+        let line = "4242 (janus (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 12 0";
+        assert_eq!(stat_cpu(line), Some(Duration::from_millis(2810)));
+        assert_eq!(stat_cpu("4242 (short) S 1"), None);
+        assert!(process_cpu(std::process::id()).is_ok());
+    }
 
     #[test]
     fn a_busy_named_thread_is_measured_apart() {

@@ -1,17 +1,24 @@
-//! `room-load`: what one room of N participants costs the media engine.
+//! `room-load`: what one room of N participants costs the media engine;
+//! `room-load compare`: the same room against the engine in its own
+//! process, Janus and a plain UDP relay.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use regroup_loadtest::{run, BenchConfig, LayerChoice, Report};
+use clap::{Parser, Subcommand, ValueEnum};
+use regroup_loadtest::compare::{self, CompareConfig, Target};
+use regroup_loadtest::{markdown, run, BenchConfig, LayerChoice, Report};
 
 /// Room sizes a sweep runs, from a 1:1 session to the engine's room limit.
 const SWEEP: [usize; 4] = [2, 4, 8, 16];
 
 #[derive(Parser)]
 #[command(about = "Measure the engine's CPU for one room of synthetic WebRTC participants")]
+#[command(args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
     /// People in the room (the engine allows at most 16).
     #[arg(short = 'n', long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(2..=16))]
     participants: u8,
@@ -33,6 +40,49 @@ struct Args {
     /// Run 2, 4, 8 and 16 participants one after another and print a table.
     #[arg(long)]
     sweep: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the same room against regroup (the engine in its own process),
+    /// janus (VideoRoom) and relay (plain UDP), print JSON lines and write
+    /// the table and chart into a Markdown file.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Targets, comma-separated: regroup, janus, relay.
+    #[arg(long, value_delimiter = ',', default_value = "regroup,janus,relay")]
+    targets: Vec<String>,
+    /// Room sizes, comma-separated (2 to 16).
+    #[arg(long, value_delimiter = ',', default_value = "2,4,8,16")]
+    sizes: Vec<usize>,
+    /// Runs per target and size; the table gives the median.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Length of each measuring window.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Media flowing before each window opens.
+    #[arg(long, default_value_t = 5)]
+    warmup: u64,
+    /// Engine worker threads (regroup).
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Room size for the "how many rooms fit" search; 0 skips the search.
+    #[arg(long, default_value_t = 4)]
+    capacity_room: usize,
+    /// Most rooms the search tries.
+    #[arg(long, default_value_t = 32)]
+    capacity_max_rooms: usize,
+    /// Markdown file whose compare section is (re)written, e.g. docs/benchmarks.md;
+    /// the chart goes beside it as benchmarks-sfu.svg.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Marks the written section as a short run, with this explanation.
+    #[arg(long)]
+    short_run: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,6 +108,15 @@ impl From<Layer> for LayerChoice {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Cmd::Compare(c)) = args.command {
+        return match compare_main(c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("room-load compare: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = |participants| BenchConfig {
         simulcast: args.simulcast,
         layer: args.layer.into(),
@@ -91,4 +150,59 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn compare_main(c: CompareArgs) -> anyhow::Result<()> {
+    let targets = c
+        .targets
+        .iter()
+        .map(|t| Target::parse(t).ok_or_else(|| anyhow::anyhow!("unknown target {t:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(bad) = c.sizes.iter().find(|n| !(2..=16).contains(*n)) {
+        anyhow::bail!("room size {bad} is outside 2 to 16 (the engine's room limit)");
+    }
+    let cfg = CompareConfig {
+        targets,
+        sizes: c.sizes,
+        repeats: c.repeats,
+        base: BenchConfig {
+            warmup: Duration::from_secs(c.warmup),
+            window: Duration::from_secs(c.seconds),
+            workers: c.workers,
+            ..BenchConfig::new(2)
+        },
+        capacity_room: (c.capacity_room >= 2).then_some(c.capacity_room),
+        capacity_max_rooms: c.capacity_max_rooms.max(1),
+    };
+    let chart_file = "benchmarks-sfu.svg".to_owned();
+    let command = markdown::shown_command(std::env::args().collect());
+    let mut facts = markdown::RunFacts::gather(command, c.short_run, chart_file.clone());
+    facts.load_start = regroup_loadtest::load_average();
+    eprintln!(
+        "room-load compare: about {} min before the capacity search",
+        compare::estimate(&cfg).as_secs() / 60 + 1
+    );
+    let outcome = compare::run(&cfg, |s| {
+        print!("{}", regroup_loadtest::control::to_line(s))
+    })?;
+    facts.load_end = regroup_loadtest::load_average();
+    for f in &outcome.failures {
+        eprintln!("failed: {f}");
+    }
+    println!("\n{}", markdown::table(&outcome.medians));
+    if let Some(out) = c.out {
+        let names: Vec<&str> = cfg.targets.iter().map(|t| t.name()).collect();
+        let svg = regroup_loadtest::chart_svg(&outcome.medians, &names)?;
+        let dir = out.parent().unwrap_or(std::path::Path::new("."));
+        std::fs::write(dir.join(&chart_file), svg)?;
+        let doc = std::fs::read_to_string(&out).unwrap_or_default();
+        let section = markdown::section(&cfg, &outcome, &facts);
+        std::fs::write(&out, markdown::splice(&doc, &section))?;
+        eprintln!(
+            "wrote {} and {}",
+            out.display(),
+            dir.join(&chart_file).display()
+        );
+    }
+    Ok(())
 }

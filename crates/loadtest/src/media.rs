@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use str0m::media::{Frequency, MediaKind, MediaTime, Rid};
 
+use crate::stamp::Stamp;
+
 /// Opus at 20 ms frames.
 pub const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 /// A typical Opus voice frame is 60–100 bytes.
@@ -25,19 +27,28 @@ const MAX_LAG: Duration = Duration::from_millis(200);
 pub struct Layer {
     pub rid: &'static str,
     pub bits_per_second: usize,
+    /// Written into keyframe headers, as a VP8 encoder would.
+    pub width: u16,
+    pub height: u16,
 }
 
 pub const LAYERS: [Layer; 3] = [
     Layer {
         rid: "q",
+        width: 320,
+        height: 180,
         bits_per_second: 150_000,
     },
     Layer {
         rid: "h",
+        width: 640,
+        height: 360,
         bits_per_second: 500_000,
     },
     Layer {
         rid: "f",
+        width: 1280,
+        height: 720,
         bits_per_second: 1_500_000,
     },
 ];
@@ -54,8 +65,25 @@ pub struct Frame {
     pub data: Vec<u8>,
 }
 
+/// Where the [`Stamp`] sits in an audio frame: after the Opus TOC byte.
+const AUDIO_STAMP_AT: usize = 1;
+/// Where the [`Stamp`] sits in a camera frame: after the 10-byte VP8 header
+/// (3-byte frame tag, start code, width, height). Janus reads that header to
+/// recognise keyframes, so it has to look real.
+const VIDEO_STAMP_AT: usize = 10;
+/// The VP8 keyframe start code (RFC 6386 9.1).
+const VP8_START_CODE: [u8; 3] = [0x9d, 0x01, 0x2a];
+
+/// The stamp a publisher wrote into a received frame.
+pub fn stamp_of(kind: MediaKind, frame: &[u8]) -> Option<Stamp> {
+    match kind {
+        MediaKind::Audio => Stamp::read(frame, AUDIO_STAMP_AT),
+        MediaKind::Video => Stamp::read(frame, VIDEO_STAMP_AT),
+    }
+}
+
 /// Which layer a received camera frame came from: the encoder writes the
-/// layer's index into the second byte, and the engine forwards frames as is.
+/// layer's index into the second byte, and the servers forward payloads as is.
 pub fn layer_of(video_frame: &[u8]) -> Option<usize> {
     video_frame
         .get(1)
@@ -64,6 +92,8 @@ pub fn layer_of(video_frame: &[u8]) -> Option<usize> {
 }
 
 pub struct Encoder {
+    /// Index of the peer, stamped into every frame.
+    publisher: u8,
     simulcast: bool,
     audio_frames: u64,
     video_frames: u64,
@@ -75,8 +105,9 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    pub fn new(now: Instant, simulcast: bool) -> Encoder {
+    pub fn new(now: Instant, publisher: u8, simulcast: bool) -> Encoder {
         Encoder {
+            publisher,
             simulcast,
             audio_frames: 0,
             video_frames: 0,
@@ -113,12 +144,15 @@ impl Encoder {
         if now >= self.next_audio {
             self.next_audio = advance(self.next_audio, AUDIO_INTERVAL, now);
             self.audio_frames += 1;
+            let mut data = vec![0xfc; AUDIO_FRAME_BYTES];
+            Stamp::new(self.publisher, self.audio_frames as u32, now)
+                .write(&mut data, AUDIO_STAMP_AT);
             out.push(Frame {
                 kind: MediaKind::Audio,
                 rid: None,
                 time: MediaTime::new(self.audio_frames * 960, Frequency::FORTY_EIGHT_KHZ),
                 keyframe: false,
-                data: vec![0xfc; AUDIO_FRAME_BYTES],
+                data,
             });
         }
         if now >= self.next_video {
@@ -134,13 +168,13 @@ impl Encoder {
                 SINGLE_LAYER..SINGLE_LAYER + 1
             };
             for i in layers {
-                out.push(self.video_frame(i));
+                out.push(self.video_frame(now, i));
             }
         }
         out
     }
 
-    fn video_frame(&mut self, layer: usize) -> Frame {
+    fn video_frame(&mut self, now: Instant, layer: usize) -> Frame {
         let keyframe = self.keyframe_due.contains(&layer);
         self.keyframe_due.retain(|i| *i != layer);
         let delta = LAYERS[layer].bits_per_second / 8 / 30;
@@ -150,9 +184,15 @@ impl Encoder {
             delta
         };
         let mut data = vec![0u8; size];
-        // VP8 payload header: the low bit clear marks a keyframe.
+        // VP8 frame tag: the low bit clear marks a keyframe, 0x10 "show frame".
         data[0] = if keyframe { 0x10 } else { 0x11 };
         data[1] = layer as u8;
+        data[3..6].copy_from_slice(&VP8_START_CODE);
+        data[6..8].copy_from_slice(&LAYERS[layer].width.to_le_bytes());
+        data[8..10].copy_from_slice(&LAYERS[layer].height.to_le_bytes());
+        // Every layer of one camera frame shares its number, so a receiver
+        // sees no gap when the server switches it to another layer.
+        Stamp::new(self.publisher, self.video_frames as u32, now).write(&mut data, VIDEO_STAMP_AT);
         Frame {
             kind: MediaKind::Video,
             rid: self.simulcast.then(|| LAYERS[layer].rid.into()),
@@ -179,7 +219,7 @@ mod tests {
     /// Runs the encoder for one simulated second and sums bytes per layer.
     fn one_second(simulcast: bool) -> (usize, Vec<usize>) {
         let start = Instant::now();
-        let mut enc = Encoder::new(start, simulcast);
+        let mut enc = Encoder::new(start, 0, simulcast);
         let (mut audio, mut video) = (0, vec![0; LAYERS.len()]);
         for ms in 0..1000 {
             for f in enc.frames_due(start + Duration::from_millis(ms)) {
@@ -212,7 +252,7 @@ mod tests {
     #[test]
     fn a_requested_keyframe_goes_out_on_that_layer_only() {
         let start = Instant::now();
-        let mut enc = Encoder::new(start, true);
+        let mut enc = Encoder::new(start, 0, true);
         enc.frames_due(start);
         enc.request_keyframe(Some("h".into()));
         let frames = enc.frames_due(start + VIDEO_INTERVAL);
@@ -222,5 +262,35 @@ mod tests {
             .map(|f| f.keyframe)
             .collect();
         assert_eq!(keys, [false, true, false]);
+    }
+
+    #[test]
+    fn frames_carry_a_stamp_and_keyframes_a_vp8_header() {
+        let start = Instant::now();
+        let mut enc = Encoder::new(start, 7, true);
+        let frames = enc.frames_due(start);
+        let frames2 = enc.frames_due(start + VIDEO_INTERVAL);
+        for (batch, at) in [(&frames, start), (&frames2, start + VIDEO_INTERVAL)] {
+            for f in batch {
+                let stamp = stamp_of(f.kind, &f.data).unwrap();
+                assert_eq!(stamp.publisher, 7);
+                assert_eq!(stamp.sent_us, crate::stamp::micros(at));
+            }
+        }
+        let video: Vec<&Frame> = frames
+            .iter()
+            .filter(|f| f.kind == MediaKind::Video)
+            .collect();
+        // All layers of one camera frame share its number.
+        assert!(video
+            .iter()
+            .all(|f| stamp_of(f.kind, &f.data).unwrap().seq == 1));
+        let key = video[2];
+        assert!(key.keyframe && key.data[0] & 1 == 0);
+        assert_eq!(key.data[3..6], VP8_START_CODE);
+        assert_eq!(u16::from_le_bytes([key.data[6], key.data[7]]), 1280);
+        let next = frames2.iter().find(|f| f.kind == MediaKind::Video).unwrap();
+        assert_eq!(stamp_of(next.kind, &next.data).unwrap().seq, 2);
+        assert_eq!(next.data[0] & 1, 1, "a delta frame");
     }
 }

@@ -1,9 +1,10 @@
 //! One synthetic participant: a client-side str0m `Rtc` on its own UDP
 //! socket, publishing audio and a (simulcast) camera and receiving everyone
-//! else, driven by its own thread as a browser would be.
+//! else, driven by its own thread as a browser would be. Against Janus a
+//! participant has two of them: a publisher and a subscriber connection.
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -17,8 +18,8 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
-use crate::media::{layer_of, Encoder, Frame, LAYERS};
-use crate::stats::Counters;
+use crate::media::{layer_of, stamp_of, Encoder, Frame, LAYERS};
+use crate::stats::{peer_name, Counters, Stream};
 
 /// Longest a peer sleeps in its socket, so it notices offers and `stop`.
 const MAX_WAIT: Duration = Duration::from_millis(10);
@@ -35,6 +36,14 @@ pub struct Peer {
     rtc: Rtc,
     socket: UdpSocket,
     local: SocketAddr,
+    /// What the peer sends; `None` for a receive-only connection.
+    publish: Option<Publishing>,
+    pending: Option<SdpPendingOffer>,
+    next_timeout: Instant,
+    stats: Arc<Mutex<Counters>>,
+}
+
+struct Publishing {
     audio: Mid,
     video: Mid,
     opus: Pt,
@@ -42,24 +51,46 @@ pub struct Peer {
     /// True for the one participant who talks; the others send quiet audio,
     /// as in a group where one person speaks at a time.
     speaking: bool,
-    pending: Option<SdpPendingOffer>,
     encoder: Encoder,
-    next_timeout: Instant,
-    stats: Arc<Mutex<Counters>>,
+}
+
+/// How a publishing peer sends.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerSetup {
+    /// Index in the room; stamped into every frame.
+    pub index: usize,
+    pub simulcast: bool,
+    /// Write the simulcast layers high to low in the offer (Janus's default
+    /// `rid` order) instead of low to high.
+    pub layers_high_first: bool,
+    /// Address to bind and announce (loopback unless the server cannot use it).
+    pub ip: IpAddr,
+}
+
+impl PeerSetup {
+    pub fn new(index: usize, simulcast: bool) -> PeerSetup {
+        PeerSetup {
+            index,
+            simulcast,
+            layers_high_first: false,
+            ip: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+}
+
+fn bind(ip: IpAddr, now: Instant) -> anyhow::Result<(Rtc, UdpSocket, SocketAddr)> {
+    let socket = UdpSocket::bind((ip, 0)).context("binding a peer socket")?;
+    let local = socket.local_addr()?;
+    let mut rtc = Rtc::new(now);
+    rtc.add_local_candidate(Candidate::host(local, Protocol::Udp)?);
+    Ok((rtc, socket, local))
 }
 
 impl Peer {
     /// A peer with its tracks added; returns it and its offer for `join`.
-    pub fn new(
-        simulcast: bool,
-        speaking: bool,
-        stats: Arc<Mutex<Counters>>,
-    ) -> anyhow::Result<(Peer, String)> {
-        let socket = UdpSocket::bind("127.0.0.1:0").context("binding a peer socket")?;
-        let local = socket.local_addr()?;
+    pub fn new(setup: PeerSetup, stats: Arc<Mutex<Counters>>) -> anyhow::Result<(Peer, String)> {
         let now = Instant::now();
-        let mut rtc = Rtc::new(now);
-        rtc.add_local_candidate(Candidate::host(local, Protocol::Udp)?);
+        let (mut rtc, socket, local) = bind(setup.ip, now)?;
         let pt = |codec| {
             rtc.codec_config()
                 .params()
@@ -71,10 +102,14 @@ impl Peer {
         let (opus, vp8) = (pt(Codec::Opus)?, pt(Codec::Vp8)?);
         let mut change = rtc.sdp_api();
         let audio = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let layers = simulcast.then(|| {
+        let layers = setup.simulcast.then(|| {
             let mut s = Simulcast::new();
-            for layer in &LAYERS {
-                s.add_send_layer(SimulcastLayer::new(layer.rid));
+            let mut order: Vec<&str> = LAYERS.iter().map(|l| l.rid).collect();
+            if setup.layers_high_first {
+                order.reverse();
+            }
+            for rid in order {
+                s.add_send_layer(SimulcastLayer::new(rid));
             }
             s
         });
@@ -84,17 +119,42 @@ impl Peer {
             rtc,
             socket,
             local,
-            audio,
-            video,
-            opus,
-            vp8,
-            speaking,
+            publish: Some(Publishing {
+                audio,
+                video,
+                opus,
+                vp8,
+                // One speaker, as in a group where one person talks at a time.
+                speaking: setup.index == 0,
+                encoder: Encoder::new(now, setup.index as u8, setup.simulcast),
+            }),
             pending: Some(pending),
-            encoder: Encoder::new(now, simulcast),
             next_timeout: now,
             stats,
         };
         Ok((peer, offer.to_sdp_string()))
+    }
+
+    /// A receive-only peer answering a server's offer (Janus's subscriber
+    /// connection); returns it and its answer.
+    pub fn subscriber(
+        ip: IpAddr,
+        offer: &str,
+        stats: Arc<Mutex<Counters>>,
+    ) -> anyhow::Result<(Peer, String)> {
+        let now = Instant::now();
+        let (rtc, socket, local) = bind(ip, now)?;
+        let mut peer = Peer {
+            rtc,
+            socket,
+            local,
+            publish: None,
+            pending: None,
+            next_timeout: now,
+            stats,
+        };
+        let answer = peer.answer_offer(offer)?;
+        Ok((peer, answer))
     }
 
     /// Applies the engine's answer to the join offer.
@@ -114,6 +174,7 @@ impl Peer {
 
     fn serve(&mut self, control: &Receiver<Control>, stop: &AtomicBool) -> anyhow::Result<()> {
         let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut nonblocking = false;
         while !stop.load(Ordering::Relaxed) {
             while let Ok(Control::Offer(sdp, reply)) = control.try_recv() {
                 // The bench may have given up waiting; nothing to do then.
@@ -124,18 +185,32 @@ impl Peer {
                 self.rtc.handle_input(Input::Timeout(now))?;
                 self.drain()?;
             }
-            let mut wake = self.next_timeout.min(now + MAX_WAIT);
+            let mut wake = now + MAX_WAIT;
             if self.rtc.is_connected() {
-                for frame in self.encoder.frames_due(now) {
-                    self.write(now, frame)?;
+                if let Some(p) = &mut self.publish {
+                    let frames = p.encoder.frames_due(now);
+                    wake = wake.min(p.encoder.next_due());
+                    for frame in frames {
+                        self.write(now, frame)?;
+                    }
                 }
-                wake = wake.min(self.encoder.next_due());
             }
-            // Zero would mean "block forever" to the socket.
-            let wait = wake
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_micros(100));
-            self.socket.set_read_timeout(Some(wait))?;
+            // After a write str0m wants its timeout handled at once: that is
+            // when it hands out the new packets. Taking the deadline from
+            // before the write held them back until the next wake-up.
+            wake = wake.min(self.next_timeout);
+            // A due deadline must not block at all: the kernel rounds socket
+            // timeouts up to a scheduler tick (4 ms at HZ=250), which held
+            // every packet that long before str0m could send it.
+            let wait = wake.saturating_duration_since(Instant::now());
+            let due = wait.is_zero();
+            if due != nonblocking {
+                self.socket.set_nonblocking(due)?;
+                nonblocking = due;
+            }
+            if !due {
+                self.socket.set_read_timeout(Some(wait))?;
+            }
             match self.socket.recv_from(&mut buf) {
                 Ok((n, source)) => self.receive(source, &buf[..n])?,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -173,9 +248,13 @@ impl Peer {
     }
 
     fn write(&mut self, now: Instant, frame: Frame) -> anyhow::Result<()> {
+        let Some(p) = &self.publish else {
+            return Ok(());
+        };
+        let speaking = p.speaking;
         let (mid, pt) = match frame.kind {
-            MediaKind::Audio => (self.audio, self.opus),
-            MediaKind::Video => (self.video, self.vp8),
+            MediaKind::Audio => (p.audio, p.opus),
+            MediaKind::Video => (p.video, p.vp8),
         };
         // No writer once the engine has closed the connection.
         let Some(mut writer) = self.rtc.writer(mid) else {
@@ -186,7 +265,7 @@ impl Peer {
         }
         if frame.kind == MediaKind::Audio {
             // RFC 6464 levels feed the engine's active-speaker detection.
-            writer = match self.speaking {
+            writer = match speaking {
                 true => writer.audio_level(-25, true),
                 false => writer.audio_level(-70, false),
             };
@@ -227,13 +306,24 @@ impl Peer {
                 let Some(media) = self.rtc.media(d.mid) else {
                     return;
                 };
-                let (publisher, kind) = (media.stream_id(), media.kind());
+                let kind = media.kind();
+                // The publisher's stamp names it, whatever the server calls
+                // the stream (msid); unstamped frames are not ours.
+                let Some(stamp) = stamp_of(kind, &d.data) else {
+                    return;
+                };
+                let stream = match kind {
+                    MediaKind::Audio => Stream::Audio,
+                    MediaKind::Video => Stream::Video,
+                };
                 let mut c = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-                if !c.frames_from.contains_key(publisher) {
-                    c.frames_from
-                        .insert(publisher.to_owned(), Default::default());
-                }
-                let from = c.frames_from.get_mut(publisher).expect("inserted above");
+                // When its first packet reached the socket: what the receiver's own
+                // depacketizing does afterwards is not the server's delay.
+                c.arrival(stream, stamp, d.network_time);
+                let from = c
+                    .frames_from
+                    .entry(peer_name(stamp.publisher.into()))
+                    .or_default();
                 match kind {
                     MediaKind::Audio => from.audio += 1,
                     MediaKind::Video => {
@@ -244,9 +334,11 @@ impl Peer {
                     }
                 }
             }
-            Event::KeyframeRequest(r) if r.mid == self.video => {
-                self.encoder.request_keyframe(r.rid);
-                self.count(|c| c.keyframe_requests += 1);
+            Event::KeyframeRequest(r) => {
+                if let Some(p) = self.publish.as_mut().filter(|p| p.video == r.mid) {
+                    p.encoder.request_keyframe(r.rid);
+                    self.count(|c| c.keyframe_requests += 1);
+                }
             }
             _ => {}
         }

@@ -2,8 +2,19 @@
 //! engine, and the media it got out of that traffic.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use crate::media::LAYERS;
+use crate::stamp::Stamp;
+
+/// Frame (or datagram) kinds a publisher numbers on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stream {
+    Audio,
+    Video,
+    /// The relay's peers number all their datagrams in one sequence.
+    Datagram,
+}
 
 /// Frames received from one publisher.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,9 +41,46 @@ pub struct Counters {
     pub keyframes_sent: u64,
     /// Why the peer stopped early, if it did.
     pub error: Option<String>,
+    /// Stamped frames (datagrams for the relay) the publishers' sequence
+    /// numbers say were sent to this peer, and how many arrived: loss is the
+    /// difference. A gap counts once the next one arrives.
+    pub expected: u64,
+    pub received: u64,
+    /// One-way delay of each stamped arrival, in microseconds.
+    pub delays_us: Vec<u32>,
+    /// The same for audio frames alone: one packet each, so no waiting for
+    /// a frame's last packet.
+    pub audio_delays_us: Vec<u32>,
+    /// Highest sequence number seen per publisher and stream.
+    pub(crate) highest: BTreeMap<(u8, Stream), u32>,
+}
+
+/// Name of the peer with this index, as everyone calls it (`p01`…).
+pub fn peer_name(index: usize) -> String {
+    format!("p{:02}", index + 1)
 }
 
 impl Counters {
+    /// Counts one stamped arrival on `stream` at `now`.
+    pub fn arrival(&mut self, stream: Stream, stamp: Stamp, now: Instant) {
+        let key = (stamp.publisher, stream);
+        match self.highest.get(&key).copied() {
+            None => self.expected += 1,
+            Some(h) if stamp.seq > h => self.expected += u64::from(stamp.seq - h),
+            // Late or repeated: it arrived, but was already expected.
+            Some(_) => {}
+        }
+        if self.highest.get(&key).is_none_or(|h| stamp.seq > *h) {
+            self.highest.insert(key, stamp.seq);
+        }
+        self.received += 1;
+        let delay = stamp.delay(now).as_micros().min(u32::MAX as u128) as u32;
+        self.delays_us.push(delay);
+        if stream == Stream::Audio {
+            self.audio_delays_us.push(delay);
+        }
+    }
+
     /// What happened between `earlier` and `self`.
     pub fn since(&self, earlier: &Counters) -> Counters {
         let frames_from = self
@@ -61,6 +109,15 @@ impl Counters {
             keyframe_requests: self.keyframe_requests - earlier.keyframe_requests,
             keyframes_sent: self.keyframes_sent - earlier.keyframes_sent,
             error: self.error.clone(),
+            expected: self.expected - earlier.expected,
+            received: self.received - earlier.received,
+            delays_us: self.delays_us[earlier.delays_us.len().min(self.delays_us.len())..].to_vec(),
+            audio_delays_us: self.audio_delays_us[earlier
+                .audio_delays_us
+                .len()
+                .min(self.audio_delays_us.len())..]
+                .to_vec(),
+            highest: self.highest.clone(),
         }
     }
 
@@ -72,5 +129,53 @@ impl Counters {
     /// Publishers from whom at least one camera frame arrived.
     pub fn video_publishers(&self) -> usize {
         self.frames_from.values().filter(|f| f.video > 0).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stamp::epoch;
+    use std::time::Duration;
+
+    fn stamp(publisher: u8, seq: u32) -> Stamp {
+        Stamp::new(publisher, seq, epoch())
+    }
+
+    #[test]
+    fn gaps_count_as_expected_but_not_received() {
+        let now = epoch() + Duration::from_millis(2);
+        let mut c = Counters::default();
+        for seq in [5, 6, 9, 10] {
+            c.arrival(Stream::Audio, stamp(1, seq), now);
+        }
+        // Another publisher and another stream have sequences of their own.
+        c.arrival(Stream::Video, stamp(1, 100), now);
+        c.arrival(Stream::Audio, stamp(2, 1), now);
+        assert_eq!((c.expected, c.received), (6 + 1 + 1, 6));
+        assert_eq!(c.delays_us, vec![2000; 6]);
+        assert_eq!(c.audio_delays_us, vec![2000; 5]);
+    }
+
+    #[test]
+    fn a_late_arrival_is_received_without_being_expected_twice() {
+        let now = epoch();
+        let mut c = Counters::default();
+        for seq in [1, 3, 2] {
+            c.arrival(Stream::Datagram, stamp(0, seq), now);
+        }
+        assert_eq!((c.expected, c.received), (3, 3));
+    }
+
+    #[test]
+    fn a_window_holds_only_what_arrived_inside_it() {
+        let now = epoch();
+        let mut c = Counters::default();
+        c.arrival(Stream::Audio, stamp(0, 1), now);
+        let start = c.clone();
+        c.arrival(Stream::Audio, stamp(0, 4), now + Duration::from_millis(1));
+        let w = c.since(&start);
+        assert_eq!((w.expected, w.received), (3, 1));
+        assert_eq!(w.delays_us, vec![1000]);
     }
 }
