@@ -35,6 +35,16 @@ async fn the_openapi_document_lists_the_fixed_api_and_every_listed_route_exists(
             "{method} {path} is not documented"
         );
     }
+    // OpenAPI requires operation ids to be unique; clients generate names from them.
+    let mut ids = std::collections::BTreeSet::new();
+    for operations in paths.values() {
+        for operation in operations.as_object().unwrap().values() {
+            let id = operation["operationId"]
+                .as_str()
+                .expect("every operation has an id");
+            assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+        }
+    }
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
             let url = app.url(path);

@@ -27,7 +27,7 @@ pub struct SummaryRange {
 /// Visitors, page views, device shares, top pages, referrers, browsers and
 /// email click-through for a range of days. Bots are left out of every count
 /// but `bot_pageviews`; a visitor is one browser on one day.
-#[utoipa::path(get, path = "/api/v1/admin/analytics/summary", tag = "admin",
+#[utoipa::path(operation_id = "admin_analytics_summary", get, path = "/api/v1/admin/analytics/summary", tag = "admin",
     security(("bearer" = [])), params(SummaryRange),
     responses((status = 200, body = Summary), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not an operator"),

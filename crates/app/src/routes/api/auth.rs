@@ -42,7 +42,7 @@ pub struct LoginToken {
 }
 
 /// Signs in with email, password and (when enrolled) a TOTP or recovery code.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
+#[utoipa::path(operation_id = "auth_login", post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
     responses(
         (status = 200, body = LoginToken),
         (status = 401, body = ErrorBody, description = "Wrong credentials, or a second factor is needed (code `totp_required`)"),
@@ -79,7 +79,7 @@ async fn login(
 }
 
 /// Ends the session of the bearer token.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(operation_id = "auth_logout", post, path = "/api/v1/auth/logout", tag = "auth",
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(
@@ -99,7 +99,7 @@ pub struct TokenBody {
 }
 
 /// Confirms an email address with the token from the emailed link.
-#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenBody,
+#[utoipa::path(operation_id = "auth_verify_email", post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenBody,
     responses((status = 204), (status = 410, body = ErrorBody, description = "Unknown, used or expired token")))]
 async fn verify_email(
     State(state): State<AppState>,
@@ -117,7 +117,7 @@ pub struct EmailBody {
 
 /// Mails a new verification link if the address has an unverified account.
 /// The answer is the same whether or not it does.
-#[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", request_body = EmailBody,
+#[utoipa::path(operation_id = "auth_resend_verification", post, path = "/api/v1/auth/resend-verification", tag = "auth", request_body = EmailBody,
     responses((status = 202)))]
 async fn resend_verification(
     State(state): State<AppState>,
@@ -129,7 +129,7 @@ async fn resend_verification(
 }
 
 /// Mails a password reset link if the address has an account (same answer either way).
-#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = EmailBody,
+#[utoipa::path(operation_id = "auth_forgot_password", post, path = "/api/v1/auth/forgot-password", tag = "auth", request_body = EmailBody,
     responses((status = 202)))]
 async fn forgot_password(
     State(state): State<AppState>,
@@ -148,7 +148,7 @@ pub struct ResetBody {
 }
 
 /// Sets a new password with the token from the emailed link; every session ends.
-#[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetBody,
+#[utoipa::path(operation_id = "auth_reset_password", post, path = "/api/v1/auth/reset-password", tag = "auth", request_body = ResetBody,
     responses((status = 204), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,

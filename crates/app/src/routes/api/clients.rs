@@ -25,7 +25,7 @@ pub struct NewClient {
 }
 
 /// Adds a client; name and email are sealed with the therapist's own key.
-#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), request_body = NewClient,
+#[utoipa::path(operation_id = "clients_create", post, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), request_body = NewClient,
     responses((status = 201, body = Client), (status = 409, body = ErrorBody, description = "Same email already entered"), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn create(
@@ -53,7 +53,7 @@ pub struct ClientList {
 }
 
 /// The therapist's clients, sorted by name.
-#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), params(Search),
+#[utoipa::path(operation_id = "clients_list", get, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), params(Search),
     responses((status = 200, body = ClientList), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn list(
@@ -76,7 +76,7 @@ async fn list(
 }
 
 /// One client; `404` for ids that are not this therapist's.
-#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])),
+#[utoipa::path(operation_id = "clients_show", get, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Client), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn show(
@@ -98,7 +98,7 @@ pub struct ClientPatch {
 }
 
 /// Changes a client's name or email.
-#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])), request_body = ClientPatch,
+#[utoipa::path(operation_id = "clients_update", patch, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])), request_body = ClientPatch,
     params(("id" = String, Path)),
     responses((status = 200, body = Client), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
@@ -122,7 +122,7 @@ async fn update(
 }
 
 /// Deletes a client; their invitation links stop working.
-#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])),
+#[utoipa::path(operation_id = "clients_delete", delete, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn delete(

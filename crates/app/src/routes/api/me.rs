@@ -18,7 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The signed-in therapist's profile.
-#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+#[utoipa::path(operation_id = "me_show", get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = TherapistView), (status = 401, body = ErrorBody)))]
 async fn show(ApiTherapist(signed): ApiTherapist) -> Json<TherapistView> {
     Json(TherapistView::from(&signed.account))
@@ -47,7 +47,7 @@ pub struct PatchedProfile {
 }
 
 /// Changes profile fields; all are checked before any is saved.
-#[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = ProfilePatch,
+#[utoipa::path(operation_id = "me_update", patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = ProfilePatch,
     responses((status = 200, body = PatchedProfile), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn update(
@@ -72,7 +72,7 @@ async fn update(
 }
 
 /// Everything the platform holds about the therapist.
-#[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
+#[utoipa::path(operation_id = "me_export", get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "A JSON document", body = Object), (status = 401, body = ErrorBody)))]
 async fn export(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ pub struct DeleteBody {
 }
 
 /// Deletes the account, confirmed with the password (and TOTP when enrolled).
-#[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = DeleteBody,
+#[utoipa::path(operation_id = "me_delete", delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = DeleteBody,
     responses((status = 204), (status = 422, body = ErrorBody, description = "Wrong password or code")))]
 #[tracing::instrument(skip_all)]
 async fn delete(

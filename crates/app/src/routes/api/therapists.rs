@@ -30,7 +30,7 @@ pub struct SignedUp {
 }
 
 /// Signs a therapist up; a verification link is emailed.
-#[utoipa::path(post, path = "/api/v1/therapists", tag = "accounts", request_body = SignUp,
+#[utoipa::path(operation_id = "therapists_sign_up", post, path = "/api/v1/therapists", tag = "accounts", request_body = SignUp,
     responses(
         (status = 201, body = SignedUp, description = "Account created; verify the email to sign in"),
         (status = 409, body = ErrorBody, description = "Email taken"),

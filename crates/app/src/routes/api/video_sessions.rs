@@ -50,7 +50,7 @@ pub struct NewSession {
 
 /// Schedules a session (or a weekly series) and emails each client an invitation.
 /// A series answers with its first session; the others share its `series_id`.
-#[utoipa::path(post, path = "/api/v1/video-sessions", tag = "video sessions", security(("bearer" = [])), request_body = NewSession,
+#[utoipa::path(operation_id = "video_sessions_create", post, path = "/api/v1/video-sessions", tag = "video sessions", security(("bearer" = [])), request_body = NewSession,
     responses((status = 201, body = SessionView), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn create(
@@ -89,7 +89,7 @@ pub struct SessionList {
 }
 
 /// Sessions starting in the range, by start time.
-#[utoipa::path(get, path = "/api/v1/video-sessions", tag = "video sessions", security(("bearer" = [])), params(Range),
+#[utoipa::path(operation_id = "video_sessions_list", get, path = "/api/v1/video-sessions", tag = "video sessions", security(("bearer" = [])), params(Range),
     responses((status = 200, body = SessionList), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn list(
@@ -114,7 +114,7 @@ async fn list(
 }
 
 /// One session; `404` for ids that are not this therapist's.
-#[utoipa::path(get, path = "/api/v1/video-sessions/{id}", tag = "video sessions", security(("bearer" = [])),
+#[utoipa::path(operation_id = "video_sessions_show", get, path = "/api/v1/video-sessions/{id}", tag = "video sessions", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody)))]
 async fn show(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ pub struct SessionPatch {
 }
 
 /// Changes time, duration, title, notes or participants; affected clients are emailed.
-#[utoipa::path(patch, path = "/api/v1/video-sessions/{id}", tag = "video sessions", security(("bearer" = [])), request_body = SessionPatch,
+#[utoipa::path(operation_id = "video_sessions_update", patch, path = "/api/v1/video-sessions/{id}", tag = "video sessions", security(("bearer" = [])), request_body = SessionPatch,
     params(("id" = String, Path)),
     responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
@@ -165,7 +165,7 @@ async fn update(
 }
 
 /// Cancels the session; every invited client is told and their links stop working.
-#[utoipa::path(delete, path = "/api/v1/video-sessions/{id}", tag = "video sessions", security(("bearer" = [])),
+#[utoipa::path(operation_id = "video_sessions_cancel", delete, path = "/api/v1/video-sessions/{id}", tag = "video sessions", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn cancel(
@@ -178,7 +178,7 @@ async fn cancel(
 }
 
 /// Emails the invitation to one client again.
-#[utoipa::path(post, path = "/api/v1/video-sessions/{id}/invitations/{client_id}/resend", tag = "video sessions", security(("bearer" = [])),
+#[utoipa::path(operation_id = "video_sessions_resend", post, path = "/api/v1/video-sessions/{id}/invitations/{client_id}/resend", tag = "video sessions", security(("bearer" = [])),
     params(("id" = String, Path), ("client_id" = String, Path)), responses((status = 202), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn resend(
