@@ -184,6 +184,10 @@ struct ServeArgs {
           default_value_t = crate::site::analytics::DEFAULT_RETENTION_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     analytics_retention_days: u32,
+    /// Serve Prometheus metrics at http://ADDRESS/metrics (e.g. 127.0.0.1:9464);
+    /// off when unset. Keep it off the public network: it needs no sign-in.
+    #[arg(long, env = "REGROUP_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// The media engine's sockets and what browsers are told about them.
@@ -297,6 +301,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.geoip_db = args.geoip_db;
     config.trusted_proxies = args.trusted_proxies;
     config.analytics_retention_days = args.analytics_retention_days;
+    config.metrics_listen = args.metrics_listen;
     config.tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
         _ => None,

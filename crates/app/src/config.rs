@@ -39,6 +39,8 @@ pub struct Config {
     pub backup: BackupConfig,
     /// Days page views are kept (the privacy policy states the default).
     pub analytics_retention_days: u32,
+    /// Where Prometheus scrapes `/metrics`; `None` (the default) serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Encrypted backups of the main database (never the key store).
@@ -135,6 +137,7 @@ impl Config {
             tls: None,
             backup: BackupConfig::default(),
             analytics_retention_days: crate::site::analytics::DEFAULT_RETENTION_DAYS,
+            metrics_listen: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod extract;
 pub mod jobs;
 pub mod keys;
 pub mod mail;
+pub mod monitoring;
 pub mod room;
 pub mod routes;
 pub mod schedule;

@@ -22,6 +22,8 @@ pub struct Application {
     /// Set when the server speaks TLS itself (`--tls-cert`, `--tls-key`).
     tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
+    /// Bound when `--metrics-listen` asks for Prometheus metrics.
+    metrics: Option<TcpListener>,
     /// Scheduled backups: the plan and the interval (`--backup-every`).
     backups: Option<(BackupPlan, Duration)>,
     /// Shared with other servers, refused to a master key rotation; dropped
@@ -63,6 +65,10 @@ impl Application {
         let bound = listener
             .local_addr()
             .context("while reading the bound address")?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(crate::monitoring::bind(addr).await?),
+            None => None,
+        };
         let mailer = Mailer::new(
             config.smtp_url.as_deref(),
             &config.outbox_dir(),
@@ -106,6 +112,7 @@ impl Application {
         Ok(Self {
             listener,
             tls,
+            metrics,
             state,
             backups,
             _data_lock: data_lock,
@@ -114,6 +121,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The metrics listener's port, when metrics are served.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let addr = self.metrics.as_ref()?.local_addr().ok()?;
+        Some(addr.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -138,6 +151,9 @@ impl Application {
                 every,
             ))
         });
+        let metrics = self
+            .metrics
+            .map(|listener| tokio::spawn(crate::monitoring::serve(listener, self.state.clone())));
         let service = crate::routes::router(self.state.clone())
             .into_make_service_with_connect_info::<SocketAddr>();
         let result = match self.tls {
@@ -163,6 +179,9 @@ impl Application {
         }
         if let Some(backups) = backups {
             backups.abort();
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         self.state.store.close().await;
         self.state.keys.store().close().await;

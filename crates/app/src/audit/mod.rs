@@ -270,8 +270,11 @@ pub async fn record_anchored(
     event: AuditEvent<'_>,
     at: i64,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let (seq, hash) = record(store, event, at).await?;
-    anchor::advance(keys, seq, &hash, at).await
+    anchor::advance(keys, seq, &hash, at).await?;
+    metrics::histogram!(crate::monitoring::names::AUDIT_APPEND).record(started.elapsed());
+    Ok(())
 }
 
 /// Records something account holders did to their own account.

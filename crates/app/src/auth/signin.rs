@@ -7,6 +7,7 @@ use super::{password, recovery, second_factor, totp};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::Email;
 use crate::error::{AppError, AppResult};
+use crate::monitoring::names::SIGN_IN_FAILURES;
 use crate::state::AppState;
 use crate::store::Account;
 
@@ -65,6 +66,7 @@ pub async fn check_password(
         (_, account) => {
             // The attempt's rows stay: they are the failure.
             let id = account.as_ref().map(|a| a.id.as_str());
+            metrics::counter!(SIGN_IN_FAILURES, "factor" => "password").increment(1);
             audit_refusal(state, Action::SignInFailed, id, addr).await?;
             tracing::info!("sign-in refused: wrong credentials");
             return Err(wrong_credentials());
@@ -116,6 +118,7 @@ pub async fn check_second_factor(
     if accepted {
         attempt.forget(&state.store).await?;
     } else {
+        metrics::counter!(SIGN_IN_FAILURES, "factor" => "second_factor").increment(1);
         audit_refusal(state, Action::SecondFactorFailed, Some(&account.id), addr).await?;
         tracing::info!(account = %account.id, "sign-in refused: wrong second factor");
         return Err(AppError::unauthorized(

@@ -131,6 +131,7 @@ pub async fn take(
         }
     }
     if wait > 0 {
+        metrics::counter!(crate::monitoring::names::THROTTLED).increment(1);
         attempt.forget(store).await?;
         return Err(AppError::too_many_attempts(wait.max(1) as u64));
     }

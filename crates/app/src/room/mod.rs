@@ -303,6 +303,16 @@ impl Rooms {
     }
 }
 
+impl Rooms {
+    /// Open rooms, and the people connected to them (each member once, however
+    /// many tabs they hold), for the metrics.
+    pub fn census(&self) -> (usize, usize) {
+        let rooms = lock(&self.inner.live).len();
+        let members = lock(&self.inner.sockets).len();
+        (rooms, members)
+    }
+}
+
 /// A poisoned lock only means another thread panicked mid-update of a map of
 /// senders; the map itself is still usable.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -27,6 +27,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::room::ws::router())
         .fallback(no_route)
         .method_not_allowed_fallback(request_checks::method_not_allowed)
+        // Innermost, so the matched route's template is known.
+        .layer(middleware::from_fn(crate::monitoring::http::record))
         .layer(middleware::from_fn(request_checks::layer))
         .layer(middleware::from_fn(html_errors))
         .layer(middleware::from_fn_with_state(

@@ -52,6 +52,17 @@ impl Store {
         .await
     }
 
+    /// How many jobs are due and not done, and when the oldest was due: the
+    /// runner's lag, for the metrics.
+    pub async fn due_jobs(&self, now: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+        sqlx::query_as(
+            "SELECT COUNT(*), MIN(run_at) FROM jobs WHERE done_at IS NULL AND run_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+    }
+
     pub async fn finish_job(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE jobs SET done_at = $2 WHERE id = $1")
             .bind(id)

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub data_dir: tempfile::TempDir,
     pub state: AppState,
+    /// Where `/metrics` is served, when the test asked for it.
+    pub metrics_port: Option<u16>,
     config: Config,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     postgres_db: Option<String>,
@@ -93,6 +95,7 @@ impl TestApp {
             .expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
+        let metrics_port = app.metrics_port();
         let server = tokio::spawn(app.run_until(std::future::pending()));
         let browser = reqwest::Client::builder()
             .cookie_store(true)
@@ -110,6 +113,7 @@ impl TestApp {
             clock,
             data_dir,
             state,
+            metrics_port,
             config,
             server,
             postgres_db,

@@ -15,6 +15,7 @@ mod geoip;
 mod keys;
 mod loose_input;
 mod mail_throttle;
+mod metrics;
 mod odd_requests;
 mod openapi;
 mod pages;
