@@ -169,6 +169,8 @@ struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "REGROUP_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    acme: AcmeArgs,
     /// Hours after which a signed-in session ends, active or not.
     #[arg(long, env = "REGROUP_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
@@ -188,6 +190,44 @@ struct ServeArgs {
     /// off when unset. Keep it off the public network: it needs no sign-in.
     #[arg(long, env = "REGROUP_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+}
+
+/// Certificates from an ACME authority (Let's Encrypt by default).
+#[derive(Args, Debug)]
+struct AcmeArgs {
+    /// Obtain and renew HTTPS certificates for these domains (comma-separated)
+    /// over ACME TLS-ALPN-01; the listen port must be reachable on 443 from the internet.
+    #[arg(
+        long,
+        env = "REGROUP_ACME_DOMAIN",
+        value_delimiter = ',',
+        requires = "acme_email",
+        conflicts_with = "tls_cert"
+    )]
+    acme_domain: Vec<String>,
+    /// Contact address for the ACME account (expiry warnings).
+    #[arg(long, env = "REGROUP_ACME_EMAIL")]
+    acme_email: Option<String>,
+    /// The ACME directory URL.
+    #[arg(long, env = "REGROUP_ACME_DIRECTORY", default_value = crate::tls::acme::LETS_ENCRYPT)]
+    acme_directory: String,
+    /// PEM root certificate to trust for the ACME directory (staging or test authorities).
+    #[arg(long, env = "REGROUP_ACME_DIRECTORY_ROOT")]
+    acme_directory_root: Option<PathBuf>,
+}
+
+impl AcmeArgs {
+    fn settings(self) -> Option<crate::tls::acme::AcmeSettings> {
+        if self.acme_domain.is_empty() {
+            return None;
+        }
+        Some(crate::tls::acme::AcmeSettings {
+            domains: self.acme_domain,
+            email: self.acme_email.unwrap_or_default(),
+            directory: self.acme_directory,
+            directory_root: self.acme_directory_root,
+        })
+    }
 }
 
 /// The media engine's sockets and what browsers are told about them.
@@ -302,6 +342,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.trusted_proxies = args.trusted_proxies;
     config.analytics_retention_days = args.analytics_retention_days;
     config.metrics_listen = args.metrics_listen;
+    config.acme = args.acme.settings();
     config.tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(crate::config::TlsFiles { cert, key }),
         _ => None,

@@ -41,6 +41,8 @@ pub struct Config {
     pub analytics_retention_days: u32,
     /// Where Prometheus scrapes `/metrics`; `None` (the default) serves no metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// Certificates from an ACME authority instead of `tls` files.
+    pub acme: Option<crate::tls::acme::AcmeSettings>,
 }
 
 /// Encrypted backups of the main database (never the key store).
@@ -138,6 +140,7 @@ impl Config {
             backup: BackupConfig::default(),
             analytics_retention_days: crate::site::analytics::DEFAULT_RETENTION_DAYS,
             metrics_listen: None,
+            acme: None,
         }
     }
 

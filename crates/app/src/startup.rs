@@ -14,13 +14,16 @@ use crate::keys::{open_master_key, KeyStore, Keyring};
 use crate::mail::Mailer;
 use crate::state::{AppState, Settings};
 use crate::store::Store;
+use crate::tls::files::FileCert;
 use crate::tls::TlsListener;
 
 /// A bound, ready server. Tests build one on port 0 and ask for its port.
 pub struct Application {
     listener: TcpListener,
-    /// Set when the server speaks TLS itself (`--tls-cert`, `--tls-key`).
+    /// Set when the server speaks TLS itself (`--tls-cert`, `--tls-key`, `--acme-domain`).
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// Certificate files to watch for renewals.
+    cert_files: Option<Arc<FileCert>>,
     state: AppState,
     /// Bound when `--metrics-listen` asks for Prometheus metrics.
     metrics: Option<TcpListener>,
@@ -37,10 +40,18 @@ impl Application {
         // Held until the server stops: a master key rotation waits for it.
         let data_lock = crate::data_lock::for_serving(&config).await?;
         // Read first: a wrong certificate path should stop the start at once.
-        let tls = match &config.tls {
-            Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
-            None => None,
-        };
+        let mut cert_files = None;
+        let certificates: Option<Arc<dyn rustls::server::ResolvesServerCert>> =
+            match (&config.tls, &config.acme) {
+                (Some(files), _) => {
+                    let loaded = FileCert::load(&files.cert, &files.key, crate::tls::provider())?;
+                    cert_files = Some(loaded.clone());
+                    Some(loaded)
+                }
+                (None, Some(acme)) => Some(crate::tls::acme::start(acme, &config.data_dir)?),
+                (None, None) => None,
+            };
+        let tls = certificates.map(crate::tls::server_config).transpose()?;
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let key_store =
@@ -74,7 +85,11 @@ impl Application {
             &config.outbox_dir(),
             &config.mail_from,
         )?;
-        let public_url = resolve_public_url(config.public_url.as_ref(), bound, tls.is_some());
+        let configured_url = config.public_url.clone().or_else(|| {
+            let acme = config.acme.as_ref()?;
+            crate::tls::acme::public_url(acme.domains.first()?, bound.port())
+        });
+        let public_url = resolve_public_url(configured_url.as_ref(), bound, tls.is_some());
         let dev_outbox = crate::config::dev_outbox_served(
             &public_url,
             config.smtp_url.is_some(),
@@ -112,6 +127,7 @@ impl Application {
         Ok(Self {
             listener,
             tls,
+            cert_files,
             metrics,
             state,
             backups,
@@ -151,6 +167,7 @@ impl Application {
                 every,
             ))
         });
+        let cert_watch = self.cert_files.map(|files| tokio::spawn(files.watch()));
         let metrics = self
             .metrics
             .map(|listener| tokio::spawn(crate::monitoring::serve(listener, self.state.clone())));
@@ -182,6 +199,9 @@ impl Application {
         }
         if let Some(metrics) = metrics {
             metrics.abort();
+        }
+        if let Some(cert_watch) = cert_watch {
+            cert_watch.abort();
         }
         self.state.store.close().await;
         self.state.keys.store().close().await;

@@ -1,15 +1,17 @@
-//! HTTPS without a proxy: `--tls-cert` and `--tls-key` (PEM) make the server
+//! HTTPS without a proxy: `--tls-cert` and `--tls-key` (PEM files), or
+//! `--acme-domain` (certificates from an ACME authority), make the server
 //! speak TLS itself, with rustls. Handshakes run on their own tasks, so a
 //! slow or silent client never holds up the next connection.
 
+pub mod acme;
+pub mod files;
+
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::ResolvesServerCert;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::server::TlsStream;
@@ -20,26 +22,30 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in flight at once; more wait in the kernel's accept queue.
 const MAX_HANDSHAKES: usize = 256;
 
-/// The server's TLS settings from a certificate chain and its private key.
-pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("while reading the certificate {}", cert.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("while parsing the certificate {}", cert.display()))?;
-    anyhow::ensure!(!chain.is_empty(), "{} holds no certificate", cert.display());
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("while reading the private key {}", key.display()))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+/// The server's TLS settings around a source of certificates: files
+/// (`files.rs`) or an ACME authority (`acme.rs`).
+pub fn server_config(
+    certificates: Arc<dyn ResolvesServerCert>,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("while choosing TLS versions")?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the certificate and the private key do not go together")?;
-    // HTTP/1.1 only: the rooms' WebSockets upgrade over it.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        .with_cert_resolver(certificates);
+    // HTTP/1.1 only: the rooms' WebSockets upgrade over it. `acme-tls/1` is
+    // offered only by an ACME validator, which gets the challenge certificate
+    // from the ACME resolver and is then hung up on (`accept_loop`).
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
     Ok(Arc::new(config))
 }
+
+/// The crypto provider for every TLS use (aws-lc-rs, as the media engine).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// The ALPN protocol of TLS-ALPN-01 validation (RFC 8737).
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
 /// A listener that hands out connections once their TLS handshake is done.
 pub struct TlsListener {
@@ -83,6 +89,8 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _permit = permit;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                // A validator only needed the handshake: nothing to serve.
+                Ok(Ok(tls)) if tls.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) => {}
                 Ok(Ok(tls)) => {
                     let _ = ready.send((tls, peer)).await;
                 }
