@@ -13,6 +13,7 @@ mod handle;
 mod ids;
 mod net;
 mod participant;
+mod rewrite;
 mod room;
 mod simulcast;
 mod speaker;
