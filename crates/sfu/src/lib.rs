@@ -18,6 +18,7 @@ mod room;
 mod simulcast;
 mod speaker;
 mod tcp;
+mod transmits;
 mod worker;
 
 pub use config::SfuConfig;

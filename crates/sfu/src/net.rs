@@ -11,7 +11,6 @@ use tracing::{debug, trace, warn};
 
 use crate::config::RoomConfig;
 use crate::demux::{classify, PacketKind, Router};
-use crate::participant::OutTransmit;
 use crate::tcp::TcpConns;
 use crate::worker::{Inbox, WorkerMsg};
 
@@ -26,15 +25,15 @@ pub(crate) struct NetOut {
 }
 
 impl NetOut {
-    pub fn send(&self, t: &OutTransmit) {
-        match t.proto {
+    pub fn send(&self, proto: Protocol, destination: SocketAddr, contents: &[u8]) {
+        match proto {
             Protocol::Udp => {
-                if let Err(e) = self.udp.send_to(&t.contents, t.destination) {
+                if let Err(e) = self.udp.send_to(contents, destination) {
                     // Full buffers and unreachable hosts are routine on UDP.
                     trace!("udp send failed: {e}");
                 }
             }
-            Protocol::Tcp => self.tcp.send(t.destination, &t.contents),
+            Protocol::Tcp => self.tcp.send(destination, contents),
             _ => {}
         }
     }

@@ -5,7 +5,6 @@
 //! `transmits` for the room to act on.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::CryptoProvider;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid, Rids};
-use str0m::net::{Protocol, Receive};
+use str0m::net::Receive;
 use str0m::rtp::Ssrc;
 use str0m::{Event as RtcEvent, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError};
 use tracing::{debug, warn};
@@ -23,6 +22,7 @@ use crate::error::SfuError;
 use crate::ids::{ParticipantId, PeerKey};
 use crate::rewrite::{InPacket, Rewriter};
 use crate::simulcast::LayerSelector;
+use crate::transmits::Transmits;
 
 mod forward;
 
@@ -38,14 +38,6 @@ const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 pub(crate) struct TrackKey {
     pub peer: PeerKey,
     pub mid: Mid,
-}
-
-/// A datagram to send, owned so it can leave the worker.
-#[derive(Debug)]
-pub(crate) struct OutTransmit {
-    pub proto: Protocol,
-    pub destination: SocketAddr,
-    pub contents: Vec<u8>,
 }
 
 /// What a drain found that the room must act on.
@@ -137,7 +129,7 @@ pub(crate) struct Participant {
     pending: Option<(SdpPendingOffer, Instant)>,
     hold_offers_until: Instant,
     pub found: Vec<Found>,
-    pub transmits: Vec<OutTransmit>,
+    pub transmits: Transmits,
     /// Packets were written since the last drain (see `send_written`).
     unsent: bool,
     /// Set when str0m panicked on this peer's SDP: its `Rtc` is not to be
@@ -205,7 +197,7 @@ impl Participant {
             pending: None,
             hold_offers_until: now,
             found: Vec::new(),
-            transmits: Vec::new(),
+            transmits: Transmits::default(),
             unsent: false,
             poisoned: false,
         }
@@ -436,11 +428,7 @@ impl Participant {
                     self.next_timeout = t;
                     return;
                 }
-                Output::Transmit(t) => self.transmits.push(OutTransmit {
-                    proto: t.proto,
-                    destination: t.destination,
-                    contents: t.contents.into(),
-                }),
+                Output::Transmit(t) => self.transmits.push(t.proto, t.destination, &t.contents),
                 Output::Event(e) => self.on_event(e),
             }
         }

@@ -17,9 +17,10 @@ use crate::config::RoomConfig;
 use crate::error::SfuError;
 use crate::event::{DisconnectReason, Event};
 use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
-use crate::participant::{Found, OutTransmit, Participant, SubState, Subscription, TrackKey};
+use crate::participant::{Found, Participant, SubState, Subscription, TrackKey};
 use crate::simulcast::Layers;
 use crate::speaker::SpeakerDetector;
+use crate::transmits::Transmits;
 
 mod forwarding;
 mod keyframes;
@@ -62,7 +63,7 @@ pub(crate) struct Room {
     speaker: SpeakerDetector,
     next_tick: Instant,
     pub events: Vec<Event>,
-    pub transmits: Vec<OutTransmit>,
+    pub transmits: Transmits,
     pub routes: Vec<RouteChange>,
     /// Scratch for `settle`, kept to reuse its allocation.
     work: Vec<(PeerKey, Found)>,
@@ -86,7 +87,7 @@ impl Room {
             speaker: SpeakerDetector::default(),
             next_tick: now + TICK,
             events: Vec::new(),
-            transmits: Vec::new(),
+            transmits: Transmits::default(),
             routes: Vec::new(),
             work: Vec::new(),
         }

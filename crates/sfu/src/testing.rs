@@ -318,13 +318,14 @@ impl Sim {
 
     /// Moves the room's output to the simulated network and the event log.
     pub fn flush(&mut self) {
-        for t in self.room.transmits.drain(..) {
+        for (_, to, contents) in self.room.transmits.iter() {
             self.to_clients.push_back(Packet {
                 from: SERVER.parse().unwrap(),
-                to: t.destination,
-                data: t.contents,
+                to,
+                data: contents.to_vec(),
             });
         }
+        self.room.transmits.clear();
         self.room.routes.clear();
         let events: Vec<Event> = self.room.events.drain(..).collect();
         for e in events {

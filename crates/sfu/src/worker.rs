@@ -263,9 +263,10 @@ impl Worker {
         let Some(room) = self.rooms.get_mut(id) else {
             return;
         };
-        for t in room.transmits.drain(..) {
-            self.net.send(&t);
+        for (proto, destination, contents) in room.transmits.iter() {
+            self.net.send(proto, destination, contents);
         }
+        room.transmits.clear();
         for e in room.events.drain(..) {
             if self.events.send(e).is_err() {
                 warn!("event receiver dropped");
