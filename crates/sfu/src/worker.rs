@@ -263,9 +263,7 @@ impl Worker {
         let Some(room) = self.rooms.get_mut(id) else {
             return;
         };
-        for (proto, destination, contents) in room.transmits.iter() {
-            self.net.send(proto, destination, contents);
-        }
+        self.net.send_all(&room.transmits);
         room.transmits.clear();
         for e in room.events.drain(..) {
             if self.events.send(e).is_err() {
