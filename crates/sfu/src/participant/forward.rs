@@ -66,7 +66,7 @@ impl Participant {
             return;
         }
         // The publisher's codec as this subscriber numbered it; a subscriber
-        // without that codec gets nothing of this track.
+        // whose m-line lacks that codec gets nothing of this track.
         let from = pkt.params.pt();
         let pt = match sub.out.pt {
             Some((f, to)) if f == from => to,
@@ -75,6 +75,13 @@ impl Participant {
                     return;
                 };
                 let to = to.pt();
+                if !self
+                    .rtc
+                    .media(mid)
+                    .is_some_and(|m| m.remote_pts().contains(&to))
+                {
+                    return;
+                }
                 sub.out.pt = Some((from, to));
                 to
             }
