@@ -203,7 +203,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
 const CAVEATS: &str = "
 How to read it:
 
-- **regroup** is `regroup-sfu-server` (the engine, str0m, frame-level forwarding) in its own process;
+- **regroup** is `regroup-sfu-server` (the engine, str0m in RTP mode, packet-level forwarding) in its own process;
   **janus** is Debian's Janus 1.1 VideoRoom (packet-level forwarding, simulcast, multistream
   subscriptions at the web app's layer); **relay** is `udp-relay`, plain datagrams with no SRTP,
   no RTCP and no layer choice: the ceiling.

@@ -95,6 +95,7 @@ impl Sfu {
                 events: events_tx.clone(),
                 cfg: room_cfg.clone(),
                 crypto: crypto.clone(),
+                touched: Vec::new(),
             };
             threads.push(spawn(
                 format!("sfu-worker-{index}"),

@@ -13,10 +13,12 @@ mod handle;
 mod ids;
 mod net;
 mod participant;
+mod rewrite;
 mod room;
 mod simulcast;
 mod speaker;
 mod tcp;
+mod transmits;
 mod worker;
 
 pub use config::SfuConfig;

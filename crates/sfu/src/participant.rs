@@ -5,22 +5,26 @@
 //! `transmits` for the room to act on.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::CryptoProvider;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid, Rids};
-use str0m::net::{Protocol, Receive};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid, Rids};
+use str0m::net::Receive;
+use str0m::rtp::Ssrc;
 use str0m::{Event as RtcEvent, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError};
 use tracing::{debug, warn};
 
 use crate::contain::contained;
 use crate::error::SfuError;
 use crate::ids::{ParticipantId, PeerKey};
-use crate::simulcast::{LayerSelector, TimeMapper};
+use crate::rewrite::{InPacket, Rewriter};
+use crate::simulcast::LayerSelector;
+use crate::transmits::Transmits;
+
+mod forward;
 
 /// After answering a browser offer, the engine waits this long before sending
 /// its own: the answer travels back through the app on another path than our
@@ -36,16 +40,10 @@ pub(crate) struct TrackKey {
     pub mid: Mid,
 }
 
-/// A datagram to send, owned so it can leave the worker.
-#[derive(Debug)]
-pub(crate) struct OutTransmit {
-    pub proto: Protocol,
-    pub destination: SocketAddr,
-    pub contents: Vec<u8>,
-}
-
 /// What a drain found that the room must act on.
 #[derive(Debug)]
+// Packets are most of what is found; boxing them would allocate per packet.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Found {
     Connected,
     /// The connection is dead (DTLS failure, closed by the peer).
@@ -55,8 +53,8 @@ pub(crate) enum Found {
         kind: MediaKind,
         rids: Vec<Rid>,
     },
-    /// Boxed: a frame's metadata is much larger than the other variants.
-    Media(Box<MediaData>),
+    /// An RTP packet of a published track.
+    Rtp(InPacket),
     /// A renegotiation changed an m-line's direction (e.g. the browser stopped
     /// or resumed a screen share).
     TrackChanged {
@@ -90,9 +88,20 @@ pub(crate) struct Subscription {
     /// The publisher left or stopped the track; stop the m-line when possible.
     pub source_gone: bool,
     pub layers: LayerSelector,
-    pub time: TimeMapper,
-    /// The next frame starts a new run (first frame, layer switch): rebase time.
+    pub rewrite: Rewriter,
+    /// The next packet starts a new run (first packet, renegotiated m-line):
+    /// the rewriter continues the numbering from there.
     pub rebase: bool,
+    pub out: OutStream,
+}
+
+/// Looked up on the first forwarded packet and kept: the subscriber's send
+/// stream for the m-line and its payload type for the publisher's codec.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct OutStream {
+    pub ssrc: Option<Ssrc>,
+    /// The publisher's payload type and the subscriber's for the same codec.
+    pub pt: Option<(Pt, Pt)>,
 }
 
 pub(crate) struct Participant {
@@ -120,7 +129,9 @@ pub(crate) struct Participant {
     pending: Option<(SdpPendingOffer, Instant)>,
     hold_offers_until: Instant,
     pub found: Vec<Found>,
-    pub transmits: Vec<OutTransmit>,
+    pub transmits: Transmits,
+    /// Packets were written since the last drain (see `send_written`).
+    unsent: bool,
     /// Set when str0m panicked on this peer's SDP: its `Rtc` is not to be
     /// trusted again, and the room removes the peer (see `contain.rs`).
     pub poisoned: bool,
@@ -160,6 +171,9 @@ impl Participant {
             .enable_vp8(true)
             .enable_h264(true)
             .enable_bwe(Some(INITIAL_ESTIMATE))
+            // Packets are forwarded as they come (see `rewrite.rs`): no
+            // depacketizing and packetizing again for every subscriber.
+            .set_rtp_mode(true)
             .build(now);
         for c in candidates {
             rtc.add_local_candidate(c.clone());
@@ -183,7 +197,8 @@ impl Participant {
             pending: None,
             hold_offers_until: now,
             found: Vec::new(),
-            transmits: Vec::new(),
+            transmits: Transmits::default(),
+            unsent: false,
             poisoned: false,
         }
     }
@@ -342,46 +357,16 @@ impl Participant {
         self.drain(now);
     }
 
-    /// Forwards one frame on our outgoing m-line `mid`.
-    pub fn write_media(
-        &mut self,
-        now: Instant,
-        mid: Mid,
-        data: &MediaData,
-        time: str0m::media::MediaTime,
-    ) {
-        let Some(writer) = self.rtc.writer(mid) else {
-            return;
-        };
-        // The publisher's codec, as this subscriber numbered it.
-        let Some(pt) = writer.match_params(data.params) else {
-            return;
-        };
-        let mut writer = writer;
-        if let Some(level) = data.ext_vals.audio_level {
-            writer = writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(false));
-        }
-        if let Err(e) = writer.write(pt, data.network_time, time, data.data.clone()) {
-            debug!(participant = %self.id, "write failed: {e}");
-        }
-        self.drain(now);
-    }
-
     /// Asks this participant (as publisher) for a keyframe on `mid`/`rid`.
     pub fn request_keyframe(&mut self, now: Instant, mid: Mid, rid: Option<Rid>) {
-        let Some(mut writer) = self.rtc.writer(mid) else {
+        // PLI: the engine offers and accepts it with every video codec, and
+        // every browser sends keyframes for it.
+        let mut api = self.rtc.direct_api();
+        let Some(stream) = api.stream_rx_by_mid(mid, rid) else {
+            debug!(participant = %self.id, "keyframe request for a stream not seen yet");
             return;
         };
-        let kind = if writer.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
-            KeyframeRequestKind::Pli
-        } else if writer.is_request_keyframe_possible(KeyframeRequestKind::Fir) {
-            KeyframeRequestKind::Fir
-        } else {
-            return;
-        };
-        if let Err(e) = writer.request_keyframe(rid, kind) {
-            debug!(participant = %self.id, "keyframe request failed: {e}");
-        }
+        stream.request_keyframe(KeyframeRequestKind::Pli);
         self.drain(now);
     }
 
@@ -413,8 +398,17 @@ impl Participant {
         self.drain(now);
     }
 
+    /// Drains what forwarded packets queued, if any. A write only queues a
+    /// packet in str0m; several writes can share one drain.
+    pub fn send_written(&mut self, now: Instant) {
+        if self.unsent {
+            self.drain(now);
+        }
+    }
+
     /// Drains `poll_output` until a timeout, as str0m requires after every change.
     fn drain(&mut self, now: Instant) {
+        self.unsent = false;
         loop {
             if !self.rtc.is_alive() {
                 self.next_timeout = now + Duration::from_secs(3600);
@@ -434,11 +428,7 @@ impl Participant {
                     self.next_timeout = t;
                     return;
                 }
-                Output::Transmit(t) => self.transmits.push(OutTransmit {
-                    proto: t.proto,
-                    destination: t.destination,
-                    contents: t.contents.into(),
-                }),
+                Output::Transmit(t) => self.transmits.push(t.proto, t.destination, &t.contents),
                 Output::Event(e) => self.on_event(e),
             }
         }
@@ -483,7 +473,11 @@ impl Participant {
                     });
                 }
             }
-            RtcEvent::MediaData(d) => self.found.push(Found::Media(Box::new(d))),
+            RtcEvent::RtpPacket(p) => {
+                if let Some(pkt) = self.read_packet(p) {
+                    self.found.push(Found::Rtp(pkt));
+                }
+            }
             RtcEvent::KeyframeRequest(r) => {
                 self.found.push(Found::KeyframeWanted { out_mid: r.mid })
             }

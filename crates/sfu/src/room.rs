@@ -17,9 +17,10 @@ use crate::config::RoomConfig;
 use crate::error::SfuError;
 use crate::event::{DisconnectReason, Event};
 use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
-use crate::participant::{Found, OutTransmit, Participant, SubState, Subscription, TrackKey};
+use crate::participant::{Found, Participant, SubState, Subscription, TrackKey};
 use crate::simulcast::Layers;
 use crate::speaker::SpeakerDetector;
+use crate::transmits::Transmits;
 
 mod forwarding;
 mod keyframes;
@@ -62,8 +63,10 @@ pub(crate) struct Room {
     speaker: SpeakerDetector,
     next_tick: Instant,
     pub events: Vec<Event>,
-    pub transmits: Vec<OutTransmit>,
+    pub transmits: Transmits,
     pub routes: Vec<RouteChange>,
+    /// Scratch for `settle`, kept to reuse its allocation.
+    work: Vec<(PeerKey, Found)>,
 }
 
 impl Room {
@@ -84,8 +87,9 @@ impl Room {
             speaker: SpeakerDetector::default(),
             next_tick: now + TICK,
             events: Vec::new(),
-            transmits: Vec::new(),
+            transmits: Transmits::default(),
             routes: Vec::new(),
+            work: Vec::new(),
         }
     }
 
@@ -277,11 +281,21 @@ impl Room {
         }
     }
 
+    /// Takes one datagram. What it forwards waits in the subscribers' send
+    /// queues until `send_received`: the worker takes every packet that is
+    /// already waiting, then drains each subscriber once for all of them.
+    /// str0m's bookkeeping per drain walks all of a connection's streams, so
+    /// this is most of what a burst saves (docs/engine-profile.md).
     pub fn handle_receive(&mut self, now: Instant, key: PeerKey, recv: Receive<'_>) {
         let Some(p) = self.participants.get_mut(&key) else {
             return;
         };
         p.handle_receive(now, recv);
+        self.settle_found(now, false);
+    }
+
+    /// Sends what `handle_receive` left queued.
+    pub fn send_received(&mut self, now: Instant) {
         self.settle(now);
     }
 
@@ -372,26 +386,35 @@ impl Room {
     /// Acts on what the participants' drains found until nothing new turns up
     /// (forwarding to one participant can make its `Rtc` report more).
     fn settle(&mut self, now: Instant) {
+        self.settle_found(now, true);
+    }
+
+    /// `settle` that may leave packets written to subscribers in their send
+    /// queues (`send_writes` false): the worker sends a batch's at once.
+    fn settle_found(&mut self, now: Instant, send_writes: bool) {
+        // One buffer for the whole life of the room: no allocation per packet.
+        let mut work = mem::take(&mut self.work);
         loop {
-            let mut work = Vec::new();
             for p in self.participants.values_mut() {
-                for f in p.found.drain(..) {
-                    work.push((p.key, f));
+                if send_writes {
+                    p.send_written(now);
                 }
+                work.extend(p.found.drain(..).map(|f| (p.key, f)));
                 self.transmits.append(&mut p.transmits);
             }
             if work.is_empty() {
-                return;
+                break;
             }
-            for (key, found) in work {
+            for (key, found) in work.drain(..) {
                 self.on_found(now, key, found);
             }
         }
+        self.work = work;
     }
 
     fn on_found(&mut self, now: Instant, key: PeerKey, found: Found) {
         match found {
-            Found::Media(data) => self.forward(now, key, data),
+            Found::Rtp(pkt) => self.forward(now, key, pkt),
             Found::KeyframeWanted { out_mid } => {
                 let Some(p) = self.participants.get(&key) else {
                     return;
@@ -519,8 +542,9 @@ fn new_subscription(kind: MediaKind, publisher: &ParticipantId) -> Subscription 
         state: SubState::ToOpen,
         source_gone: false,
         layers: Default::default(),
-        time: Default::default(),
+        rewrite: Default::default(),
         rebase: true,
+        out: Default::default(),
     }
 }
 

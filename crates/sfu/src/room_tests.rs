@@ -4,9 +4,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use str0m::format::Codec;
 use str0m::media::MediaKind;
 
-use crate::testing::Sim;
+use crate::testing::{pt_of, RtpSeen, Sim};
 use crate::{DisconnectReason, Event, SfuError, TrackKind};
 
 const SILENCE: Duration = Duration::from_secs(5);
@@ -120,6 +121,60 @@ fn a_bandwidth_drop_switches_the_subscriber_to_a_lower_layer_after_a_keyframe() 
     assert_eq!(last(&mut sim), "q", "upgrades wait for a steady estimate");
     sim.run(Duration::from_secs(4));
     assert_eq!(last(&mut sim), "f", "and then climb back");
+}
+
+#[test]
+fn the_subscribers_video_stays_one_continuous_stream_across_layer_switches() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("pub", true);
+    sim.join("sub", false);
+    sim.run(Duration::from_secs(4));
+    let who = "sub".into();
+    sim.room.cap_bitrate(&who, Some(250_000));
+    sim.run(Duration::from_secs(2));
+    sim.room.cap_bitrate(&who, None);
+    sim.run(Duration::from_secs(5));
+
+    let c = sim.client("sub");
+    let layers: Vec<&str> = c
+        .frames_from("pub", MediaKind::Video)
+        .iter()
+        .map(|d| layer_of(d.data.len()))
+        .collect();
+    let switches = layers.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(switches >= 2, "went down and back up: {switches} switches");
+    let frames = c.frames_from("pub", MediaKind::Video);
+    assert!(
+        frames.iter().all(|d| d.contiguous),
+        "every frame follows the one before without a gap"
+    );
+
+    let vp8 = *pt_of(&c.rtc, "0".into(), Codec::Vp8);
+    // Media on the video m-line; probes (SSRC 0) and padding carry no payload.
+    let video: Vec<RtpSeen> = c
+        .rtp_in
+        .iter()
+        .filter(|p| p.pt == vp8 && p.ssrc != 0 && p.len > 0)
+        .copied()
+        .collect();
+    assert!(video.len() > 500, "video arrived: {} packets", video.len());
+    assert!(
+        video.iter().all(|p| p.ssrc == video[0].ssrc),
+        "one SSRC whatever the layer"
+    );
+    for w in video.windows(2) {
+        assert_eq!(
+            w[1].seq,
+            w[0].seq.wrapping_add(1),
+            "no sequence gap: {:?}",
+            w
+        );
+        assert!(
+            w[1].time.wrapping_sub(w[0].time) < 1 << 31,
+            "timestamps never go back: {:?}",
+            w
+        );
+    }
 }
 
 #[test]

@@ -1,12 +1,11 @@
 //! Simulcast: measuring each published layer and choosing one per subscriber.
 //!
-//! The engine forwards frames (str0m repacketizes them), so a layer switch only
-//! needs a keyframe on the new layer and continuous RTP timestamps; sequence
-//! numbers and VP8 picture ids are the subscriber-side packetizer's own.
+//! The engine forwards packets, so a layer switch needs a keyframe on the new
+//! layer, and the subscriber's stream is renumbered across it (`rewrite.rs`).
 
 use std::time::{Duration, Instant};
 
-use str0m::media::{MediaTime, Rid};
+use str0m::media::Rid;
 
 /// A layer that sent nothing for this long is treated as paused by its
 /// publisher (browsers drop top layers when their own uplink is short).
@@ -109,12 +108,12 @@ impl Layers {
     }
 }
 
-/// What to do with one incoming frame for one subscriber.
+/// What to do with one incoming packet for one subscriber.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Drop,
     Forward,
-    /// Forward, and this frame is the first of a newly selected layer.
+    /// Forward, and this packet is the first of a newly selected layer.
     ForwardSwitched,
 }
 
@@ -197,7 +196,7 @@ impl LayerSelector {
         true
     }
 
-    /// Decides on one frame of layer `idx`.
+    /// Decides on one packet of layer `idx` (`is_keyframe`: it starts a keyframe).
     pub fn accept(&mut self, idx: usize, is_keyframe: bool) -> Verdict {
         if Some(idx) == self.target && self.current != self.target && is_keyframe {
             self.current = self.target;
@@ -209,31 +208,6 @@ impl LayerSelector {
         } else {
             Verdict::Drop
         }
-    }
-}
-
-/// Keeps one outgoing track's RTP time continuous across layer switches and
-/// source changes: layers of one track need not share a timestamp base.
-#[derive(Debug, Default)]
-pub(crate) struct TimeMapper {
-    offset: i64,
-    last: Option<(i64, Instant)>,
-}
-
-impl TimeMapper {
-    pub fn map(&mut self, time: MediaTime, arrival: Instant, rebase: bool) -> MediaTime {
-        let hz = time.frequency().get() as i64;
-        let input = time.numer() as i64;
-        if rebase {
-            if let Some((last_out, last_at)) = self.last {
-                let gap = arrival.saturating_duration_since(last_at);
-                let ticks = (gap.as_micros() as i64 * hz / 1_000_000).max(1);
-                self.offset = last_out + ticks - input;
-            }
-        }
-        let out = (input + self.offset).max(0);
-        self.last = Some((out, arrival));
-        MediaTime::new(out as u64, time.frequency())
     }
 }
 
@@ -324,22 +298,6 @@ mod tests {
         assert!(
             !sel.keyframe_overdue(t0 + ms(5000)),
             "switched: nothing owed"
-        );
-    }
-
-    #[test]
-    fn time_stays_continuous_across_a_rebase() {
-        let hz = str0m::media::Frequency::NINETY_KHZ;
-        let mut m = TimeMapper::default();
-        let t0 = Instant::now();
-        assert_eq!(m.map(MediaTime::new(1000, hz), t0, true).numer(), 1000);
-        let t1 = t0 + Duration::from_millis(100);
-        let out = m.map(MediaTime::new(999_999, hz), t1, true);
-        assert_eq!(out.numer(), 1000 + 9000);
-        let t2 = t1 + Duration::from_millis(33);
-        assert_eq!(
-            m.map(MediaTime::new(999_999 + 2970, hz), t2, false).numer(),
-            12970
         );
     }
 }

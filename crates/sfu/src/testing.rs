@@ -13,6 +13,7 @@ use str0m::media::{
     Direction, Frequency, MediaData, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
 };
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::RawPacket;
 use str0m::{Candidate, Event as RtcEvent, Input, Output, Rtc};
 
 use crate::config::{host_candidates, RoomConfig};
@@ -53,6 +54,8 @@ pub struct Client {
     /// When each of `keyframe_requests` arrived.
     pub keyframe_requested_at: Vec<Instant>,
     pub raw: Vec<String>,
+    /// The RTP packets that arrived, as their headers say, in arrival order.
+    pub rtp_in: Vec<RtpSeen>,
     /// Layers that owe a keyframe (requested, or never sent one).
     keyframe_due: Vec<Option<Rid>>,
     frame: u64,
@@ -80,6 +83,7 @@ impl Client {
             keyframe_requests: Vec::new(),
             keyframe_requested_at: Vec::new(),
             raw: Vec::new(),
+            rtp_in: Vec::new(),
             keyframe_due: Vec::new(),
             frame: 0,
             next_audio: now,
@@ -212,7 +216,18 @@ impl Client {
                             self.keyframe_due.push(r.rid);
                         }
                     }
-                    RtcEvent::RawPacket(p) => self.raw.push(format!("{p:?}")),
+                    RtcEvent::RawPacket(p) => {
+                        if let RawPacket::RtpRx(h, data) = &*p {
+                            self.rtp_in.push(RtpSeen {
+                                ssrc: *h.ssrc,
+                                pt: *h.payload_type,
+                                seq: h.sequence_number,
+                                time: h.timestamp,
+                                len: data.len(),
+                            });
+                        }
+                        self.raw.push(format!("{p:?}"));
+                    }
                     _ => {}
                 },
             }
@@ -220,13 +235,23 @@ impl Client {
     }
 }
 
-fn pt_of(rtc: &Rtc, _mid: Mid, codec: Codec) -> str0m::media::Pt {
+pub fn pt_of(rtc: &Rtc, _mid: Mid, codec: Codec) -> str0m::media::Pt {
     rtc.codec_config()
         .params()
         .iter()
         .find(|p| p.spec().codec == codec)
         .map(|p| p.pt())
         .unwrap()
+}
+
+/// One received RTP packet's header fields, and its payload size.
+#[derive(Debug, Clone, Copy)]
+pub struct RtpSeen {
+    pub ssrc: u32,
+    pub pt: u8,
+    pub seq: u16,
+    pub time: u32,
+    pub len: usize,
 }
 
 pub struct Packet {
@@ -293,13 +318,14 @@ impl Sim {
 
     /// Moves the room's output to the simulated network and the event log.
     pub fn flush(&mut self) {
-        for t in self.room.transmits.drain(..) {
+        for (_, to, contents) in self.room.transmits.iter() {
             self.to_clients.push_back(Packet {
                 from: SERVER.parse().unwrap(),
-                to: t.destination,
-                data: t.contents,
+                to,
+                data: contents.to_vec(),
             });
         }
+        self.room.transmits.clear();
         self.room.routes.clear();
         let events: Vec<Event> = self.room.events.drain(..).collect();
         for e in events {
@@ -465,6 +491,8 @@ impl Sim {
             self.room.handle_receive(now, key, recv);
             self.flush();
         }
+        self.room.send_received(now);
+        self.flush();
         while let Some(p) = self.to_clients.pop_front() {
             if (self.lose_down)(&p) {
                 continue;

@@ -2,6 +2,7 @@
 //! commands and time. Rooms never move between workers.
 
 use std::collections::HashMap;
+use std::mem;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, RwLock};
@@ -23,6 +24,9 @@ use crate::room::{Room, RouteChange};
 /// Packets queued for a worker beyond this are dropped, like a full socket
 /// buffer: a stalled worker must not eat all memory.
 pub(crate) const MAX_QUEUED_PACKETS: usize = 20_000;
+/// Most packets taken from the inbox before what they forwarded is sent:
+/// enough to share str0m's per-drain work, few enough to add no real delay.
+const BATCH: usize = 32;
 
 type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
 
@@ -80,6 +84,8 @@ pub(crate) struct Worker {
     pub events: mpsc::UnboundedSender<Event>,
     pub cfg: Arc<RoomConfig>,
     pub crypto: Arc<CryptoProvider>,
+    /// Rooms that received packets of the current batch.
+    pub touched: Vec<RoomId>,
 }
 
 impl Worker {
@@ -99,7 +105,7 @@ impl Worker {
                 // thread; one millisecond is far below any media deadline.
                 wait = Duration::from_millis(1);
             }
-            match self.rx.recv_timeout(wait) {
+            let msg = match self.rx.recv_timeout(wait) {
                 Ok(WorkerMsg::Packet {
                     key,
                     proto,
@@ -109,10 +115,20 @@ impl Worker {
                 }) => {
                     self.queued.fetch_sub(1, Ordering::Relaxed);
                     self.packet(key, proto, source, destination, &data);
+                    self.more_packets()
                 }
-                Ok(WorkerMsg::Command(room, cmd)) => self.command(room, cmd),
-                Ok(WorkerMsg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => self.timeouts(Instant::now()),
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.timeouts(Instant::now());
+                    None
+                }
+            };
+            match msg {
+                Some(WorkerMsg::Command(room, cmd)) => self.command(room, cmd),
+                Some(WorkerMsg::Shutdown) => break,
+                // `more_packets` hands back only what is not a packet.
+                Some(WorkerMsg::Packet { .. }) | None => {}
             }
         }
         let now = Instant::now();
@@ -141,6 +157,42 @@ impl Worker {
         }
     }
 
+    /// Takes the packets already waiting (up to `BATCH`) and then sends what
+    /// they forwarded, each subscriber drained once. Returns the message that
+    /// ended the batch when it was not a packet.
+    fn more_packets(&mut self) -> Option<WorkerMsg> {
+        let mut other = None;
+        for _ in 1..BATCH {
+            match self.rx.try_recv() {
+                Ok(WorkerMsg::Packet {
+                    key,
+                    proto,
+                    source,
+                    destination,
+                    data,
+                }) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                    self.packet(key, proto, source, destination, &data);
+                }
+                Ok(msg) => {
+                    other = Some(msg);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let now = Instant::now();
+        let mut touched = mem::take(&mut self.touched);
+        for id in touched.drain(..) {
+            if let Some(room) = self.rooms.get_mut(&id) {
+                room.send_received(now);
+            }
+            self.flush(&id);
+        }
+        self.touched = touched;
+        other
+    }
+
     fn packet(
         &mut self,
         key: PeerKey,
@@ -164,7 +216,9 @@ impl Worker {
         if let Some(room) = self.rooms.get_mut(&id) {
             room.handle_receive(Instant::now(), key, recv);
         }
-        self.flush(&id);
+        if !self.touched.contains(&id) {
+            self.touched.push(id);
+        }
     }
 
     fn command(&mut self, id: RoomId, cmd: Command) {
@@ -209,9 +263,8 @@ impl Worker {
         let Some(room) = self.rooms.get_mut(id) else {
             return;
         };
-        for t in room.transmits.drain(..) {
-            self.net.send(&t);
-        }
+        self.net.send_all(&room.transmits);
+        room.transmits.clear();
         for e in room.events.drain(..) {
             if self.events.send(e).is_err() {
                 warn!("event receiver dropped");

@@ -1,16 +1,15 @@
-//! Forwarding inside a room: frames to subscribers, simulcast layer choice
+//! Forwarding inside a room: packets to subscribers, simulcast layer choice
 //! per subscriber, and keyframe requests to publishers.
 
-use std::mem;
 use std::time::Instant;
 
-use str0m::media::{MediaData, MediaKind};
+use str0m::media::MediaKind;
 use tracing::debug;
 
 use super::{Room, AUDIO_BPS};
 use crate::ids::PeerKey;
 use crate::participant::{SubState, Subscription, TrackKey};
-use crate::simulcast::Verdict;
+use crate::rewrite::InPacket;
 
 impl Room {
     /// Picks a simulcast layer per subscriber and track from its share of the
@@ -97,21 +96,21 @@ impl Room {
         self.request_keyframe(now, tk, rid);
     }
 
-    /// Sends one incoming frame to every subscriber that should get it.
-    pub(super) fn forward(&mut self, now: Instant, from: PeerKey, data: Box<MediaData>) {
+    /// Sends one incoming packet to every subscriber that should get it.
+    pub(super) fn forward(&mut self, now: Instant, from: PeerKey, pkt: InPacket) {
         let tk = TrackKey {
             peer: from,
-            mid: data.mid,
+            mid: pkt.mid,
         };
         let Some(source) = self.sources.get_mut(&tk).filter(|s| s.forwarded) else {
             return;
         };
-        let layer = match (&mut source.layers, data.rid) {
+        let layer = match (&mut source.layers, pkt.rid) {
             (Some(layers), Some(rid)) => {
                 let Some(i) = layers.index_of(rid) else {
                     return;
                 };
-                layers.stats[i].record(now, data.data.len());
+                layers.stats[i].record(now, pkt.payload.len());
                 Some(i)
             }
             _ => None,
@@ -126,30 +125,13 @@ impl Room {
         if !allowed {
             return;
         }
-        if let Some(level) = data.ext_vals.audio_level {
+        if let Some(level) = pkt.audio_level {
             self.speaker.record(now, &publisher.id, level);
         }
-        let is_keyframe = data.is_keyframe();
         for (k, p) in self.participants.iter_mut() {
-            if *k == from {
-                continue;
+            if *k != from {
+                p.forward_rtp(&tk, &pkt, layer);
             }
-            let Some(sub) = p.subs.get_mut(&tk) else {
-                continue;
-            };
-            let SubState::Open(out_mid) = sub.state else {
-                continue;
-            };
-            let verdict = match layer {
-                Some(i) => sub.layers.accept(i, is_keyframe),
-                None => Verdict::Forward,
-            };
-            if verdict == Verdict::Drop {
-                continue;
-            }
-            let rebase = mem::take(&mut sub.rebase) || verdict == Verdict::ForwardSwitched;
-            let time = sub.time.map(data.time, data.network_time, rebase);
-            p.write_media(now, out_mid, &data, time);
         }
     }
 }
