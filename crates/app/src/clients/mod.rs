@@ -155,16 +155,19 @@ pub async fn list(
     search: Option<&str>,
     addr: IpAddr,
 ) -> AppResult<Vec<Listed>> {
-    trace(state, owner, Action::ClientListed, None, addr).await?;
-    let rows = state.store.clients_of(&owner.id).await?;
+    // The trace and the reads go at once; nothing is answered until the
+    // trace is written.
+    let (traced, rows, key) = tokio::join!(
+        trace(state, owner, Action::ClientListed, None, addr),
+        state.store.clients_of(&owner.id),
+        state.keys.existing_key(&owner.id),
+    );
+    traced?;
+    let rows = rows?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let key = state
-        .keys
-        .existing_key(&owner.id)
-        .await?
-        .ok_or_else(unreadable)?;
+    let key = key?.ok_or_else(unreadable)?;
     let needle = search
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty());
