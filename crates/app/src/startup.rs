@@ -109,9 +109,11 @@ impl Application {
         let (sfu, sfu_events) = regroup_sfu::Sfu::start(config.media.sfu_config())
             .context("while starting the media engine")?;
         let rooms = crate::room::Rooms::new(&config.media);
+        let audit = crate::audit::GroupCommit::start(store.clone(), keys.store().clone());
         let state = AppState {
             store,
             keys,
+            audit,
             mailer: Arc::new(mailer),
             clock,
             settings: Arc::new(settings),

@@ -13,6 +13,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub keys: Keyring,
+    /// Audit entries of requests, written in batches (see `audit::GroupCommit`).
+    pub audit: crate::audit::GroupCommit,
     pub mailer: Arc<Mailer>,
     pub clock: Clock,
     pub settings: Arc<Settings>,

@@ -22,7 +22,7 @@ impl DataKey {
     #[must_use]
     pub fn blind_index(&self, column: &str, normalized_value: &str) -> [u8; 32] {
         let key = self.blind_index_key();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_ref())
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
             // HMAC accepts keys of any length.
             .expect("HMAC takes any key length");
         mac.update(&aad::encode(&[

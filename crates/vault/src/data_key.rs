@@ -22,6 +22,10 @@ const BLIND_INDEX_INFO: &[u8] = b"regroup-vault/v1/blind-index";
 #[derive(ZeroizeOnDrop)]
 pub struct DataKey {
     bytes: [u8; 32],
+    /// The subkeys, derived once: listing a hundred clients opens two
+    /// hundred fields, and an HKDF for each was most of its cost.
+    seal: [u8; 32],
+    blind_index: [u8; 32],
 }
 
 impl DataKey {
@@ -32,34 +36,40 @@ impl DataKey {
         // OsRng panics only if the operating system's random source fails; a
         // key must never come from anything weaker, so aborting is right.
         OsRng.fill_bytes(&mut bytes);
-        Self { bytes }
+        Self::from_bytes(bytes)
     }
 
     pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self { bytes }
+        // `bytes` is a copy on this stack frame; wipe it once the key holds it.
+        let bytes = Zeroizing::new(bytes);
+        Self {
+            bytes: *bytes,
+            seal: *subkey(&bytes, SEAL_INFO),
+            blind_index: *subkey(&bytes, BLIND_INDEX_INFO),
+        }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.bytes
     }
 
-    pub(crate) fn seal_key(&self) -> Zeroizing<[u8; 32]> {
-        self.subkey(SEAL_INFO)
+    pub(crate) fn seal_key(&self) -> &[u8; 32] {
+        &self.seal
     }
 
-    pub(crate) fn blind_index_key(&self) -> Zeroizing<[u8; 32]> {
-        self.subkey(BLIND_INDEX_INFO)
+    pub(crate) fn blind_index_key(&self) -> &[u8; 32] {
+        &self.blind_index
     }
+}
 
-    fn subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
-        // The data key is already uniformly random, so HKDF needs no salt.
-        let hkdf = Hkdf::<Sha256>::new(None, &self.bytes);
-        let mut out = Zeroizing::new([0u8; 32]);
-        hkdf.expand(info, out.as_mut())
-            // 32 bytes is far below HKDF-SHA256's 8160-byte output limit.
-            .expect("32-byte HKDF output is always valid");
-        out
-    }
+fn subkey(bytes: &[u8; 32], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    // The data key is already uniformly random, so HKDF needs no salt.
+    let hkdf = Hkdf::<Sha256>::new(None, bytes);
+    let mut out = Zeroizing::new([0u8; 32]);
+    hkdf.expand(info, out.as_mut())
+        // 32 bytes is far below HKDF-SHA256's 8160-byte output limit.
+        .expect("32-byte HKDF output is always valid");
+    out
 }
 
 impl fmt::Debug for DataKey {

@@ -44,12 +44,12 @@ impl DataKey {
     /// Output: version byte, 24-byte random nonce, ciphertext, 16-byte tag.
     #[must_use]
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Vec<u8> {
-        envelope::seal(&self.seal_key(), &ctx.aad(), plaintext)
+        envelope::seal(self.seal_key(), &ctx.aad(), plaintext)
     }
 
     /// Opens a value made by [`DataKey::seal`] with the same key and context.
     pub fn open(&self, ctx: &FieldContext<'_>, sealed: &[u8]) -> Result<Vec<u8>> {
-        envelope::open(&self.seal_key(), &ctx.aad(), sealed)
+        envelope::open(self.seal_key(), &ctx.aad(), sealed)
     }
 
     /// Seals text and returns it as unpadded standard base64, for TEXT columns.

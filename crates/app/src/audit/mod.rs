@@ -5,18 +5,20 @@
 
 pub mod anchor;
 pub mod chain;
+mod group_commit;
 pub mod network;
 mod verify;
 
+pub use group_commit::{AppendError, GroupCommit};
 pub use verify::{verify, Break, Problem, VerifyReport};
 
 use std::net::IpAddr;
 
 use anyhow::Context;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{Account, AuditFields, ChainLink, Role, Store};
+use crate::store::{Account, AuditFields, ChainLink, OwnedFields, Role, Store};
 
 /// Who did it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,7 +229,30 @@ impl<'a> AuditEvent<'a> {
     }
 }
 
-/// Appends `event` at time `at` (Unix seconds) to the chain.
+impl<'a> AuditEvent<'a> {
+    /// The stored fields: `source` is `event.source` reduced to its network.
+    fn fields(&self, source: Option<&'a str>, at: i64) -> AuditFields<'a> {
+        AuditFields {
+            at,
+            actor_kind: self.actor.kind.as_str(),
+            actor_id: self.actor.id,
+            action: self.action.as_str(),
+            target_kind: self.target.map(|(kind, _)| kind.as_str()),
+            target_id: self.target.map(|(_, id)| id),
+            source,
+        }
+    }
+}
+
+/// Links an entry to the one before it.
+fn seal(seq: i64, prev: Option<&str>, fields: &AuditFields<'_>) -> ChainLink {
+    let prev_hash = prev.unwrap_or(chain::GENESIS).to_owned();
+    let hash = chain::entry_hash(&prev_hash, seq, fields);
+    ChainLink { prev_hash, hash }
+}
+
+/// Appends `event` at time `at` (Unix seconds) to the chain, on its own:
+/// for tools and jobs outside the server's group commit.
 #[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
 pub async fn record(
     store: &Store,
@@ -235,32 +260,45 @@ pub async fn record(
     at: i64,
 ) -> anyhow::Result<(i64, String)> {
     let source = event.source.map(network::network);
-    let fields = AuditFields {
-        at,
-        actor_kind: event.actor.kind.as_str(),
-        actor_id: event.actor.id,
-        action: event.action.as_str(),
-        target_kind: event.target.map(|(kind, _)| kind.as_str()),
-        target_id: event.target.map(|(_, id)| id),
-        source: source.as_deref(),
-    };
+    let fields = event.fields(source.as_deref(), at);
     let (seq, link) = store
-        .append_audit_entry(&fields, |seq, prev, fields| {
-            let prev_hash = prev.unwrap_or(chain::GENESIS).to_owned();
-            let hash = chain::entry_hash(&prev_hash, seq, fields);
-            ChainLink { prev_hash, hash }
-        })
+        .append_audit_entry(&fields, seal)
         .await
         .context("while appending to the audit log")?;
     Ok((seq, link.hash))
 }
 
-/// `record` at the state's clock, for handlers and domain functions. A failed
-/// append fails the request, so a trace that could not be written is never
-/// silently skipped.
+/// Appends `entries` in order in one transaction; each one's (seq, hash).
+async fn append_all(
+    store: &Store,
+    entries: Vec<OwnedFields>,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    let appended = store
+        .append_audit_entries(entries, seal)
+        .await
+        .context("while appending to the audit log")?;
+    Ok(appended
+        .into_iter()
+        .map(|(seq, link)| (seq, link.hash))
+        .collect())
+}
+
+/// Appends `event` at the state's clock and anchors it, through the group
+/// commit; for handlers and domain functions. A failed append fails the
+/// request, so a trace that could not be written is never silently skipped.
+#[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
 pub async fn record_now(state: &AppState, event: AuditEvent<'_>) -> AppResult<()> {
-    record_anchored(&state.store, state.keys.store(), event, state.clock.unix()).await?;
-    Ok(())
+    let source = event.source.map(network::network);
+    let fields = event.fields(source.as_deref(), state.clock.unix());
+    match state.audit.append(&fields).await {
+        Ok(_) => Ok(()),
+        Err(AppendError::Failed(err)) => Err(AppError::internal(anyhow::anyhow!("{err:#}"))),
+        Err(AppendError::Unavailable) => Err(AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "This could not be recorded in the audit log, so it was not done. Please try again.",
+        )),
+    }
 }
 
 /// `record`, then moves the anchor in the key store to the new entry.

@@ -45,16 +45,32 @@ pub fn email_index(key: &DataKey, email: &Email) -> String {
 
 /// Opens a stored row; a row that does not open is reported for that record only.
 pub fn open(key: &DataKey, row: &ClientRow) -> AppResult<Client> {
-    let name = key.open_str(&ctx(&row.owner_id, "name", &row.id), &row.name_sealed);
-    let email = key.open_str(&ctx(&row.owner_id, "email", &row.id), &row.email_sealed);
+    open_fields(
+        key,
+        &row.owner_id,
+        &row.id,
+        &row.name_sealed,
+        &row.email_sealed,
+    )
+}
+
+fn open_fields(
+    key: &DataKey,
+    owner: &str,
+    id: &str,
+    name_sealed: &str,
+    email_sealed: &str,
+) -> AppResult<Client> {
+    let name = key.open_str(&ctx(owner, "name", id), name_sealed);
+    let email = key.open_str(&ctx(owner, "email", id), email_sealed);
     match (name, email) {
         (Ok(name), Ok(email)) => Ok(Client {
-            id: row.id.clone(),
+            id: id.to_owned(),
             name,
             email,
         }),
         _ => {
-            tracing::error!(client = %row.id, "a client record does not decrypt");
+            tracing::error!(client = %id, "a client record does not decrypt");
             Err(unreadable())
         }
     }
@@ -155,22 +171,31 @@ pub async fn list(
     search: Option<&str>,
     addr: IpAddr,
 ) -> AppResult<Vec<Listed>> {
-    trace(state, owner, Action::ClientListed, None, addr).await?;
-    let rows = state.store.clients_of(&owner.id).await?;
+    // The trace and the reads go at once; nothing is answered until the
+    // trace is written.
+    let (traced, rows, key) = tokio::join!(
+        trace(state, owner, Action::ClientListed, None, addr),
+        state.store.clients_of(&owner.id),
+        state.keys.existing_key(&owner.id),
+    );
+    traced?;
+    let rows = rows?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let key = state
-        .keys
-        .existing_key(&owner.id)
-        .await?
-        .ok_or_else(unreadable)?;
+    let key = key?.ok_or_else(unreadable)?;
     let needle = search
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty());
     let mut listed = Vec::with_capacity(rows.len());
     for row in &rows {
-        match open(&key, row) {
+        match open_fields(
+            &key,
+            &owner.id,
+            &row.id,
+            &row.name_sealed,
+            &row.email_sealed,
+        ) {
             Ok(client) => listed.push(Listed::Readable(client)),
             Err(_) => {
                 trace(state, owner, Action::RecordUnreadable, Some(&row.id), addr).await?;

@@ -5,11 +5,13 @@
 //! Destroying a therapist's key makes every copy of their clients' data
 //! unreadable, backups included.
 
+mod cache;
 mod store;
 
 pub use store::KeyStore;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use base64::Engine;
@@ -22,6 +24,8 @@ use crate::error::{AppError, AppResult};
 pub struct Keyring {
     master: Arc<MasterKey>,
     store: KeyStore,
+    /// Unwrapped keys, for a short while (see `cache`).
+    cache: Arc<cache::KeyCache>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -79,11 +83,12 @@ impl Keyring {
         Self {
             master: Arc::new(master),
             store,
+            cache: Arc::default(),
         }
     }
 
     /// The owner's data key, created on first use.
-    pub async fn data_key(&self, owner_id: &str) -> AppResult<DataKey> {
+    pub async fn data_key(&self, owner_id: &str) -> AppResult<Arc<DataKey>> {
         if let Some(key) = self.existing_key(owner_id).await? {
             return Ok(key);
         }
@@ -102,7 +107,22 @@ impl Keyring {
 
     /// The owner's data key if one exists. A key that does not unwrap (wrong
     /// master key, damaged row) is an error for this owner only.
-    pub async fn existing_key(&self, owner_id: &str) -> AppResult<Option<DataKey>> {
+    pub async fn existing_key(&self, owner_id: &str) -> AppResult<Option<Arc<DataKey>>> {
+        let seen = match self.cache.get(owner_id, Instant::now()) {
+            Ok(key) => return Ok(Some(key)),
+            Err(seen) => seen,
+        };
+        let Some(key) = self.unwrap_stored(owner_id).await? else {
+            return Ok(None);
+        };
+        let key = Arc::new(key);
+        self.cache
+            .put(owner_id, Arc::clone(&key), seen, Instant::now());
+        Ok(Some(key))
+    }
+
+    /// The owner's key as the key store holds it, unwrapped.
+    async fn unwrap_stored(&self, owner_id: &str) -> AppResult<Option<DataKey>> {
         let Some(wrapped) = self.store.wrapped(owner_id).await? else {
             return Ok(None);
         };
@@ -119,7 +139,12 @@ impl Keyring {
 
     /// Destroys the owner's key: from now on nothing sealed with it opens.
     pub async fn shred(&self, owner_id: &str) -> AppResult<()> {
-        self.store.delete(owner_id).await?;
+        let deleted = self.store.delete(owner_id).await;
+        // Evicted after the delete, so no lookup that read the key store
+        // before it can cache the key again (see `cache`); and evicted even
+        // when the delete failed, since it may have happened all the same.
+        self.cache.evict(owner_id);
+        deleted?;
         Ok(())
     }
 

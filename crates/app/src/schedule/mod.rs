@@ -163,7 +163,11 @@ pub async fn list(
     Ok(views)
 }
 
-async fn owned(state: &AppState, owner: &Account, id: &str) -> AppResult<(SessionRow, DataKey)> {
+async fn owned(
+    state: &AppState,
+    owner: &Account,
+    id: &str,
+) -> AppResult<(SessionRow, std::sync::Arc<DataKey>)> {
     let row = state
         .store
         .session_of(&owner.id, id)

@@ -55,8 +55,23 @@ pub struct ChainLink {
 const COLUMNS: &str =
     "seq, at, actor_kind, actor_id, action, target_kind, target_id, source, prev_hash, hash";
 
+/// `INSERT INTO audit_log` of `rows` rows, numbered `$1`… in `COLUMNS` order.
+fn insert_statement(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=10).map(|i| format!("${}", row * 10 + i)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+        values.join(", ")
+    )
+}
+
 /// `AuditFields` owned, so an append can run on a task of its own.
-struct OwnedFields {
+#[derive(Clone, Debug)]
+pub struct OwnedFields {
     at: i64,
     actor_kind: String,
     actor_id: Option<String>,
@@ -67,7 +82,7 @@ struct OwnedFields {
 }
 
 impl OwnedFields {
-    fn of(fields: &AuditFields<'_>) -> Self {
+    pub fn of(fields: &AuditFields<'_>) -> Self {
         let owned = |s: Option<&str>| s.map(str::to_owned);
         Self {
             at: fields.at,
@@ -80,7 +95,7 @@ impl OwnedFields {
         }
     }
 
-    fn fields(&self) -> AuditFields<'_> {
+    pub fn fields(&self) -> AuditFields<'_> {
         AuditFields {
             at: self.at,
             actor_kind: &self.actor_kind,
@@ -93,31 +108,51 @@ impl OwnedFields {
     }
 }
 
+/// Computes an entry's links from its seq, the previous entry's hash
+/// (`None` for the first entry) and its fields.
+pub trait Seal: Fn(i64, Option<&str>, &AuditFields<'_>) -> ChainLink + Send + 'static {}
+impl<F: Fn(i64, Option<&str>, &AuditFields<'_>) -> ChainLink + Send + 'static> Seal for F {}
+
+/// Rows per INSERT statement: 10 parameters each stays far below the
+/// parameter limits of both databases.
+const ROWS_PER_INSERT: usize = 50;
+
 impl Store {
-    /// Appends one entry. `seal` gets the new entry's seq, the previous
-    /// entry's hash (`None` for the first entry) and the fields, and returns
-    /// the links to store. Appends are serialised, so two of them never read
-    /// the same last entry and fork the chain. Returns the new entry's seq
-    /// and links. The append runs to its end even if the caller is dropped
-    /// (see `detached`): a cancelled `BEGIN IMMEDIATE` once locked SQLite.
+    /// Appends one entry; see `append_audit_entries`.
     pub async fn append_audit_entry(
         &self,
         fields: &AuditFields<'_>,
-        seal: impl FnOnce(i64, Option<&str>, &AuditFields<'_>) -> ChainLink + Send + 'static,
+        seal: impl Seal,
     ) -> Result<(i64, ChainLink), sqlx::Error> {
-        let (store, fields) = (self.clone(), OwnedFields::of(fields));
+        let mut appended = self
+            .append_audit_entries(vec![OwnedFields::of(fields)], seal)
+            .await?;
+        appended.pop().ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Appends `entries` in order, in one transaction: all or none. `seal`
+    /// links each to the one before it. Appends are serialised, so two of
+    /// them never read the same last entry and fork the chain. Returns each
+    /// new entry's seq and links. The append runs to its end even if the
+    /// caller is dropped (see `detached`): a cancelled `BEGIN IMMEDIATE`
+    /// once locked SQLite.
+    pub async fn append_audit_entries(
+        &self,
+        entries: Vec<OwnedFields>,
+        seal: impl Seal,
+    ) -> Result<Vec<(i64, ChainLink)>, sqlx::Error> {
+        let store = self.clone();
         detached(self.slots(), async move {
-            store.append_locked(fields, seal).await
+            store.append_locked(entries, seal).await
         })
         .await
     }
 
     async fn append_locked(
         &self,
-        owned: OwnedFields,
-        seal: impl FnOnce(i64, Option<&str>, &AuditFields<'_>) -> ChainLink,
-    ) -> Result<(i64, ChainLink), sqlx::Error> {
-        let fields = owned.fields();
+        entries: Vec<OwnedFields>,
+        seal: impl Seal,
+    ) -> Result<Vec<(i64, ChainLink)>, sqlx::Error> {
         // SQLite: one appender at a time in this process, so appends queue here
         // instead of spinning on the database's busy timeout.
         let _guard = match self.backend {
@@ -142,29 +177,41 @@ impl Store {
             sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
                 .await?;
-        let (seq, prev) = match &last {
-            Some((seq, hash)) => (seq + 1, Some(hash.as_str())),
-            None => (1, None),
+        let (mut seq, mut prev) = match last {
+            Some((seq, hash)) => (seq, Some(hash)),
+            None => (0, None),
         };
-        let link = seal(seq, prev, &fields);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, target_kind, target_id, \
-             source, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(seq)
-        .bind(fields.at)
-        .bind(fields.actor_kind)
-        .bind(fields.actor_id)
-        .bind(fields.action)
-        .bind(fields.target_kind)
-        .bind(fields.target_id)
-        .bind(fields.source)
-        .bind(&link.prev_hash)
-        .bind(&link.hash)
-        .execute(&mut *tx)
-        .await?;
+        let mut appended = Vec::with_capacity(entries.len());
+        for owned in &entries {
+            seq += 1;
+            let link = seal(seq, prev.as_deref(), &owned.fields());
+            prev = Some(link.hash.clone());
+            appended.push((seq, link));
+        }
+        for (chunk, links) in entries
+            .chunks(ROWS_PER_INSERT)
+            .zip(appended.chunks(ROWS_PER_INSERT))
+        {
+            let sql = insert_statement(chunk.len());
+            let mut insert = sqlx::query(&sql);
+            for (owned, (seq, link)) in chunk.iter().zip(links) {
+                let fields = owned.fields();
+                insert = insert
+                    .bind(*seq)
+                    .bind(fields.at)
+                    .bind(fields.actor_kind)
+                    .bind(fields.actor_id)
+                    .bind(fields.action)
+                    .bind(fields.target_kind)
+                    .bind(fields.target_id)
+                    .bind(fields.source)
+                    .bind(&link.prev_hash)
+                    .bind(&link.hash);
+            }
+            insert.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        Ok((seq, link))
+        Ok(appended)
     }
 
     /// Up to `limit` entries after `after_seq`, in chain order: a page for

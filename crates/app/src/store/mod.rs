@@ -20,9 +20,9 @@ mod video_sessions;
 
 pub use accounts::{Account, NewAccount, Role};
 pub use analytics::{Breakdown, DayRange, PageView};
-pub use audit::{AuditFields, AuditRow, ChainLink};
+pub use audit::{AuditFields, AuditRow, ChainLink, OwnedFields};
 pub use auth_sessions::{AuthSession, SessionKind};
-pub use clients::ClientRow;
+pub use clients::{ClientRow, SealedClient};
 pub use site::{
     Acknowledgement, AnnouncementRow, DirectoryRow, InquiryRow, PolicyVersion, TicketMessage,
     TicketRow, TrackedLink,

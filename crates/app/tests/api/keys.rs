@@ -175,3 +175,38 @@ fn set_private(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
+
+crate::on_both_backends!(a_deleted_therapists_key_is_not_served_from_the_cache);
+
+/// Listing keeps the unwrapped key in memory for a while; deleting the
+/// account destroys the key and must take it out of memory too, or the
+/// shredded data would still open in this process.
+async fn a_deleted_therapists_key_is_not_served_from_the_cache(app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    add_client(&app, &token, "Ben Okafor", "ben@example.com").await;
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = me["id"].as_str().unwrap().to_owned();
+    let list = app.get_auth("/api/v1/clients", &token).await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let cached = app.state.keys.existing_key(&id).await.unwrap();
+    assert!(cached.is_some(), "the key is there before the deletion");
+
+    let deleted = app
+        .delete_auth(
+            "/api/v1/me",
+            &token,
+            Some(&serde_json::json!({ "password": crate::helpers::PASSWORD })),
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.state.keys.existing_key(&id).await.unwrap().is_none(),
+        "a destroyed key must not come back from memory"
+    );
+    assert!(app.state.keys.store().wrapped(&id).await.unwrap().is_none());
+}

@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod audit;
 mod audit_anchor;
+mod audit_group_commit;
 mod backups;
 mod bad_input;
 mod clients;
