@@ -110,6 +110,7 @@ impl Room {
 
     /// Adds a participant from their browser's offer; returns our answer.
     /// A bad offer leaves the room exactly as it was.
+    #[cfg(test)]
     pub fn join(
         &mut self,
         now: Instant,
@@ -119,9 +120,10 @@ impl Room {
         self.join_as(now, who, offer, false)
     }
 
-    /// Like `join`, but `held` keeps the participant out of the room's media
-    /// until `admit`: a waiting room whose connection (ICE, DTLS) is ready
-    /// when the therapist lets them in.
+    /// Adds a participant from their browser's offer; returns our answer.
+    /// A bad offer leaves the room exactly as it was. `held` keeps the
+    /// participant out of the room's media until `admit`: a waiting room
+    /// whose connection (ICE, DTLS) is ready when the therapist lets them in.
     pub fn join_as(
         &mut self,
         now: Instant,

@@ -28,9 +28,9 @@ fn a_held_participant_connects_but_nothing_is_forwarded_either_way() {
 
     assert!(sim.client("w").rtc.is_connected(), "ICE and DTLS are up");
     assert!(
-        sim.events
-            .iter()
-            .any(|e| matches!(e, Event::Connected { participant, .. } if participant.as_str() == "w")),
+        sim.events.iter().any(
+            |e| matches!(e, Event::Connected { participant, .. } if participant.as_str() == "w")
+        ),
         "the app hears that the held one is connected"
     );
     assert!(
@@ -40,8 +40,14 @@ fn a_held_participant_connects_but_nothing_is_forwarded_either_way() {
     assert!(!offered_to(&sim, "w"), "and is offered no one's tracks");
     for me in ["a", "b"] {
         let c = sim.client(me);
-        assert!(c.frames_from("w", MediaKind::Audio).is_empty(), "{me} hears nothing of w");
-        assert!(c.frames_from("w", MediaKind::Video).is_empty(), "{me} sees nothing of w");
+        assert!(
+            c.frames_from("w", MediaKind::Audio).is_empty(),
+            "{me} hears nothing of w"
+        );
+        assert!(
+            c.frames_from("w", MediaKind::Video).is_empty(),
+            "{me} sees nothing of w"
+        );
     }
     // The admitted two still have each other.
     let b = sim.client("b");
@@ -62,13 +68,26 @@ fn after_admission_media_flows_both_ways_from_a_keyframe() {
     sim.run(Duration::from_millis(1500));
     for other in ["a", "b"] {
         let w = sim.client("w");
-        assert!(w.frames_from(other, MediaKind::Audio).len() > 20, "w hears {other}");
+        assert!(
+            w.frames_from(other, MediaKind::Audio).len() > 20,
+            "w hears {other}"
+        );
         let video = w.frames_from(other, MediaKind::Video);
         assert!(video.len() > 10, "w sees {other}");
-        assert_eq!(video[0].data[0] & 1, 0, "w's first frame of {other} is a keyframe");
+        assert_eq!(
+            video[0].data[0] & 1,
+            0,
+            "w's first frame of {other} is a keyframe"
+        );
         let c = sim.client(other);
-        assert!(c.frames_from("w", MediaKind::Audio).len() > 20, "{other} hears w");
-        assert!(c.frames_from("w", MediaKind::Video).len() > 10, "{other} sees w");
+        assert!(
+            c.frames_from("w", MediaKind::Audio).len() > 20,
+            "{other} hears w"
+        );
+        assert!(
+            c.frames_from("w", MediaKind::Video).len() > 10,
+            "{other} sees w"
+        );
     }
 }
 
@@ -80,7 +99,10 @@ fn tracks_published_while_held_stay_held_until_admission() {
     sim.run(Duration::from_secs(1));
     sim.join("late", false);
     sim.run(Duration::from_secs(2));
-    assert!(sim.client("late").frames_from("w", MediaKind::Video).is_empty());
+    assert!(sim
+        .client("late")
+        .frames_from("w", MediaKind::Video)
+        .is_empty());
     assert!(sim.client("w").received.is_empty());
 
     sim.room.admit(sim.now, &"w".into()).unwrap();
@@ -111,7 +133,10 @@ fn a_held_participant_turned_away_is_dropped_from_the_engine() {
         "nobody left to admit"
     );
     sim.run(Duration::from_secs(1));
-    assert!(sim.client("a").frames_from("w", MediaKind::Video).is_empty());
+    assert!(sim
+        .client("a")
+        .frames_from("w", MediaKind::Video)
+        .is_empty());
 }
 
 #[test]
