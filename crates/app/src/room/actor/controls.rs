@@ -147,7 +147,13 @@ impl Room {
         // A connection set up while waiting is ready: the engine now
         // forwards both ways and offers the room's tracks.
         if let Some(media) = &media {
-            match self.ctx.state.sfu.admit(self.session_id(), media.as_str()).await {
+            match self
+                .ctx
+                .state
+                .sfu
+                .admit(self.session_id(), media.as_str())
+                .await
+            {
                 Ok(()) => self.apply_layers(Some(media.clone())).await,
                 Err(err) => tracing::debug!(error = %err, "held media connection not admitted"),
             }
