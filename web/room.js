@@ -18,6 +18,9 @@ const signal = new Signal(app.dataset.ws);
 let me = null;
 let media = null;
 let iceServers = [];
+// The server takes our media connection while we wait (held: nothing is
+// forwarded either way until admission), so admission needs no setup.
+let mediaWhileWaiting = false;
 let roster = [];
 let locked = false;
 let speakerId = null;
@@ -113,17 +116,21 @@ async function handle(msg) {
     case 'welcome':
       me = msg.you;
       iceServers = msg.ice_servers || [];
-      if (msg.state === 'admitted') await enterRoom();
+      mediaWhileWaiting = msg.media_while_waiting === true;
+      if (msg.state === 'admitted') await enterRoom(true);
+      else if (mediaWhileWaiting) startMedia();
       break;
     case 'waiting':
       $('waiting-text').textContent = msg.message;
       show('waiting');
       break;
     case 'admitted':
-      await enterRoom();
+      await enterRoom(false);
       break;
     case 'moved_to_waiting':
       stopMedia();
+      // A fresh connection, held by the server until the next admission.
+      if (mediaWhileWaiting) startMedia();
       $('waiting-text').textContent = msg.message;
       show('waiting');
       break;
@@ -195,11 +202,13 @@ async function handle(msg) {
   }
 }
 
-async function enterRoom() {
+// `fresh`: a new connection even if one is open (a returning socket).
+// Otherwise the one made while waiting goes on: the server now forwards.
+async function enterRoom(fresh) {
   show('room');
   status('');
   devices.stopMeter();
-  startMedia();
+  if (fresh || !media) startMedia();
   renderTiles();
 }
 

@@ -192,7 +192,35 @@ impl SfuHandle {
         offer_sdp: impl Into<String>,
     ) -> Result<String, SfuError> {
         let (p, sdp) = (participant.into(), offer_sdp.into());
-        self.call(room.into(), |r| Command::Join(p, sdp, r)).await
+        self.call(room.into(), |r| Command::Join(p, sdp, false, r))
+            .await
+    }
+
+    /// Like [`SfuHandle::join`], but the participant is held (a waiting
+    /// room): their connection comes up (ICE, DTLS) while nothing is
+    /// forwarded to them and nothing of theirs reaches anyone, until
+    /// [`SfuHandle::admit`]. To turn them away, [`SfuHandle::leave`].
+    pub async fn join_held(
+        &self,
+        room: impl Into<RoomId>,
+        participant: impl Into<ParticipantId>,
+        offer_sdp: impl Into<String>,
+    ) -> Result<String, SfuError> {
+        let (p, sdp) = (participant.into(), offer_sdp.into());
+        self.call(room.into(), |r| Command::Join(p, sdp, true, r))
+            .await
+    }
+
+    /// Lets a held participant in: the room's tracks are offered to them and
+    /// theirs to the others, each with a keyframe request once negotiated.
+    /// Admitting a participant who is not held does nothing.
+    pub async fn admit(
+        &self,
+        room: impl Into<RoomId>,
+        participant: impl Into<ParticipantId>,
+    ) -> Result<(), SfuError> {
+        let p = participant.into();
+        self.call(room.into(), |r| Command::Admit(p, r)).await
     }
 
     /// The browser's answer to an [`Event::Offer`].

@@ -33,3 +33,5 @@ mod keyframe_tests;
 mod room_tests;
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod waiting_tests;

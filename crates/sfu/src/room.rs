@@ -3,7 +3,7 @@
 //! Sans-IO like str0m: the worker feeds it packets and time, then takes
 //! `transmits`, `events` and `routes`. Tests drive it the same way with a fake clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::mem;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +58,9 @@ pub(crate) struct Room {
     crypto: Arc<CryptoProvider>,
     participants: HashMap<PeerKey, Participant>,
     by_id: HashMap<ParticipantId, PeerKey>,
+    /// Participants joined but not admitted (a waiting room): their
+    /// connection is up, but nothing is forwarded to or from them.
+    held: HashSet<PeerKey>,
     sources: HashMap<TrackKey, Source>,
     next_source: u64,
     speaker: SpeakerDetector,
@@ -82,6 +85,7 @@ impl Room {
             crypto,
             participants: HashMap::new(),
             by_id: HashMap::new(),
+            held: HashSet::new(),
             sources: HashMap::new(),
             next_source: 0,
             speaker: SpeakerDetector::default(),
@@ -110,11 +114,26 @@ impl Room {
 
     /// Adds a participant from their browser's offer; returns our answer.
     /// A bad offer leaves the room exactly as it was.
+    #[cfg(test)]
     pub fn join(
         &mut self,
         now: Instant,
         who: ParticipantId,
         offer: &str,
+    ) -> Result<String, SfuError> {
+        self.join_as(now, who, offer, false)
+    }
+
+    /// Adds a participant from their browser's offer; returns our answer.
+    /// A bad offer leaves the room exactly as it was. `held` keeps the
+    /// participant out of the room's media until `admit`: a waiting room
+    /// whose connection (ICE, DTLS) is ready when the therapist lets them in.
+    pub fn join_as(
+        &mut self,
+        now: Instant,
+        who: ParticipantId,
+        offer: &str,
+        held: bool,
     ) -> Result<String, SfuError> {
         if self.by_id.contains_key(&who) {
             return Err(SfuError::AlreadyJoined);
@@ -125,22 +144,60 @@ impl Room {
         let key = PeerKey::next();
         let mut p = Participant::new(now, key, who.clone(), &self.cfg.candidates, &self.crypto);
         let answer = p.accept_offer(now, offer)?;
-        // Everything already published in the room is forwarded to the newcomer.
-        for (tk, source) in self.sources.iter().filter(|(_, s)| s.forwarded) {
-            if let Some(publisher) = self.participants.get(&tk.peer) {
-                p.subs
-                    .insert(*tk, new_subscription(source.kind, &publisher.id));
-            }
+        if held {
+            self.held.insert(key);
+        } else {
+            // Everything already published in the room is forwarded to the newcomer.
+            self.subscribe_to_room(&mut p);
         }
         self.routes.push(RouteChange::Add {
             key,
             ufrag: p.ufrag.clone(),
         });
-        info!(room = %self.id, participant = %who, "joined");
+        info!(room = %self.id, participant = %who, held, "joined");
         self.by_id.insert(who, key);
         self.participants.insert(key, p);
         self.settle(now);
         Ok(answer)
+    }
+
+    /// Lets a held participant in: from now on they receive the room's
+    /// tracks and the others receive theirs (offers follow, and each new
+    /// subscription asks its publisher for a keyframe once negotiated).
+    /// Admitting someone not held changes nothing.
+    pub fn admit(&mut self, now: Instant, who: &ParticipantId) -> Result<(), SfuError> {
+        let key = self.key_of(who).ok_or(SfuError::NoSuchParticipant)?;
+        if !self.held.remove(&key) {
+            return Ok(());
+        }
+        info!(room = %self.id, participant = %who, "admitted");
+        if let Some(mut p) = self.participants.remove(&key) {
+            self.subscribe_to_room(&mut p);
+            self.participants.insert(key, p);
+        }
+        // Their own tracks, published while they waited, go out now.
+        self.sync_subscriptions();
+        self.send_offers(now);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// Whether `key` is in the room's media: joined and not held.
+    pub(super) fn is_in(&self, key: PeerKey) -> bool {
+        !self.held.contains(&key)
+    }
+
+    /// Subscribes `p` to every forwarded track of the admitted others.
+    fn subscribe_to_room(&self, p: &mut Participant) {
+        for (tk, source) in self.sources.iter().filter(|(_, s)| s.forwarded) {
+            if !self.is_in(tk.peer) {
+                continue;
+            }
+            if let Some(publisher) = self.participants.get(&tk.peer) {
+                p.subs
+                    .insert(*tk, new_subscription(source.kind, &publisher.id));
+            }
+        }
     }
 
     /// The browser answers our offer.
@@ -365,6 +422,7 @@ impl Room {
         p.close(now);
         self.transmits.append(&mut p.transmits);
         self.by_id.remove(&p.id);
+        self.held.remove(&key);
         self.routes.push(RouteChange::Remove { key });
         self.sources.retain(|tk, _| tk.peer != key);
         for other in self.participants.values_mut() {
@@ -509,8 +567,12 @@ impl Room {
             debug!(room = %self.id, participant = %publisher_id, "track beyond the limit held back");
             return;
         }
+        if !self.is_in(key) {
+            // Subscribed to at admission.
+            return;
+        }
         for (k, p) in self.participants.iter_mut() {
-            if *k != key {
+            if *k != key && !self.held.contains(k) {
                 p.subs.insert(tk, new_subscription(kind, &publisher_id));
             }
         }

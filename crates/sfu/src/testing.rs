@@ -295,12 +295,17 @@ impl Sim {
 
     /// A browser joins with audio and video (simulcast if asked); returns its index.
     pub fn join(&mut self, name: &str, simulcast: bool) -> usize {
+        self.join_as(name, simulcast, false)
+    }
+
+    /// As `join`, held until `room.admit` (a waiting room) when `held`.
+    pub fn join_as(&mut self, name: &str, simulcast: bool, held: bool) -> usize {
         let port = 40000 + self.clients.len() as u16;
         let mut c = Client::new(self.now, name, port, simulcast);
         let offer = c.offer_with_tracks();
         let answer = self
             .room
-            .join(self.now, c.id.clone(), &offer)
+            .join_as(self.now, c.id.clone(), &offer, held)
             .expect("join");
         c.accept_answer(&answer);
         c.drain(self.now, &mut self.to_server);

@@ -31,7 +31,9 @@ const BATCH: usize = 32;
 type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
 
 pub(crate) enum Command {
-    Join(ParticipantId, String, Reply<String>),
+    /// The flag: held until `Admit` (a waiting room).
+    Join(ParticipantId, String, bool, Reply<String>),
+    Admit(ParticipantId, Reply<()>),
     Answer(ParticipantId, String, Reply<()>),
     Offer(ParticipantId, String, Reply<String>),
     Leave(ParticipantId, Reply<()>),
@@ -223,11 +225,11 @@ impl Worker {
 
     fn command(&mut self, id: RoomId, cmd: Command) {
         let now = Instant::now();
-        if let Command::Join(who, sdp, reply) = cmd {
+        if let Command::Join(who, sdp, held, reply) = cmd {
             let room = self.rooms.entry(id.clone()).or_insert_with(|| {
                 Room::new(id.clone(), self.cfg.clone(), self.crypto.clone(), now)
             });
-            let _ = reply.send(room.join(now, who, &sdp));
+            let _ = reply.send(room.join_as(now, who, &sdp, held));
             self.flush(&id);
             return;
         }
@@ -241,6 +243,7 @@ impl Worker {
             Command::Answer(who, sdp, r) => drop(r.send(room.answer(now, &who, &sdp))),
             Command::Offer(who, sdp, r) => drop(r.send(room.offer(now, &who, &sdp))),
             Command::Leave(who, r) => drop(r.send(room.leave(now, &who))),
+            Command::Admit(who, r) => drop(r.send(room.admit(now, &who))),
             Command::Close(r) => {
                 room.close(now);
                 drop(r.send(Ok(())));
@@ -293,9 +296,12 @@ impl Worker {
 
 fn reply_no_room(cmd: Command) {
     match cmd {
-        Command::Join(_, _, r) | Command::Offer(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
+        Command::Join(_, _, _, r) | Command::Offer(_, _, r) => {
+            drop(r.send(Err(SfuError::NoSuchRoom)))
+        }
         Command::Answer(_, _, r)
         | Command::Leave(_, r)
+        | Command::Admit(_, r)
         | Command::Close(r)
         | Command::SetForwarding(_, _, _, r)
         | Command::SetPreferredLayer(_, _, r)

@@ -224,6 +224,9 @@ pub enum ServerMsg {
         /// `waiting` or `admitted`
         state: &'static str,
         ice_servers: Vec<IceServer>,
+        /// A waiting client may send `media_offer` before admission; the
+        /// engine holds its media until then (added within version 1).
+        media_while_waiting: bool,
     },
     Waiting {
         message: &'static str,

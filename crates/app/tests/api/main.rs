@@ -24,6 +24,7 @@ mod privacy;
 mod proxy;
 mod readiness;
 mod room;
+mod room_held;
 mod room_identity;
 mod room_limits;
 mod room_outside;

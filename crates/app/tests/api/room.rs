@@ -235,6 +235,7 @@ async fn a_link_opens_only_its_own_session_and_only_its_owner_moderates(app: Tes
     );
 
     // A client cannot use the therapist's controls, nor chat before admission.
+    // (A media offer while waiting reaches the engine, held: room_held.rs.)
     send(&mut ben, json!({"type": "admit_all"})).await;
     assert_eq!(expect(&mut ben, "error").await["code"], "not_allowed");
     send(&mut ben, json!({"type": "chat", "text": "hi"})).await;
@@ -244,7 +245,7 @@ async fn a_link_opens_only_its_own_session_and_only_its_owner_moderates(app: Tes
         json!({"type": "media_offer", "sdp": "v=0", "fresh": true}),
     )
     .await;
-    assert_eq!(expect(&mut ben, "error").await["code"], "not_admitted");
+    assert_eq!(expect(&mut ben, "error").await["code"], "bad_sdp");
 }
 
 async fn group_clients_must_acknowledge_confidentiality(app: TestApp) {

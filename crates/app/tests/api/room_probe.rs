@@ -20,8 +20,9 @@ use crate::room::{client, expect, expect_where, hello, send, setup, therapist};
 
 on_both_backends!(a_waiting_client_checks_that_media_gets_through_before_joining);
 
-/// A receive-only peer, as the pre-call page makes.
-struct Peer {
+/// A str0m peer on a real UDP socket: receive-only as the pre-call page
+/// makes it, or sending audio as a room page does (`room_held.rs`).
+pub(crate) struct Peer {
     rtc: Rtc,
     socket: UdpSocket,
     local: SocketAddr,
@@ -30,13 +31,17 @@ struct Peer {
 
 impl Peer {
     fn offer() -> (Peer, String) {
+        Peer::offer_with(Direction::RecvOnly)
+    }
+
+    pub(crate) fn offer_with(direction: Direction) -> (Peer, String) {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
         let local = socket.local_addr().unwrap();
         let mut rtc = Rtc::new(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, Protocol::Udp).unwrap());
         let mut change = rtc.sdp_api();
-        change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        change.add_media(MediaKind::Audio, direction, None, None, None);
         let (offer, pending) = change.apply().unwrap();
         let peer = Peer {
             rtc,
@@ -48,7 +53,7 @@ impl Peer {
     }
 
     /// Takes the answer and runs ICE and DTLS; true once connected.
-    async fn connects(mut self, answer: &str) -> bool {
+    pub(crate) async fn connects(&mut self, answer: &str) -> bool {
         let answer = SdpAnswer::from_sdp_string(answer).unwrap();
         let pending = self.pending.take().unwrap();
         self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
@@ -93,7 +98,7 @@ async fn a_waiting_client_checks_that_media_gets_through_before_joining(app: Tes
     let ready = expect(&mut ben, "probe_ready").await;
     assert_eq!(ready["ice_servers"], json!([]));
 
-    let (peer, offer) = Peer::offer();
+    let (mut peer, offer) = Peer::offer();
     send(&mut ben, json!({"type": "probe_offer", "sdp": offer})).await;
     let answer = expect(&mut ben, "probe_answer").await;
     let sdp = answer["sdp"].as_str().unwrap();

@@ -9,6 +9,7 @@ mod firefox;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod join_speed;
 mod journeys;
 mod netns;
 mod person;

@@ -98,6 +98,11 @@ impl Room {
 
     /// Sends one incoming packet to every subscriber that should get it.
     pub(super) fn forward(&mut self, now: Instant, from: PeerKey, pkt: InPacket) {
+        // A held participant's media reaches nobody. (Nothing reaches them
+        // either: they have no subscriptions until admitted.)
+        if !self.is_in(from) {
+            return;
+        }
         let tk = TrackKey {
             peer: from,
             mid: pkt.mid,

@@ -111,12 +111,17 @@ impl Room {
     /// A subscription still being stopped (the source was held back, then
     /// allowed again) is left to finish; a later tick opens a new one.
     pub(super) fn sync_subscriptions(&mut self) {
+        // Held participants neither publish nor subscribe until admitted.
+        let held = &self.held;
         for (tk, source) in self.sources.iter().filter(|(_, s)| s.forwarded) {
+            if held.contains(&tk.peer) {
+                continue;
+            }
             let Some(publisher) = self.participants.get(&tk.peer).map(|p| p.id.clone()) else {
                 continue;
             };
             for (k, p) in self.participants.iter_mut() {
-                if *k == tk.peer {
+                if *k == tk.peer || held.contains(k) {
                     continue;
                 }
                 match p.subs.get_mut(tk) {

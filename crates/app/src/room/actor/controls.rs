@@ -20,8 +20,16 @@ impl Room {
                     .map(|(id, m)| (m.seq, id.clone()))
                     .collect();
                 waiting.sort();
+                // Everyone in first, then the audit entries: a slow write
+                // must not keep the next client waiting.
+                let mut entered = Vec::new();
                 for (_, id) in waiting {
-                    self.admit(&id).await?;
+                    if self.let_in(&id).await? {
+                        entered.push(id);
+                    }
+                }
+                for id in entered {
+                    self.audit(Actor::client(&id), Action::RoomJoined).await;
                 }
                 Ok(())
             }
@@ -30,7 +38,8 @@ impl Room {
                 if m.admitted {
                     return Err(unknown_person());
                 }
-                if let Some(conn) = m.conn {
+                let (conn, media) = (m.conn, m.media.clone());
+                if let Some(conn) = conn {
                     self.send_conn(
                         conn,
                         &ServerMsg::Denied {
@@ -40,6 +49,8 @@ impl Room {
                     self.close_conn(conn);
                 }
                 self.members.remove(&id);
+                // Their held media connection goes too.
+                self.leave_media(media).await;
                 self.waiting_list();
                 Ok(())
             }
@@ -115,20 +126,42 @@ impl Room {
     }
 
     pub(super) async fn admit(&mut self, id: &str) -> Result<(), Refusal> {
+        if self.let_in(id).await? {
+            self.audit(Actor::client(id), Action::RoomJoined).await;
+        }
+        Ok(())
+    }
+
+    /// Admission without its audit entry (the caller writes it); false when
+    /// there was nobody waiting to let in.
+    async fn let_in(&mut self, id: &str) -> Result<bool, Refusal> {
         let m = self.members.get_mut(id).ok_or_else(unknown_person)?;
         if m.admitted || m.conn.is_none() {
-            return Ok(());
+            return Ok(false);
         }
         m.admitted = true;
-        let conn = m.conn;
+        let (conn, media) = (m.conn, m.media.clone());
         if let Some(conn) = conn {
             self.send_conn(conn, &ServerMsg::Admitted);
         }
-        self.audit(Actor::client(id), Action::RoomJoined).await;
+        // A connection set up while waiting is ready: the engine now
+        // forwards both ways and offers the room's tracks.
+        if let Some(media) = &media {
+            match self
+                .ctx
+                .state
+                .sfu
+                .admit(self.session_id(), media.as_str())
+                .await
+            {
+                Ok(()) => self.apply_layers(Some(media.clone())).await,
+                Err(err) => tracing::debug!(error = %err, "held media connection not admitted"),
+            }
+        }
         self.send_controls(id);
         self.roster();
         self.waiting_list();
-        Ok(())
+        Ok(true)
     }
 
     /// Remove: the client leaves and their invitation is revoked, so their

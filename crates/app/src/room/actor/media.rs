@@ -14,7 +14,13 @@ impl Room {
         sdp: String,
         fresh: bool,
     ) -> Result<(), Refusal> {
-        let m = self.admitted_mut(id)?;
+        // A waiting client may connect early (see `welcome`'s
+        // `media_while_waiting`): the engine holds them until admission.
+        let m = self
+            .members
+            .get_mut(id)
+            .ok_or_else(|| Refusal::new("not_admitted", "Please wait until you are let in."))?;
+        let admitted = m.admitted;
         let old = m.media.clone();
         let room = self.ctx.session.id.clone();
         let sfu = self.ctx.state.sfu.clone();
@@ -32,7 +38,11 @@ impl Room {
             (old, _) => {
                 self.leave_media(old).await;
                 let media = new_media_id();
-                let result = sfu.join(room.as_str(), media.as_str(), sdp).await;
+                let result = if admitted {
+                    sfu.join(room.as_str(), media.as_str(), sdp).await
+                } else {
+                    sfu.join_held(room.as_str(), media.as_str(), sdp).await
+                };
                 if result.is_ok() {
                     let (audio_off, video_off, may_share) = match self.members.get_mut(id) {
                         Some(m) => {
@@ -53,8 +63,10 @@ impl Room {
                         self.forward(Some(media.clone()), TrackKind::Video, false)
                             .await;
                     }
-                    self.apply_layers(Some(media.clone())).await;
-                    self.roster();
+                    if admitted {
+                        self.apply_layers(Some(media.clone())).await;
+                        self.roster();
+                    }
                 }
                 result
             }
@@ -204,9 +216,11 @@ impl Room {
     /// people, a lower layer looks the same and saves bandwidth. Applied to
     /// everyone when the cap changes, else only to `joined`.
     pub(super) async fn apply_layers(&mut self, joined: Option<String>) {
+        // Held (waiting) connections receive nothing, so they do not count.
         let streams: Vec<String> = self
             .members
             .values()
+            .filter(|m| m.admitted)
             .filter_map(|m| m.media.clone())
             .collect();
         let cap = layer_cap(streams.len());

@@ -314,6 +314,7 @@ impl Room {
             kind: if group { "group" } else { "individual" },
             state: if admitted { "admitted" } else { "waiting" },
             ice_servers: self.ice_servers(&who.member),
+            media_while_waiting: true,
         };
         self.send_conn(conn, &welcome);
         if admitted {
@@ -353,8 +354,11 @@ impl Room {
             m.gone_since = Some(Instant::now());
             self.roster();
         } else {
-            // Someone who stops waiting simply leaves the queue.
+            // Someone who stops waiting simply leaves the queue, and the
+            // engine, if their media connection was held there.
+            let media = m.media.take();
             self.members.remove(&id);
+            self.leave_media(media).await;
             self.waiting_list();
         }
     }

@@ -1,0 +1,153 @@
+//! Held participants (a waiting room): connected, but cut off from the
+//! room's media both ways until admitted. Privacy is the point: someone
+//! waiting must never see or hear the session, nor be seen or heard.
+
+use std::time::Duration;
+
+use str0m::media::MediaKind;
+
+use crate::testing::Sim;
+use crate::{DisconnectReason, Event, SfuError};
+
+const SILENCE: Duration = Duration::from_secs(5);
+
+/// Whether the engine made an offer to `who` (new m-lines to receive on).
+fn offered_to(sim: &Sim, who: &str) -> bool {
+    sim.events
+        .iter()
+        .any(|e| matches!(e, Event::Offer { participant, .. } if participant.as_str() == who))
+}
+
+#[test]
+fn a_held_participant_connects_but_nothing_is_forwarded_either_way() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", true);
+    sim.join("b", false);
+    sim.join_as("w", true, true);
+    sim.run(Duration::from_secs(3));
+
+    assert!(sim.client("w").rtc.is_connected(), "ICE and DTLS are up");
+    assert!(
+        sim.events.iter().any(
+            |e| matches!(e, Event::Connected { participant, .. } if participant.as_str() == "w")
+        ),
+        "the app hears that the held one is connected"
+    );
+    assert!(
+        sim.client("w").received.is_empty(),
+        "the held one receives no media at all"
+    );
+    assert!(!offered_to(&sim, "w"), "and is offered no one's tracks");
+    for me in ["a", "b"] {
+        let c = sim.client(me);
+        assert!(
+            c.frames_from("w", MediaKind::Audio).is_empty(),
+            "{me} hears nothing of w"
+        );
+        assert!(
+            c.frames_from("w", MediaKind::Video).is_empty(),
+            "{me} sees nothing of w"
+        );
+    }
+    // The admitted two still have each other.
+    let b = sim.client("b");
+    assert!(b.frames_from("a", MediaKind::Video).len() > 10);
+}
+
+#[test]
+fn after_admission_media_flows_both_ways_from_a_keyframe() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", true);
+    sim.join("b", false);
+    sim.join_as("w", false, true);
+    sim.run(Duration::from_secs(2));
+    assert!(sim.client("w").received.is_empty());
+
+    sim.room.admit(sim.now, &"w".into()).unwrap();
+    sim.flush();
+    sim.run(Duration::from_millis(1500));
+    for other in ["a", "b"] {
+        let w = sim.client("w");
+        assert!(
+            w.frames_from(other, MediaKind::Audio).len() > 20,
+            "w hears {other}"
+        );
+        let video = w.frames_from(other, MediaKind::Video);
+        assert!(video.len() > 10, "w sees {other}");
+        assert_eq!(
+            video[0].data[0] & 1,
+            0,
+            "w's first frame of {other} is a keyframe"
+        );
+        let c = sim.client(other);
+        assert!(
+            c.frames_from("w", MediaKind::Audio).len() > 20,
+            "{other} hears w"
+        );
+        assert!(
+            c.frames_from("w", MediaKind::Video).len() > 10,
+            "{other} sees w"
+        );
+    }
+}
+
+#[test]
+fn tracks_published_while_held_stay_held_until_admission() {
+    // The held one publishes first; a later arrival must not subscribe to them.
+    let mut sim = Sim::new(SILENCE);
+    sim.join_as("w", false, true);
+    sim.run(Duration::from_secs(1));
+    sim.join("late", false);
+    sim.run(Duration::from_secs(2));
+    assert!(sim
+        .client("late")
+        .frames_from("w", MediaKind::Video)
+        .is_empty());
+    assert!(sim.client("w").received.is_empty());
+
+    sim.room.admit(sim.now, &"w".into()).unwrap();
+    sim.flush();
+    sim.run(Duration::from_millis(1500));
+    assert!(sim.client("late").frames_from("w", MediaKind::Video).len() > 10);
+    assert!(sim.client("w").frames_from("late", MediaKind::Video).len() > 10);
+}
+
+#[test]
+fn a_held_participant_turned_away_is_dropped_from_the_engine() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", false);
+    sim.join_as("w", false, true);
+    sim.run(Duration::from_secs(1));
+    let now = sim.now;
+    sim.room.leave(now, &"w".into()).unwrap();
+    sim.flush();
+    assert!(sim.room.key_of(&"w".into()).is_none());
+    assert!(sim.events.iter().any(|e| matches!(
+        e,
+        Event::Disconnected { participant, reason: DisconnectReason::Left, .. }
+            if participant.as_str() == "w"
+    )));
+    assert_eq!(
+        sim.room.admit(now, &"w".into()),
+        Err(SfuError::NoSuchParticipant),
+        "nobody left to admit"
+    );
+    sim.run(Duration::from_secs(1));
+    assert!(sim
+        .client("a")
+        .frames_from("w", MediaKind::Video)
+        .is_empty());
+}
+
+#[test]
+fn admitting_someone_who_is_not_held_changes_nothing() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", false);
+    sim.join("b", false);
+    sim.run(Duration::from_secs(2));
+    let before = sim.client("b").frames_from("a", MediaKind::Video).len();
+    sim.room.admit(sim.now, &"b".into()).unwrap();
+    sim.flush();
+    sim.run(Duration::from_secs(1));
+    assert!(sim.client("b").frames_from("a", MediaKind::Video).len() > before);
+}
