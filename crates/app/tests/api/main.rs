@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod acme;
 mod audit;
 mod audit_anchor;
 mod audit_group_commit;

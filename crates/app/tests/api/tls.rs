@@ -113,3 +113,67 @@ async fn a_missing_or_mismatched_certificate_stops_the_start_with_a_clear_error(
         .expect("a key of another certificate, no start");
     assert!(format!("{err:#}").contains("do not go together"), "{err:#}");
 }
+
+/// The certificate the server presents now, over a fresh connection.
+async fn served_leaf(port: &str, trusted: &[&str]) -> Option<Vec<u8>> {
+    let mut builder = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
+        .tls_info(true)
+        .pool_max_idle_per_host(0);
+    for pem in trusted {
+        builder =
+            builder.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+    }
+    let response = builder
+        .build()
+        .unwrap()
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .ok()?;
+    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
+    Some(info.peer_certificate()?.to_vec())
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_file_is_served_without_a_restart() {
+    let files = self_signed();
+    let tls = files.tls.clone();
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.tls = Some(tls);
+        config.dev_outbox = true;
+    })
+    .await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    let both = [files.cert_pem.as_str()];
+    let first = served_leaf(&port, &both)
+        .await
+        .expect("the first certificate");
+
+    // A half-written renewal (garbage) keeps the old certificate in service.
+    std::fs::write(&files.tls.cert, "not a certificate").unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(
+        served_leaf(&port, &both).await.as_deref(),
+        Some(first.as_slice())
+    );
+
+    // The renewed pair is picked up from disk (checked every 5 s).
+    let renewed = self_signed();
+    std::fs::copy(&renewed.tls.key, &files.tls.key).unwrap();
+    std::fs::copy(&renewed.tls.cert, &files.tls.cert).unwrap();
+    let trusted = [files.cert_pem.as_str(), renewed.cert_pem.as_str()];
+    let since = std::time::Instant::now();
+    loop {
+        let leaf = served_leaf(&port, &trusted).await.expect("still serving");
+        if leaf != first {
+            break;
+        }
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(15),
+            "the renewed certificate was not picked up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
