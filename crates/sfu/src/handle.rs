@@ -19,6 +19,7 @@ use crate::event::Event;
 use crate::ids::{ParticipantId, RoomId, TrackKind};
 use crate::net::{udp_loop, Dispatch, NetOut};
 use crate::tcp::{accept_loop, TcpConns};
+use crate::traffic::{Counters, Traffic};
 use crate::worker::{Command, Inbox, Worker, WorkerMsg};
 
 /// The engine's events, for the web app to read (and act on `Offer`s).
@@ -62,9 +63,11 @@ impl Sfu {
         });
         let crypto = Arc::new(str0m::crypto::from_feature_flags());
         let udp = Arc::new(udp);
+        let counters = Arc::new(Counters::default());
         let net = NetOut {
             udp: udp.clone(),
             tcp: TcpConns::default(),
+            counters: counters.clone(),
         };
         let router = Arc::new(RwLock::new(Router::default()));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -106,6 +109,7 @@ impl Sfu {
             router,
             inboxes: inboxes.clone(),
             cfg: room_cfg,
+            counters: counters.clone(),
         };
         {
             let (dispatch, stop) = (dispatch.clone(), stop.clone());
@@ -128,6 +132,7 @@ impl Sfu {
             tcp_addr,
             stop,
             threads: Mutex::new(threads),
+            counters,
         };
         Ok((
             SfuHandle {
@@ -144,6 +149,7 @@ struct Inner {
     tcp_addr: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    counters: Arc<Counters>,
 }
 
 impl Inner {
@@ -181,6 +187,11 @@ impl SfuHandle {
     /// The bound ICE-TCP address, if TCP is enabled.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         self.inner.tcp_addr
+    }
+
+    /// Packets and bytes through the engine's sockets so far.
+    pub fn traffic(&self) -> Traffic {
+        self.inner.counters.read()
     }
 
     /// Adds a participant to a room (created on first join) from the

@@ -18,6 +18,7 @@ mod room;
 mod simulcast;
 mod speaker;
 mod tcp;
+mod traffic;
 mod transmits;
 mod worker;
 
@@ -26,6 +27,7 @@ pub use error::SfuError;
 pub use event::{DisconnectReason, Event};
 pub use handle::{EventReceiver, Sfu, SfuHandle};
 pub use ids::{ParticipantId, RoomId, TrackKind};
+pub use traffic::Traffic;
 
 #[cfg(test)]
 mod keyframe_tests;

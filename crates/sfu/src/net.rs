@@ -14,6 +14,7 @@ use tracing::{debug, trace, warn};
 use crate::config::RoomConfig;
 use crate::demux::{classify, PacketKind, Router};
 use crate::tcp::TcpConns;
+use crate::traffic::Counters;
 use crate::transmits::Transmits;
 use crate::worker::{Inbox, WorkerMsg};
 
@@ -27,6 +28,7 @@ const SEND_BATCH: usize = 64;
 pub(crate) struct NetOut {
     pub udp: Arc<UdpSocket>,
     pub tcp: TcpConns,
+    pub counters: Arc<Counters>,
 }
 
 impl NetOut {
@@ -37,13 +39,17 @@ impl NetOut {
     /// call instead of once per datagram.
     pub fn send_all(&self, transmits: &Transmits) {
         let mut udp: Vec<(SocketAddr, &[u8])> = Vec::new();
+        let (mut packets, mut bytes) = (0, 0);
         for (proto, destination, contents) in transmits.iter() {
+            packets += 1;
+            bytes += contents.len() as u64;
             match proto {
                 Protocol::Udp => udp.push((destination, contents)),
                 Protocol::Tcp => self.tcp.send(destination, contents),
                 _ => {}
             }
         }
+        self.counters.sent(packets, bytes);
         for batch in udp.chunks(SEND_BATCH) {
             self.send_udp(batch);
         }
@@ -89,10 +95,12 @@ pub(crate) struct Dispatch {
     pub router: Arc<RwLock<Router>>,
     pub inboxes: Vec<Inbox>,
     pub cfg: Arc<RoomConfig>,
+    pub counters: Arc<Counters>,
 }
 
 impl Dispatch {
     pub fn packet(&self, proto: Protocol, source: SocketAddr, data: Vec<u8>) {
+        self.counters.received(1, data.len() as u64);
         let kind = classify(&data);
         if kind == PacketKind::Other {
             return;

@@ -285,6 +285,14 @@ fn two_browsers_exchange_media_over_loopback_udp() {
     let bad = rt.block_on(sfu.join("room-1", "mallory", "v=0 garbage"));
     assert!(matches!(bad, Err(SfuError::InvalidSdp(_))), "{bad:?}");
     run_until_all_receive(&sfu, &mut events, &rt, &mut browsers);
+    // The operators' counters saw the media both ways.
+    let traffic = sfu.traffic();
+    assert!(
+        traffic.packets_in > 10 && traffic.packets_out > 10,
+        "{traffic:?}"
+    );
+    assert!(traffic.bytes_in > traffic.packets_in * 20, "{traffic:?}");
+    assert!(traffic.bytes_out > traffic.packets_out * 20, "{traffic:?}");
     rt.block_on(sfu.close_room("room-1")).unwrap();
     let again = rt.block_on(sfu.leave("room-1", "alice"));
     assert_eq!(again, Err(SfuError::NoSuchRoom));

@@ -1,5 +1,5 @@
 //! Values read when Prometheus scrapes, rather than kept up to date on every
-//! change: rooms, the job runner's lag, the engine's CPU time.
+//! change: rooms, the job runner's lag, the engine's CPU time and traffic.
 
 use std::fmt::Write;
 
@@ -56,14 +56,39 @@ pub(super) async fn render(state: &AppState) -> String {
         "CPU seconds (user + system) used by each media engine thread.",
         &cpu,
     );
+    let traffic = state.sfu.traffic();
+    family(
+        &mut out,
+        names::ENGINE_PACKETS,
+        "counter",
+        "Packets through the media engine's sockets: media, RTCP and STUN.",
+        &[
+            ("direction=\"in\"", traffic.packets_in as f64),
+            ("direction=\"out\"", traffic.packets_out as f64),
+        ],
+    );
+    family(
+        &mut out,
+        names::ENGINE_BYTES,
+        "counter",
+        "Bytes through the media engine's sockets.",
+        &[
+            ("direction=\"in\"", traffic.bytes_in as f64),
+            ("direction=\"out\"", traffic.bytes_out as f64),
+        ],
+    );
     out
 }
 
-/// One gauge family: `(labels, value)` per series, labels already formatted
-/// (`thread="sfu-worker-0"`) or empty.
 fn gauge(out: &mut String, name: &str, help: &str, series: &[(&str, f64)]) {
+    family(out, name, "gauge", help, series);
+}
+
+/// One metric family of `kind`: `(labels, value)` per series, labels already
+/// formatted (`thread="sfu-worker-0"`) or empty.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, series: &[(&str, f64)]) {
     // Writing to a String cannot fail.
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     for (labels, value) in series {
         if labels.is_empty() {
             let _ = writeln!(out, "{name} {value}");
