@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod calendar_feed;
 pub mod backup;
 pub mod cli;
 pub mod client_addr;
