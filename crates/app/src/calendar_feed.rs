@@ -99,9 +99,12 @@ pub async fn fetch(state: &AppState, file: &str, addr: IpAddr) -> AppResult<Stri
         &feed.account_id,
     );
     throttle::count(&state.store, &[(&subject, FETCHES_PER_HOUR)], 3600, now).await?;
-    let event = AuditEvent::new(Actor::therapist(&feed.account_id), Action::CalendarFeedFetched)
-        .target(TargetKind::Account, &feed.account_id)
-        .from_addr(addr);
+    let event = AuditEvent::new(
+        Actor::therapist(&feed.account_id),
+        Action::CalendarFeedFetched,
+    )
+    .target(TargetKind::Account, &feed.account_id)
+    .from_addr(addr);
     audit::record_now(state, event).await?;
     let rows = state
         .store
@@ -122,8 +125,11 @@ pub async fn fetch(state: &AppState, file: &str, addr: IpAddr) -> AppResult<Stri
         let summary = key
             .as_ref()
             .and_then(|k| {
-                k.open_str(&seal_ctx(&row.owner_id, "title", &row.id), &row.title_sealed)
-                    .ok()
+                k.open_str(
+                    &seal_ctx(&row.owner_id, "title", &row.id),
+                    &row.title_sealed,
+                )
+                .ok()
             })
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| generic.to_string());

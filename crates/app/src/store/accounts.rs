@@ -321,7 +321,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for table in ["auth_sessions", "email_tokens", "recovery_codes", "calendar_feeds"] {
+            for table in [
+                "auth_sessions",
+                "email_tokens",
+                "recovery_codes",
+                "calendar_feeds",
+            ] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
                     .bind(&id)
                     .execute(&mut *tx)

@@ -67,7 +67,10 @@ type Line = (String, String, String);
 /// have, UTC date-times. Returns the events' lines.
 fn parse_icalendar(ics: &str) -> Vec<Vec<Line>> {
     assert!(ics.ends_with("\r\n"), "ends with CRLF");
-    assert!(!ics.replace("\r\n", "").contains(['\r', '\n']), "only CRLF line ends");
+    assert!(
+        !ics.replace("\r\n", "").contains(['\r', '\n']),
+        "only CRLF line ends"
+    );
     for raw in ics.split("\r\n") {
         assert!(raw.len() <= 75, "{raw:?} is longer than 75 octets");
     }
@@ -79,7 +82,10 @@ fn parse_icalendar(ics: &str) -> Vec<Vec<Line>> {
             let (head, value) = line.split_once(':').expect("a line has a colon");
             let (name, params) = head.split_once(';').unwrap_or((head, ""));
             assert!(
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'),
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'),
                 "bad property name {name:?}"
             );
             (name.to_string(), params.to_string(), value.to_string())
@@ -101,7 +107,11 @@ fn parse_icalendar(ics: &str) -> Vec<Vec<Line>> {
                 stack.push(line.2.clone());
             }
             "END" => {
-                assert_eq!(stack.pop().as_deref(), Some(line.2.as_str()), "END matches BEGIN");
+                assert_eq!(
+                    stack.pop().as_deref(),
+                    Some(line.2.as_str()),
+                    "END matches BEGIN"
+                );
                 if line.2 == "VEVENT" {
                     events.push(std::mem::take(&mut current));
                 }
@@ -114,7 +124,11 @@ fn parse_icalendar(ics: &str) -> Vec<Vec<Line>> {
     assert!(stack.is_empty(), "every BEGIN is ended");
     assert_eq!(lines.first().map(|l| l.2.as_str()), Some("VCALENDAR"));
     for required in ["VERSION", "PRODID"] {
-        assert_eq!(calendar_props.iter().filter(|p| *p == required).count(), 1, "{required}");
+        assert_eq!(
+            calendar_props.iter().filter(|p| *p == required).count(),
+            1,
+            "{required}"
+        );
     }
     for event in &events {
         for required in ["UID", "DTSTAMP", "DTSTART", "DTEND"] {
@@ -139,7 +153,10 @@ fn value<'a>(event: &'a [Line], name: &str) -> &'a str {
 }
 
 fn summaries(events: &[Vec<Line>]) -> Vec<String> {
-    events.iter().map(|e| value(e, "SUMMARY").to_string()).collect()
+    events
+        .iter()
+        .map(|e| value(e, "SUMMARY").to_string())
+        .collect()
 }
 
 async fn the_feed_is_valid_icalendar_without_clients_or_invitation_tokens(app: TestApp) {
@@ -153,10 +170,21 @@ async fn the_feed_is_valid_icalendar_without_clients_or_invitation_tokens(app: T
     assert!(kind.starts_with("text/calendar"), "{kind}");
     let events = parse_icalendar(&ics);
     assert_eq!(summaries(&events), ["Session", "Group session"]);
-    for secret in ["Ben", "Okafor", "Carla", "Diaz", "example.com", "Grief", "/join/"] {
+    for secret in [
+        "Ben",
+        "Okafor",
+        "Carla",
+        "Diaz",
+        "example.com",
+        "Grief",
+        "/join/",
+    ] {
         assert!(!ics.contains(secret), "the feed holds {secret:?}");
     }
-    assert!(!ics.contains(&join_token), "the feed holds an invitation token");
+    assert!(
+        !ics.contains(&join_token),
+        "the feed holds an invitation token"
+    );
 }
 
 async fn session_titles_show_only_when_the_therapist_chooses(app: TestApp) {
@@ -165,7 +193,12 @@ async fn session_titles_show_only_when_the_therapist_chooses(app: TestApp) {
     let events = parse_icalendar(&fetch(&url).await.2);
     assert_eq!(summaries(&events), ["Individual session", "Grief support"]);
 
-    let me: Value = app.get_auth("/api/v1/me", &token).await.json().await.unwrap();
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["calendar_feed"]["show_titles"], true);
     // A bare POST (no body) makes a new address with generic titles again.
     let response = app
@@ -180,7 +213,10 @@ async fn session_titles_show_only_when_the_therapist_chooses(app: TestApp) {
         .as_str()
         .unwrap()
         .into();
-    assert_eq!(summaries(&parse_icalendar(&fetch(&url).await.2)), ["Session", "Group session"]);
+    assert_eq!(
+        summaries(&parse_icalendar(&fetch(&url).await.2)),
+        ["Session", "Group session"]
+    );
 }
 
 async fn a_rotated_secret_gives_404_on_the_old_url(app: TestApp) {
@@ -198,19 +234,42 @@ async fn a_rotated_secret_gives_404_on_the_old_url(app: TestApp) {
 
 async fn a_feed_turned_off_gives_404(app: TestApp) {
     let token = therapist_with_sessions(&app, "ana@example.com").await;
-    let me: Value = app.get_auth("/api/v1/me", &token).await.json().await.unwrap();
-    assert_eq!(me["calendar_feed"], json!({"enabled": false, "created_at": null, "show_titles": false}));
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["calendar_feed"],
+        json!({"enabled": false, "created_at": null, "show_titles": false})
+    );
 
     let url = turn_on(&app, &token, json!({})).await;
-    let me: Value = app.get_auth("/api/v1/me", &token).await.json().await.unwrap();
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["calendar_feed"]["enabled"], true);
     assert!(me["calendar_feed"]["created_at"].is_string());
-    assert!(!me.to_string().contains("/calendar/"), "the URL is shown only once");
+    assert!(
+        !me.to_string().contains("/calendar/"),
+        "the URL is shown only once"
+    );
 
-    let response = app.delete_auth("/api/v1/me/calendar-feed", &token, None).await;
+    let response = app
+        .delete_auth("/api/v1/me/calendar-feed", &token, None)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(fetch(&url).await.0, StatusCode::NOT_FOUND);
-    let me: Value = app.get_auth("/api/v1/me", &token).await.json().await.unwrap();
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["calendar_feed"]["enabled"], false);
 }
 
@@ -222,20 +281,29 @@ async fn another_therapists_sessions_never_appear(app: TestApp) {
     assert_eq!(parse_icalendar(&fetch(&ana_url).await.2).len(), 2);
     assert!(parse_icalendar(&fetch(&bea_url).await.2).is_empty());
     // Bea turning her feed off leaves Ana's alone.
-    app.delete_auth("/api/v1/me/calendar-feed", &bea, None).await;
+    app.delete_auth("/api/v1/me/calendar-feed", &bea, None)
+        .await;
     assert_eq!(fetch(&ana_url).await.0, StatusCode::OK);
 }
 
 async fn each_fetch_of_the_feed_is_audited_with_ids_only(app: TestApp) {
     let token = therapist_with_sessions(&app, "ana@example.com").await;
-    let me: Value = app.get_auth("/api/v1/me", &token).await.json().await.unwrap();
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = me["id"].as_str().unwrap();
     let url = turn_on(&app, &token, json!({})).await;
     fetch(&url).await;
     fetch(&url).await;
     let secret = url.rsplit('/').next().unwrap().trim_end_matches(".ics");
     let rows = all_rows(app.store()).await;
-    let fetched: Vec<_> = rows.iter().filter(|r| r.action == "calendar_feed_fetched").collect();
+    let fetched: Vec<_> = rows
+        .iter()
+        .filter(|r| r.action == "calendar_feed_fetched")
+        .collect();
     assert_eq!(fetched.len(), 2);
     for row in &fetched {
         assert_eq!(row.actor_id.as_deref(), Some(id));
@@ -251,7 +319,11 @@ async fn each_fetch_of_the_feed_is_audited_with_ids_only(app: TestApp) {
 async fn an_unknown_time_zone_is_refused_on_the_profile_and_at_sign_up(app: TestApp) {
     let token = app.token_for("ana@example.com").await;
     let response = app
-        .patch_auth("/api/v1/me", &token, &json!({"time_zone": "Mars/Olympus_Mons"}))
+        .patch_auth(
+            "/api/v1/me",
+            &token,
+            &json!({"time_zone": "Mars/Olympus_Mons"}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
@@ -273,13 +345,24 @@ async fn an_unknown_time_zone_is_refused_on_the_profile_and_at_sign_up(app: Test
             .status()
         }
     };
-    assert_eq!(signed_up("Nowhere/Atlantis").await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        signed_up("Nowhere/Atlantis").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(signed_up("Asia/Kolkata").await, StatusCode::CREATED);
-    let cy = app.store().account_by_email("cy.12@example.com").await.unwrap().unwrap();
+    let cy = app
+        .store()
+        .account_by_email("cy.12@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cy.time_zone, "Asia/Kolkata");
 
     let (_, html) = app.page("/sign-up").await;
-    assert!(html.contains("name=\"time_zone\""), "sign-up asks for the time zone");
+    assert!(
+        html.contains("name=\"time_zone\""),
+        "sign-up asks for the time zone"
+    );
 }
 
 async fn the_profile_page_turns_the_feed_on_and_off_with_the_csrf_token(app: TestApp) {
@@ -304,13 +387,17 @@ async fn the_profile_page_turns_the_feed_on_and_off_with_the_csrf_token(app: Tes
         .text()
         .await
         .unwrap();
-    let start = html.find(&format!("value=\"{}/calendar/", app.base)).unwrap() + 7;
+    let start = html
+        .find(&format!("value=\"{}/calendar/", app.base))
+        .unwrap()
+        + 7;
     let url = &html[start..start + html[start..].find('"').unwrap()];
     assert_eq!(fetch(url).await.0, StatusCode::OK);
     let (_, again) = app.page("/profile/calendar").await;
     assert!(!again.contains(url), "the URL is shown once");
     assert!(again.contains("Turn off the calendar feed"));
 
-    app.submit("/profile/calendar", "/profile/calendar/off", &[]).await;
+    app.submit("/profile/calendar", "/profile/calendar/off", &[])
+        .await;
     assert_eq!(fetch(url).await.0, StatusCode::NOT_FOUND);
 }

@@ -52,7 +52,8 @@ async fn sign_up(
         &body.password,
         body.time_zone.as_deref().unwrap_or(""),
         addr,
-    ).await?;
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(SignedUp {

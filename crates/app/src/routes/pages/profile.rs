@@ -86,7 +86,10 @@ fn page(nav: Nav, form: &ProfileForm) -> FormPage {
                 .autocomplete("off"),
         ],
     )
-    .link("/profile/calendar", "Calendar feed: see your sessions in your calendar app")
+    .link(
+        "/profile/calendar",
+        "Calendar feed: see your sessions in your calendar app",
+    )
 }
 
 async fn show(

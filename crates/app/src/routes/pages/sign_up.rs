@@ -72,7 +72,9 @@ async fn submit(
         &form.password,
         &form.time_zone,
         addr,
-    ).await {
+    )
+    .await
+    {
         Ok(_) => check_your_email(nav, &state),
         Err(err) => {
             let form = SignUpForm {
