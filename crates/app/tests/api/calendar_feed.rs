@@ -15,6 +15,7 @@ on_both_backends!(
     each_fetch_of_the_feed_is_audited_with_ids_only,
     an_unknown_time_zone_is_refused_on_the_profile_and_at_sign_up,
     the_profile_page_turns_the_feed_on_and_off_with_the_csrf_token,
+    a_feed_fetched_more_than_sixty_times_an_hour_is_refused,
 );
 
 fn in_hours(app: &TestApp, hours: i64) -> String {
@@ -400,4 +401,22 @@ async fn the_profile_page_turns_the_feed_on_and_off_with_the_csrf_token(app: Tes
     app.submit("/profile/calendar", "/profile/calendar/off", &[])
         .await;
     assert_eq!(fetch(url).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn a_feed_fetched_more_than_sixty_times_an_hour_is_refused(app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    let url = turn_on(&app, &token, json!({})).await;
+    for _ in 0..60 {
+        assert_eq!(fetch(&url).await.0, StatusCode::OK);
+    }
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    // The refused fetch served nothing, so it is not in the audit log.
+    let rows = all_rows(app.store()).await;
+    let fetched = rows.iter().filter(|r| r.action == "calendar_feed_fetched");
+    assert_eq!(fetched.count(), 60);
+    // An hour later the calendar app is served again.
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(fetch(&url).await.0, StatusCode::OK);
 }
