@@ -111,9 +111,10 @@ pub async fn fetch(state: &AppState, file: &str, addr: IpAddr) -> AppResult<Stri
         .sessions_of(&feed.account_id, now - PAST_SECS, now + AHEAD_SECS)
         .await?;
     let rows: Vec<&SessionRow> = rows.iter().filter(|r| !r.is_cancelled()).collect();
-    let key = match feed.show_titles != 0 {
-        true => Some(state.keys.data_key(&feed.account_id).await?),
-        false => None,
+    let key = if feed.show_titles != 0 {
+        Some(state.keys.data_key(&feed.account_id).await?)
+    } else {
+        None
     };
     let mut texts = Vec::with_capacity(rows.len());
     for row in &rows {
