@@ -63,9 +63,15 @@ pub async fn register(
     name: &str,
     email: &str,
     password_input: &str,
+    time_zone: &str,
     addr: IpAddr,
 ) -> AppResult<Registered> {
     let name = DisplayName::parse(name).map_err(invalid("name"))?;
+    // Empty (no script to read the browser's zone) keeps the default, UTC.
+    let time_zone = match time_zone.trim() {
+        "" => None,
+        raw => Some(TimeZoneName::parse(raw).map_err(invalid("time_zone"))?),
+    };
     let email = Email::parse(email).map_err(invalid("email"))?;
     let password_input = NewPassword::parse(password_input, &[name.as_str(), email.as_str()])
         .map_err(invalid("password"))?;
@@ -105,6 +111,12 @@ pub async fn register(
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(time_zone) = &time_zone {
+        state
+            .store
+            .update_time_zone(&account.id, time_zone.as_str())
+            .await?;
+    }
     tracing::info!(account = %account.id, "therapist signed up");
     email_links::send_verification(state, &account).await?;
     Ok(Registered {

@@ -50,6 +50,30 @@ where
     }
 }
 
+/// `Option<ApiJson<T>>`: `None` when the request has no body and no content
+/// type (a bare `POST`), otherwise exactly as `ApiJson`.
+impl<S, T> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let headers = request.headers();
+        let empty = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|v| v.as_bytes() == b"0");
+        if empty {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Some)
+    }
+}
+
 /// `application/json`, or a `+json` type, as axum's own `Json` accepts.
 fn is_json(headers: &axum::http::HeaderMap) -> bool {
     headers

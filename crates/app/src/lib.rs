@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod calendar_feed;
 pub mod cli;
 pub mod client_addr;
 pub mod clients;

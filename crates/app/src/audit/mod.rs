@@ -137,6 +137,9 @@ pub enum Action {
     SessionEnded,
     BackupMade,
     BackupRestored,
+    CalendarFeedEnabled,
+    CalendarFeedDisabled,
+    CalendarFeedFetched,
 }
 
 impl Action {
@@ -174,6 +177,9 @@ impl Action {
             Action::SessionEnded => "session_ended",
             Action::BackupMade => "backup_made",
             Action::BackupRestored => "backup_restored",
+            Action::CalendarFeedEnabled => "calendar_feed_enabled",
+            Action::CalendarFeedDisabled => "calendar_feed_disabled",
+            Action::CalendarFeedFetched => "calendar_feed_fetched",
         }
     }
 }

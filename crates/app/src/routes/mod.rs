@@ -2,6 +2,7 @@
 
 mod api;
 mod assets;
+mod calendar;
 mod health;
 mod pages;
 mod request_checks;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(assets::router())
+        .merge(calendar::router())
         .merge(api::router())
         .merge(pages::router(state.clone()))
         .merge(crate::room::ws::router())

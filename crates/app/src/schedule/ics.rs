@@ -1,6 +1,7 @@
 //! iCalendar (RFC 5545) events for invitation emails: one VEVENT per session,
 //! with a stable UID and an increasing SEQUENCE so that calendar apps replace
-//! the event on every update and remove it on cancellation.
+//! the event on every update and remove it on cancellation. Also the
+//! therapist's subscribed feed (`feed`), which carries no METHOD or attendees.
 
 use chrono::{DateTime, Utc};
 
@@ -109,6 +110,49 @@ pub fn calendar(method: Method, event: &Event<'_>) -> String {
     out
 }
 
+/// One event of a subscribed feed: no people, only times, a title and a link.
+pub struct FeedEvent<'a> {
+    pub uid: &'a str,
+    pub sequence: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub summary: &'a str,
+    pub url: &'a str,
+}
+
+/// A published calendar (no METHOD: it is subscribed to, not an invitation).
+pub fn feed(name: &str, stamp: DateTime<Utc>, events: &[FeedEvent<'_>]) -> String {
+    let mut out = String::new();
+    for line in [
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".to_string(),
+        "PRODID:-//Regroup//Calendar feed//EN".to_string(),
+        "CALSCALE:GREGORIAN".to_string(),
+        format!("X-WR-CALNAME:{}", text(name)),
+    ] {
+        fold(&line, &mut out);
+    }
+    for event in events {
+        for line in [
+            "BEGIN:VEVENT".to_string(),
+            format!("UID:{}", event.uid),
+            format!("SEQUENCE:{}", event.sequence),
+            format!("DTSTAMP:{}", utc(stamp)),
+            format!("DTSTART:{}", utc(event.starts_at)),
+            format!("DTEND:{}", utc(event.ends_at)),
+            format!("SUMMARY:{}", text(event.summary)),
+            format!("URL:{}", event.url),
+            "STATUS:CONFIRMED".to_string(),
+            "TRANSP:OPAQUE".to_string(),
+            "END:VEVENT".to_string(),
+        ] {
+            fold(&line, &mut out);
+        }
+    }
+    fold("END:VCALENDAR", &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +192,26 @@ mod tests {
             !ics.replace("\r\n", "").contains('\n'),
             "only CRLF line ends"
         );
+    }
+
+    #[test]
+    fn a_feed_holds_one_event_per_session_and_no_method() {
+        let start = event("", "").starts_at;
+        let events = [FeedEvent {
+            uid: "s-1@regroup",
+            sequence: 0,
+            starts_at: start,
+            ends_at: start + chrono::Duration::minutes(50),
+            summary: "Group session",
+            url: "https://regroup.example/sessions/s-1/room",
+        }];
+        let ics = feed("Regroup; sessions", start, &events);
+        assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
+        assert!(ics.contains("X-WR-CALNAME:Regroup\\; sessions\r\n"));
+        assert!(!ics.contains("METHOD:"));
+        assert_eq!(ics.matches("BEGIN:VEVENT\r\n").count(), 1);
+        assert!(ics.contains("DTEND:20261201T155000Z\r\n"));
+        assert!(ics.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
     }
 
     #[test]

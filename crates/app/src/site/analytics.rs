@@ -127,7 +127,16 @@ fn looks_secret(segment: &str) -> bool {
 /// dropped except for `utm_*` campaign parameters. Returns `None` for paths
 /// that are not recorded at all (API, assets, the operators' console).
 pub fn recorded_path(path: &str, query: Option<&str>) -> Option<String> {
-    const SKIP: [&str; 6] = ["/api/", "/static/", "/admin", "/dev/", "/health", "/r/"];
+    // `/calendar/` is read by calendar apps, and its path is a secret.
+    const SKIP: [&str; 7] = [
+        "/api/",
+        "/static/",
+        "/admin",
+        "/dev/",
+        "/health",
+        "/r/",
+        "/calendar/",
+    ];
     if SKIP.iter().any(|p| path.starts_with(p)) {
         return None;
     }

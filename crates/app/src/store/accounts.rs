@@ -175,6 +175,16 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the time zone alone (sign-up takes it from the browser).
+    pub async fn update_time_zone(&self, id: &str, time_zone: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accounts SET time_zone = $2 WHERE id = $1")
+            .bind(id)
+            .bind(time_zone)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Changes the email; a unique violation means another account has it.
     pub async fn update_email(&self, id: &str, email: &str, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
@@ -311,7 +321,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for table in ["auth_sessions", "email_tokens", "recovery_codes"] {
+            for table in [
+                "auth_sessions",
+                "email_tokens",
+                "recovery_codes",
+                "calendar_feeds",
+            ] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
                     .bind(&id)
                     .execute(&mut *tx)

@@ -8,6 +8,7 @@ mod analytics;
 mod audit;
 mod auth_sessions;
 mod backup_runs;
+mod calendar_feeds;
 mod clients;
 mod detached;
 mod email_tokens;
@@ -22,6 +23,7 @@ pub use accounts::{Account, NewAccount, Role};
 pub use analytics::{Breakdown, DayRange, PageView};
 pub use audit::{AuditFields, AuditRow, ChainLink, OwnedFields};
 pub use auth_sessions::{AuthSession, SessionKind};
+pub use calendar_feeds::CalendarFeedRow;
 pub use clients::{ClientRow, SealedClient};
 pub use site::{
     Acknowledgement, AnnouncementRow, DirectoryRow, InquiryRow, PolicyVersion, TicketMessage,

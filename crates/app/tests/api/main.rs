@@ -9,6 +9,7 @@ mod audit_anchor;
 mod audit_group_commit;
 mod backups;
 mod bad_input;
+mod calendar_feed;
 mod clients;
 mod data_dir;
 mod dev_outbox;

@@ -13,6 +13,8 @@ const REQUIRED: &[(&str, &str)] = &[
     ("patch", "/api/v1/me"),
     ("delete", "/api/v1/me"),
     ("get", "/api/v1/me/export"),
+    ("post", "/api/v1/me/calendar-feed"),
+    ("delete", "/api/v1/me/calendar-feed"),
 ];
 
 #[tokio::test]

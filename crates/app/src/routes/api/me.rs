@@ -7,6 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::{self, ProfileChange, TherapistView};
 use crate::auth::session::ApiTherapist;
+use crate::calendar_feed::{self, FeedStatus};
 use crate::error::{AppResult, ErrorBody};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::state::AppState;
@@ -15,13 +16,75 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(show, update, delete))
         .routes(routes!(export))
+        .routes(routes!(calendar_feed_on, calendar_feed_off))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    therapist: TherapistView,
+    /// Whether the calendar feed is on. Its URL is not here: only a hash of
+    /// its secret is kept, so the URL is returned once, by
+    /// `POST /api/v1/me/calendar-feed`; post again for a new one.
+    calendar_feed: FeedStatus,
 }
 
 /// The signed-in therapist's profile.
 #[utoipa::path(operation_id = "me_show", get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = TherapistView), (status = 401, body = ErrorBody)))]
-async fn show(ApiTherapist(signed): ApiTherapist) -> Json<TherapistView> {
-    Json(TherapistView::from(&signed.account))
+    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
+async fn show(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+) -> AppResult<Json<MeView>> {
+    let calendar_feed = calendar_feed::status(&state, &signed.account).await?;
+    Ok(Json(MeView {
+        therapist: TherapistView::from(&signed.account),
+        calendar_feed,
+    }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarFeedOptions {
+    /// Events show the session titles you wrote instead of "Session" or
+    /// "Group session". Keep client names out of titles if you turn this on.
+    #[serde(default)]
+    show_titles: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalendarFeedUrl {
+    /// The private feed address; shown only now (only its hash is kept).
+    url: String,
+}
+
+/// Turns the calendar feed on, or gives it a new address (the old one stops working).
+#[utoipa::path(operation_id = "me_calendar_feed_on", post, path = "/api/v1/me/calendar-feed", tag = "me", security(("bearer" = [])),
+    request_body(content = Option<CalendarFeedOptions>, description = "Optional; `{}` or no body shows generic titles"),
+    responses((status = 200, body = CalendarFeedUrl), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+async fn calendar_feed_on(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
+    body: Option<ApiJson<CalendarFeedOptions>>,
+) -> AppResult<Json<CalendarFeedUrl>> {
+    let options = body.map(|ApiJson(o)| o).unwrap_or_default();
+    let url = calendar_feed::turn_on(&state, &signed.account, options.show_titles, addr).await?;
+    Ok(Json(CalendarFeedUrl { url }))
+}
+
+/// Turns the calendar feed off: its address answers 404 from now on.
+#[utoipa::path(operation_id = "me_calendar_feed_off", delete, path = "/api/v1/me/calendar-feed", tag = "me", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+async fn calendar_feed_off(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+    ClientAddr(addr): ClientAddr,
+) -> AppResult<StatusCode> {
+    calendar_feed::turn_off(&state, &signed.account, addr).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -20,6 +20,9 @@ pub struct SignUp {
     name: String,
     email: String,
     password: String,
+    /// IANA name, e.g. `America/Chicago`; UTC when left out.
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -42,7 +45,15 @@ async fn sign_up(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<SignUp>,
 ) -> AppResult<(StatusCode, Json<SignedUp>)> {
-    let account = accounts::register(&state, &body.name, &body.email, &body.password, addr).await?;
+    let account = accounts::register(
+        &state,
+        &body.name,
+        &body.email,
+        &body.password,
+        body.time_zone.as_deref().unwrap_or(""),
+        addr,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(SignedUp {

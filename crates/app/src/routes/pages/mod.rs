@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod calendar_feed;
 mod charts;
 mod clients;
 mod dashboard;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(email_links::router())
         .merge(dashboard::router())
         .merge(profile::router())
+        .merge(calendar_feed::router())
         .merge(security::router())
         .merge(account::router())
         .merge(clients::router())

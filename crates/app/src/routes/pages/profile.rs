@@ -82,8 +82,13 @@ fn page(nav: Nav, form: &ProfileForm) -> FormPage {
             Field::text("time_zone", "Time zone")
                 .value(&form.time_zone)
                 .maxlength(64)
-                .hint("An IANA name such as America/Chicago; sessions are shown in it."),
+                .hint("An IANA name such as America/Chicago; sessions are shown in it.")
+                .autocomplete("off"),
         ],
+    )
+    .link(
+        "/profile/calendar",
+        "Calendar feed: see your sessions in your calendar app",
     )
 }
 

@@ -24,6 +24,9 @@ struct SignUpForm {
     email: String,
     #[serde(default)]
     password: String,
+    /// Filled from the browser by web/app.js; the therapist may change it.
+    #[serde(default)]
+    time_zone: String,
 }
 
 fn page(nav: Nav, form: &SignUpForm) -> FormPage {
@@ -39,6 +42,12 @@ fn page(nav: Nav, form: &SignUpForm) -> FormPage {
             Field::email("email", "Email").value(&form.email),
             Field::password("password", "Password", "new-password")
                 .hint("At least 12 characters. A few unrelated words work well."),
+            Field::text("time_zone", "Time zone")
+                .value(&form.time_zone)
+                .optional()
+                .maxlength(64)
+                .autocomplete("off")
+                .hint("Filled in from this device; an IANA name such as America/Chicago."),
         ],
     )
     .intro("Clients never need an account: you will enter them yourself once you are in.")
@@ -56,7 +65,16 @@ async fn submit(
     CsrfForm(form): CsrfForm<SignUpForm>,
 ) -> Response {
     let nav = Nav::anonymous(&csrf);
-    match accounts::register(&state, &form.name, &form.email, &form.password, addr).await {
+    match accounts::register(
+        &state,
+        &form.name,
+        &form.email,
+        &form.password,
+        &form.time_zone,
+        addr,
+    )
+    .await
+    {
         Ok(_) => check_your_email(nav, &state),
         Err(err) => {
             let form = SignUpForm {
