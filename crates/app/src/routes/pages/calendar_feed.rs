@@ -58,7 +58,12 @@ async fn page(
         nav: Nav::signed(csrf, signed),
         error: error.map(|e| e.message.clone()),
         enabled: status.enabled,
-        created_at: status.created_at,
+        // The day is enough here; the API gives the exact time.
+        created_at: status
+            .created_at
+            .as_deref()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| crate::site::day_text(at.timestamp())),
         show_titles: status.show_titles,
         new_url,
     };
