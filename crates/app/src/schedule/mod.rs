@@ -4,7 +4,7 @@
 pub mod ics;
 pub mod invitations;
 mod plan;
-mod view;
+pub mod view;
 
 pub use plan::{
     local_to_utc, parse_duration, parse_time_zone, Kind, Plan, MAX_GROUP_CLIENTS,

@@ -38,6 +38,11 @@ pub fn rfc3339(t: i64) -> String {
     crate::accounts::rfc3339(t)
 }
 
+/// The therapist's room page of a session (it needs their sign-in).
+pub fn room_url(state: &AppState, session_id: &str) -> String {
+    state.settings.link(&format!("/sessions/{session_id}/room"))
+}
+
 pub(super) async fn view(
     state: &AppState,
     key: &DataKey,
@@ -58,7 +63,7 @@ pub(super) async fn view(
         time_zone: row.time_zone.clone(),
         status: row.status.clone(),
         series_id: row.series_id.clone(),
-        room_url: state.settings.link(&format!("/sessions/{}/room", row.id)),
+        room_url: room_url(state, &row.id),
         participants: participants
             .into_iter()
             .map(|p| ParticipantView {
