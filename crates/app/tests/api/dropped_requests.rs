@@ -2,7 +2,9 @@
 //! storm of signed-in requests, each dropped after 0–30 ms, then a normal
 //! request must succeed at once and `/readyz` must say the database is
 //! writable. The storm lasts the minute the review named
-//! (`REGROUP_STORM_SECONDS` shortens it while working on this test).
+//! (`REGROUP_STORM_SECONDS` shortens it while working on this test). It runs
+//! alone: sharing two cores with the rest of the suite (and with the other
+//! backend's storm) once made the second after it too short on PostgreSQL.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,7 @@ fn storm_length() -> Duration {
 const WORKERS: usize = 16;
 
 async fn a_storm_of_dropped_requests_leaves_the_database_writable(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_alone(backend).await;
     let token = app.token_for("ana@example.com").await;
     let end = Instant::now() + storm_length();
     let workers = (0..WORKERS).map(|worker| {

@@ -34,6 +34,7 @@ pub struct TestApp {
     config: Config,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     postgres_db: Option<String>,
+    _turn: Turn,
 }
 
 /// One email from the outbox.
@@ -78,6 +79,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let turn = Turn::shared().await;
+        Self::build(backend, adjust, turn).await
+    }
+
+    /// A server for a test that measures how fast it answers under a storm:
+    /// no other test of this binary runs while it lives, so two cores shared
+    /// with the rest of the suite do not decide the figure.
+    pub async fn spawn_alone(backend: Backend) -> Self {
+        let turn = Turn::alone().await;
+        Self::build(backend, |_| {}, turn).await
+    }
+
+    async fn build(backend: Backend, adjust: impl FnOnce(&mut Config), turn: Turn) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_data_dir(data_dir.path().to_path_buf());
         let mut postgres_db = None;
@@ -117,6 +131,7 @@ impl TestApp {
             config,
             server,
             postgres_db,
+            _turn: turn,
         }
     }
 
@@ -448,4 +463,66 @@ pub async fn operator_token(app: &TestApp) -> String {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     body["token"].as_str().unwrap().to_string()
+}
+
+/// Who runs now: any number of tests share the binary, or one runs alone.
+/// Shared turns are never refused while another shared turn is held, so a
+/// test that starts a second server cannot deadlock; a test waiting to run
+/// alone waits until no shared turn is left.
+struct Turn {
+    alone: bool,
+}
+
+struct Turns {
+    shared: usize,
+    alone: bool,
+}
+
+static TURNS: std::sync::Mutex<Turns> = std::sync::Mutex::new(Turns {
+    shared: 0,
+    alone: false,
+});
+static TURN_ENDED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+impl Turn {
+    async fn shared() -> Self {
+        Self::take(false).await
+    }
+
+    async fn alone() -> Self {
+        Self::take(true).await
+    }
+
+    async fn take(alone: bool) -> Self {
+        loop {
+            // Registered before the check, so an end in between still wakes us.
+            let ended = TURN_ENDED.notified();
+            {
+                let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+                let free = !turns.alone && (!alone || turns.shared == 0);
+                if free {
+                    if alone {
+                        turns.alone = true;
+                    } else {
+                        turns.shared += 1;
+                    }
+                    return Self { alone };
+                }
+            }
+            ended.await;
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+        if self.alone {
+            turns.alone = false;
+        } else {
+            turns.shared -= 1;
+        }
+        drop(turns);
+        TURN_ENDED.notify_waiters();
+    }
 }
