@@ -1,6 +1,16 @@
-// Pre-call check: camera preview, device pickers, microphone level, speaker
-// test. The last chosen devices are remembered in localStorage (on this
-// device only) and chosen again next time.
+// Pre-call check: camera preview, device pickers, background, microphone
+// level, speaker test. The last chosen devices and background are
+// remembered in localStorage (on this device only) and chosen again next
+// time. `stream` is what others get: the camera as it is, or the picture
+// with its background changed (room-background.js).
+
+import { BackgroundEffect, TooSlow } from './room-background.js';
+
+const BACKGROUND_WORDS = {
+  none: '',
+  blur: 'Your background is blurred on this device before the video leaves it.',
+  plain: 'Your background is a plain colour, made on this device before the video leaves it.',
+};
 
 const KEY = 'regroup.devices';
 
@@ -24,13 +34,29 @@ export class Devices {
   constructor(els) {
     this.els = els;
     this.stream = null;
+    this.camera = null; // the devices' own stream, before any background
+    this.effect = null;
+    this.background = remembered().background || 'none';
     this.audioContext = null;
     this.meterTimer = null;
     this.sinkId = remembered().speaker || '';
+    // Camera and background changes run one after another, each on what
+    // the last one left: a quick second choice must not race the first.
+    this.pending = Promise.resolve();
+  }
+
+  serially(work) {
+    const run = this.pending.then(work, work);
+    this.pending = run.catch(() => {});
+    return run;
   }
 
   async start() {
     const saved = remembered();
+    if (this.els.background) {
+      this.els.background.value = this.background;
+      this.els.background.addEventListener('change', () => this.changeBackground());
+    }
     await this.acquire(saved.camera, saved.mic);
     await this.fillPickers();
     this.els.camera.addEventListener('change', () => this.change());
@@ -53,7 +79,11 @@ export class Devices {
     return this.stream;
   }
 
-  async acquire(cameraId, micId) {
+  acquire(cameraId, micId) {
+    return this.serially(() => this.open(cameraId, micId));
+  }
+
+  async open(cameraId, micId) {
     const video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
     if (cameraId) video.deviceId = { ideal: cameraId };
     const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
@@ -71,23 +101,88 @@ export class Devices {
         throw err;
       }
     }
-    this.replaceStream(stream);
     if (stream.getVideoTracks().length) this.els.status.textContent = 'This is how others will see you.';
-    return stream;
+    const old = { camera: this.camera, effect: this.effect };
+    this.camera = stream;
+    this.effect = null;
+    this.publish(await this.withBackground(stream));
+    if (old.effect) old.effect.stop();
+    if (old.camera) old.camera.getTracks().forEach((t) => t.stop());
+    return this.stream;
   }
 
-  replaceStream(stream) {
-    if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+  // The camera's stream with the chosen background, or as it is when none
+  // is chosen or this device cannot make one (and then says why).
+  async withBackground(camera) {
+    const track = camera.getVideoTracks()[0];
+    const words = this.els.backgroundStatus;
+    if (this.background === 'none' || !track) {
+      if (words) words.textContent = BACKGROUND_WORDS.none;
+      return camera;
+    }
+    if (words) words.textContent = 'Preparing your background…';
+    try {
+      this.effect = await BackgroundEffect.start(track, this.background);
+    } catch (err) {
+      // For whoever looks into a slow device: how slow it was.
+      if (words && err instanceof TooSlow) words.dataset.ms = Math.round(err.ms);
+      if (words) {
+        words.textContent = err instanceof TooSlow
+          ? 'This device is too slow to change the background smoothly, so your video goes without it.'
+          : 'This browser could not change the background, so your video goes without it.';
+      }
+      if (this.els.background) this.els.background.value = 'none';
+      return camera;
+    }
+    if (words) {
+      words.dataset.ms = Math.round(this.effect.medianMs);
+      words.textContent = BACKGROUND_WORDS[this.background];
+    }
+    return new MediaStream([this.effect.track, ...camera.getAudioTracks()]);
+  }
+
+  changeBackground() {
+    this.background = this.els.background.value;
+    remember({ background: this.background });
+    return this.serially(() => this.applyBackground());
+  }
+
+  async applyBackground() {
+    // Before the camera opens, opening it applies the choice.
+    if (!this.camera) return;
+    const old = this.effect;
+    this.effect = null;
+    this.publish(await this.withBackground(this.camera));
+    if (old) old.stop();
+  }
+
+  publish(stream) {
+    // Keep each track's on/off: the camera's toggle must survive a change.
+    if (this.stream) {
+      const was = (kind) => this.stream.getTracks().find((t) => t.kind === kind);
+      stream.getTracks().forEach((t) => {
+        const before = was(t.kind);
+        if (before) t.enabled = before.enabled;
+      });
+    }
     this.stream = stream;
     this.els.preview.srcObject = stream;
     this.startMeter(stream);
     document.dispatchEvent(new CustomEvent('regroup:stream', { detail: stream }));
   }
 
+  // Everything off: camera, microphone, background, meter.
+  stop() {
+    if (this.effect) this.effect.stop();
+    if (this.camera) this.camera.getTracks().forEach((t) => t.stop());
+    if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+    this.stopMeter();
+  }
+
   async fillPickers() {
     const devices = await navigator.mediaDevices.enumerateDevices();
     const current = (kind) => {
-      const track = kind === 'videoinput' ? this.stream.getVideoTracks()[0] : this.stream.getAudioTracks()[0];
+      const track = kind === 'videoinput' ? this.camera.getVideoTracks()[0] : this.camera.getAudioTracks()[0];
       return track ? track.getSettings().deviceId : '';
     };
     const fill = (select, kind, selected) => {

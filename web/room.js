@@ -12,6 +12,7 @@ const isTherapist = role === 'therapist';
 const devices = new Devices({
   preview: $('preview'), status: $('preview-status'), camera: $('camera-select'), mic: $('mic-select'),
   speaker: $('speaker-select'), speakerTest: $('speaker-test'), meter: $('mic-level'),
+  background: $('background-select'), backgroundStatus: $('background-status'),
 });
 const signal = new Signal(app.dataset.ws);
 
@@ -254,8 +255,7 @@ function stopMedia() {
 function finish(title, text) {
   stopMedia();
   signal.close();
-  if (devices.stream) devices.stream.getTracks().forEach((t) => t.stop());
-  devices.stopMeter();
+  devices.stop();
   $('closed-title').textContent = title;
   $('closed-text').textContent = text;
   show('closed');

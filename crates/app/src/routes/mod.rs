@@ -6,7 +6,7 @@ mod calendar;
 mod health;
 mod pages;
 mod request_checks;
-mod security_headers;
+pub(crate) mod security_headers;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};

@@ -10,14 +10,30 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
     media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The room's page may also compile our own WebAssembly (the background
+/// blur's segmentation model); it still runs no `eval` and nothing foreign.
+const CSP_WITH_WASM: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; \
+    font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// Put on a response (as an extension) whose page runs WebAssembly.
+#[derive(Clone, Copy)]
+pub struct RunsWasm;
+
 pub async fn apply(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_asset = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
+    let csp = if response.extensions().get::<RunsWasm>().is_some() {
+        CSP_WITH_WASM
+    } else {
+        CSP
+    };
     let headers = response.headers_mut();
     let mut set = |name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(header::CONTENT_SECURITY_POLICY, CSP);
+    set(header::CONTENT_SECURITY_POLICY, csp);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // `same-origin`: our own pages still send `Origin` (and a Referer) to us,
     // which `no-referrer` stopped (browsers then sent `Origin: null` on every

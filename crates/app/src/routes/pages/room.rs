@@ -12,6 +12,7 @@ use super::{render, MessagePage, Nav};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::session::PageTherapist;
 use crate::error::{AppError, AppResult};
+use crate::routes::security_headers::RunsWasm;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
 
@@ -34,7 +35,9 @@ pub struct RoomPage {
 
 impl RoomPage {
     pub fn respond(&self) -> Response {
-        render(StatusCode::OK, self)
+        let mut response = render(StatusCode::OK, self);
+        response.extensions_mut().insert(RunsWasm);
+        response
     }
 }
 

@@ -1,0 +1,169 @@
+// Background blur or a plain background, computed on this device. Camera
+// frames go through a person-segmentation model that our own server serves
+// (web/vendor/selfie-segmentation); only the composed picture leaves the
+// device, as the outgoing video. Nothing is fetched until a person chooses
+// an effect.
+
+const BASE = '/static/background/';
+// The model's input size (the "landscape" model, made for video calls).
+const MODEL_W = 256;
+const MODEL_H = 144;
+// Segmenting more often than this buys nothing a person can see and costs
+// a phone its battery; frames in between reuse the last mask.
+const SEGMENT_EVERY_MS = 66;
+// Slower than this (median of the first frames), the cut-out trails behind
+// the person: better plain video and a word saying why.
+const TOO_SLOW_MS = 250;
+const PROBE_FRAMES = 8;
+// Blur by shrinking the frame to a few dozen pixels and stretching it back:
+// smooth, cheap everywhere, and no `ctx.filter`, which Safari lacks.
+const BLUR_W = 40;
+const BLUR_H = 23;
+const PLAIN_COLOUR = '#5b6770';
+
+export class TooSlow extends Error {
+  constructor(ms) {
+    super(`segmentation takes ${Math.round(ms)} ms a frame`);
+    this.ms = ms;
+  }
+}
+
+let segmentationScript = null;
+
+function loadSegmentation() {
+  if (!segmentationScript) {
+    segmentationScript = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = `${BASE}selfie_segmentation.js`;
+      script.onload = () => (window.SelfieSegmentation
+        ? resolve(window.SelfieSegmentation)
+        : reject(new Error('segmentation script without its class')));
+      script.onerror = () => {
+        segmentationScript = null;
+        reject(new Error('segmentation script did not load'));
+      };
+      document.head.append(script);
+    });
+  }
+  return segmentationScript;
+}
+
+function canvas(width, height) {
+  const c = document.createElement('canvas');
+  c.width = width;
+  c.height = height;
+  return c;
+}
+
+// One effect ('blur' or 'plain') on one camera track; `track` is the
+// composed picture to send and to preview.
+export class BackgroundEffect {
+  static async start(camera, mode) {
+    const effect = new BackgroundEffect(camera, mode);
+    try {
+      await effect.prepare();
+    } catch (err) {
+      effect.stop();
+      throw err;
+    }
+    return effect;
+  }
+
+  constructor(camera, mode) {
+    this.camera = camera;
+    this.mode = mode;
+    this.running = false;
+    this.lastSegment = 0;
+    this.segmenting = false;
+    this.ticker = null;
+    this.segmenter = null;
+    this.track = null;
+  }
+
+  async prepare() {
+    const Segmentation = await loadSegmentation();
+    const { width = 640, height = 360, frameRate = 24 } = this.camera.getSettings();
+    this.video = document.createElement('video');
+    this.video.muted = true;
+    this.video.playsInline = true;
+    this.video.srcObject = new MediaStream([this.camera]);
+    await this.video.play();
+    this.out = canvas(width, height);
+    this.ctx = this.out.getContext('2d');
+    this.input = canvas(MODEL_W, MODEL_H);
+    this.mask = canvas(MODEL_W, MODEL_H);
+    this.blurred = canvas(BLUR_W, BLUR_H);
+    this.segmenter = new Segmentation({ locateFile: (file) => BASE + file });
+    this.segmenter.setOptions({ modelSelection: 1 });
+    // The mask lives only as long as the callback: keep a copy.
+    const maskCtx = this.mask.getContext('2d');
+    this.segmenter.onResults((results) => {
+      maskCtx.clearRect(0, 0, MODEL_W, MODEL_H);
+      maskCtx.drawImage(results.segmentationMask, 0, 0, MODEL_W, MODEL_H);
+    });
+    await this.segmenter.initialize();
+    const times = [];
+    for (let i = 0; i < PROBE_FRAMES; i += 1) times.push(await this.segment());
+    times.sort((a, b) => a - b);
+    this.medianMs = times[times.length >> 1];
+    if (this.medianMs > TOO_SLOW_MS) throw new TooSlow(this.medianMs);
+    this.draw();
+    this.track = this.out.captureStream(frameRate).getVideoTracks()[0];
+    this.running = true;
+    // A worker's timer keeps its pace on a hidden page, where the page's
+    // own timers slow to once a second and the video with them.
+    this.ticker = new Worker('/static/room-ticker.js');
+    this.ticker.onmessage = () => this.tick();
+    this.ticker.postMessage(Math.round(1000 / frameRate));
+  }
+
+  async segment() {
+    const started = performance.now();
+    this.input.getContext('2d').drawImage(this.video, 0, 0, MODEL_W, MODEL_H);
+    await this.segmenter.send({ image: this.input });
+    this.lastSegment = performance.now();
+    return this.lastSegment - started;
+  }
+
+  tick() {
+    if (!this.running) return;
+    // "Stop my camera" disables the track we send: let the camera rest too.
+    this.camera.enabled = this.track.enabled;
+    if (!this.track.enabled) return;
+    if (!this.segmenting && performance.now() - this.lastSegment >= SEGMENT_EVERY_MS) {
+      this.segmenting = true;
+      this.segment()
+        .catch(() => {})
+        .finally(() => { this.segmenting = false; });
+    }
+    this.draw();
+  }
+
+  draw() {
+    const { ctx, video } = this;
+    const { width, height } = this.out;
+    ctx.globalCompositeOperation = 'copy';
+    ctx.drawImage(this.mask, 0, 0, width, height);
+    ctx.globalCompositeOperation = 'source-in';
+    ctx.drawImage(video, 0, 0, width, height);
+    ctx.globalCompositeOperation = 'destination-over';
+    if (this.mode === 'blur') {
+      this.blurred.getContext('2d').drawImage(video, 0, 0, BLUR_W, BLUR_H);
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(this.blurred, 0, 0, width, height);
+    } else {
+      ctx.fillStyle = PLAIN_COLOUR;
+      ctx.fillRect(0, 0, width, height);
+    }
+    ctx.globalCompositeOperation = 'source-over';
+  }
+
+  stop() {
+    this.running = false;
+    if (this.ticker) this.ticker.terminate();
+    if (this.track) this.track.stop();
+    if (this.segmenter) this.segmenter.close().catch(() => {});
+    if (this.video) this.video.srcObject = null;
+  }
+}
