@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// See and drain the nodes (servers) that share the database.
+    Node {
+        #[command(subcommand)]
+        command: NodeCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -108,6 +113,20 @@ enum KeysCommand {
     /// master.key.old until you delete it), or printed once when the master
     /// key comes from REGROUP_MASTER_KEY.
     RotateMaster(StorageArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum NodeCommand {
+    /// List the nodes, alive or dead, with their rooms and participants.
+    List(StorageArgs),
+    /// Ask a node to drain: it takes no new rooms and stops once its open
+    /// rooms have ended (as SIGTERM does on its own machine).
+    Drain {
+        /// The node's id (`regroup node list`).
+        id: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,6 +209,32 @@ struct ServeArgs {
     /// off when unset. Keep it off the public network: it needs no sign-in.
     #[arg(long, env = "REGROUP_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// This server among several that share one PostgreSQL database.
+#[derive(Args, Debug)]
+struct NodeArgs {
+    /// This node's name among the servers sharing the database (letters,
+    /// digits, `-`, `_`, `.`); default: a new random id each start.
+    #[arg(long, env = "REGROUP_NODE_ID", value_parser = parse_node_id)]
+    node_id: Option<String>,
+    /// The URL browsers reach this very node at (default: --public-url).
+    #[arg(long, env = "REGROUP_NODE_URL")]
+    node_url: Option<Url>,
+    /// After SIGTERM or `regroup node drain`, how long to wait for open
+    /// rooms to end before stopping anyway.
+    #[arg(long, env = "REGROUP_DRAIN_TIMEOUT_MINUTES", default_value_t = 120)]
+    drain_timeout_minutes: u64,
+}
+
+fn parse_node_id(id: &str) -> Result<String, String> {
+    if crate::nodes::valid_id(id) {
+        Ok(id.to_owned())
+    } else {
+        Err("use 1 to 64 letters, digits, '-', '_' or '.'".into())
+    }
 }
 
 /// Certificates from an ACME authority (Let's Encrypt by default).
@@ -313,6 +358,12 @@ impl Cli {
             Command::Keys {
                 command: KeysCommand::RotateMaster(storage),
             } => rotate_master(&storage).await,
+            Command::Node {
+                command: NodeCommand::List(storage),
+            } => list_nodes(&storage).await,
+            Command::Node {
+                command: NodeCommand::Drain { id, storage },
+            } => drain_node(&storage, &id).await,
             Command::Audit {
                 command: AuditCommand::Verify(storage),
             } => verify_audit_log(&storage).await,
@@ -361,10 +412,52 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.backup.every = args
         .backup_every
         .map(|hours| Duration::from_secs(u64::from(hours) * 3600));
+    config.node = crate::nodes::NodeConfig {
+        id: args.node.node_id,
+        url: args.node.node_url,
+        drain_timeout: Duration::from_secs(args.node.drain_timeout_minutes * 60),
+        ..crate::nodes::NodeConfig::default()
+    };
+    let drain_timeout = config.node.drain_timeout;
     let app = Application::build(config, Clock::system()).await?;
-    let url = app.state().settings.public_url.clone();
-    tracing::info!("Regroup is running: open {url}");
-    app.run_until(shutdown_signal()).await
+    let state = app.state().clone();
+    let url = state.settings.public_url.clone();
+    tracing::info!(node = %state.node.id, "Regroup is running: open {url}");
+    app.run_until(crate::nodes::stop_after_drain(
+        state,
+        shutdown_signal,
+        drain_timeout,
+    ))
+    .await
+}
+
+async fn list_nodes(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store = storage.store().await?;
+    let nodes = store.nodes().await;
+    store.close().await;
+    let now = chrono::Utc::now().timestamp();
+    println!("id\tstate\trooms\tparticipants\turl");
+    for node in nodes? {
+        let state = match (node.is_alive(now), node.is_draining()) {
+            (false, _) => "dead",
+            (true, true) => "draining",
+            (true, false) => "alive",
+        };
+        println!(
+            "{}\t{state}\t{}\t{}\t{}",
+            node.id, node.rooms, node.participants, node.url
+        );
+    }
+    Ok(())
+}
+
+async fn drain_node(storage: &StorageArgs, id: &str) -> anyhow::Result<()> {
+    let store = storage.store().await?;
+    let asked = store.request_drain(id).await;
+    store.close().await;
+    anyhow::ensure!(asked?, "no node is called {id:?}: see `regroup node list`");
+    println!("node {id} drains: it takes no new rooms and stops once its rooms have ended");
+    Ok(())
 }
 
 async fn make_backup(storage: &StorageArgs, args: &BackupArgs) -> anyhow::Result<()> {

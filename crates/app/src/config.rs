@@ -43,6 +43,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Certificates from an ACME authority instead of `tls` files.
     pub acme: Option<crate::tls::acme::AcmeSettings>,
+    /// This server as a node among several sharing the database.
+    pub node: crate::nodes::NodeConfig,
 }
 
 /// Encrypted backups of the main database (never the key store).
@@ -141,6 +143,7 @@ impl Config {
             analytics_retention_days: crate::site::analytics::DEFAULT_RETENTION_DAYS,
             metrics_listen: None,
             acme: None,
+            node: crate::nodes::NodeConfig::default(),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod monitoring;
+pub mod nodes;
 pub mod room;
 pub mod routes;
 pub mod schedule;

@@ -29,6 +29,8 @@ pub struct Application {
     metrics: Option<TcpListener>,
     /// Scheduled backups: the plan and the interval (`--backup-every`).
     backups: Option<(BackupPlan, Duration)>,
+    /// How often this node writes its row in `nodes`.
+    beat_every: Duration,
     /// Shared with other servers, refused to a master key rotation; dropped
     /// (released) when `run_until` returns.
     _data_lock: crate::data_lock::DataLock,
@@ -110,6 +112,17 @@ impl Application {
             .context("while starting the media engine")?;
         let rooms = crate::room::Rooms::new(&config.media);
         let audit = crate::audit::GroupCommit::start(store.clone(), keys.store().clone());
+        let node = crate::nodes::Node::new(
+            config.node.id.clone().unwrap_or_else(crate::store::new_id),
+            config
+                .node
+                .url
+                .clone()
+                .unwrap_or_else(|| settings.public_url.clone()),
+            // Milliseconds: a node restarted at once (systemd) must not look
+            // like the run that was asked to drain.
+            chrono::Utc::now().timestamp_millis(),
+        );
         let state = AppState {
             store,
             keys,
@@ -119,8 +132,11 @@ impl Application {
             settings: Arc::new(settings),
             sfu,
             rooms,
+            node: Arc::new(node),
         };
         crate::site::policy::seed(&state).await?;
+        // The first beat before serving: other nodes see this one at once.
+        crate::nodes::beat_once(&state).await;
         // Engine events (offers, speakers, disconnects) go to their room's actor.
         tokio::spawn(crate::room::dispatch_events(
             state.rooms.clone(),
@@ -133,6 +149,7 @@ impl Application {
             metrics,
             state,
             backups,
+            beat_every: config.node.beat_every,
             _data_lock: data_lock,
         })
     }
@@ -157,6 +174,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let heartbeat = tokio::spawn(crate::nodes::beat_forever(
+            self.state.clone(),
+            self.beat_every,
+        ));
         let jobs = self
             .state
             .settings
@@ -191,6 +212,10 @@ impl Application {
         }
         .context("while serving HTTP");
         housekeeping.abort();
+        heartbeat.abort();
+        if let Err(err) = self.state.store.node_gone(&self.state.node.id).await {
+            tracing::warn!(error = %err, "could not remove this node's row");
+        }
         self.state.rooms.shutdown();
         self.state.sfu.shutdown();
         if let Some(jobs) = jobs {

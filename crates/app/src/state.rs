@@ -22,6 +22,8 @@ pub struct AppState {
     pub sfu: regroup_sfu::SfuHandle,
     /// Live video rooms, one actor each.
     pub rooms: crate::room::Rooms,
+    /// This server among the nodes sharing the database.
+    pub node: Arc<crate::nodes::Node>,
 }
 
 /// Settings derived from the configuration once the server knows its address.

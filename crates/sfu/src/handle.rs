@@ -314,6 +314,15 @@ impl SfuHandle {
             .await
     }
 
+    /// Whether every engine thread still runs: false after `shutdown`, or
+    /// when a worker or a socket loop has died (a node then is not ready).
+    pub fn running(&self) -> bool {
+        let threads = self.inner.threads.lock().unwrap_or_else(|p| p.into_inner());
+        !self.inner.stop.load(std::sync::atomic::Ordering::Relaxed)
+            && !threads.is_empty()
+            && threads.iter().all(|t| !t.is_finished())
+    }
+
     /// Stops all engine threads, closing every connection. Idempotent.
     pub fn shutdown(&self) {
         self.inner.shutdown();

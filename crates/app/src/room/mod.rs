@@ -167,6 +167,13 @@ impl Rooms {
         lock(&self.inner.ended).contains(session_id)
     }
 
+    /// Whether `session_id` has a room open on this node.
+    pub fn is_live(&self, session_id: &str) -> bool {
+        lock(&self.inner.live)
+            .get(session_id)
+            .is_some_and(|tx| !tx.cmds.is_closed())
+    }
+
     /// How many rooms are live (for tests and the health of the server).
     pub fn live(&self) -> usize {
         lock(&self.inner.live).len()

@@ -163,6 +163,16 @@ fn accept(
     who: Identity,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    // A draining node lets its open rooms end but starts none.
+    if state.node.is_draining() && !state.rooms.is_live(&session.id) {
+        let mut err = AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "This server is about to restart. Please reload the page in a minute.",
+        );
+        err.retry_after = Some(30);
+        return Err(err);
+    }
     // Held for the socket's life; an upgrade that never completes drops it.
     let slot = state
         .rooms

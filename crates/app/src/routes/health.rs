@@ -29,10 +29,21 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 /// well under SQLite's 5 s busy timeout, so a held lock shows.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Readiness: 200 only when the main database and the key store both take a
-/// write now. A database that still answers reads but holds a stuck write
+/// Readiness: 200 only when the node takes new rooms (it is not draining),
+/// its media engine runs, and the main database and the key store both take
+/// a write now. A database that still answers reads but holds a stuck write
 /// lock answers every signed-in request with 500, so only a write tells.
 async fn readyz(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
+    if state.node.is_draining() {
+        return Err(not_ready(
+            "draining",
+            "This node is draining: it takes no new rooms.",
+        ));
+    }
+    if !state.sfu.running() {
+        tracing::error!("readiness: the media engine has stopped");
+        return Err(not_ready("media_down", "The media engine is not running."));
+    }
     let now = state.clock.unix();
     let probe = async {
         state.store.probe_write(now).await?;
@@ -42,21 +53,19 @@ async fn readyz(State(state): State<AppState>) -> AppResult<Json<serde_json::Val
         Ok(Ok(())) => Ok(Json(serde_json::json!({ "status": "ready" }))),
         Ok(Err(err)) => {
             tracing::error!(error = %err, "readiness: the database refused a write");
-            Err(not_ready())
+            Err(not_ready(NO_WRITE.0, NO_WRITE.1))
         }
         Err(_) => {
             tracing::error!("readiness: a database write took longer than {PROBE_TIMEOUT:?}");
-            Err(not_ready())
+            Err(not_ready(NO_WRITE.0, NO_WRITE.1))
         }
     }
 }
 
-fn not_ready() -> AppError {
-    let mut err = AppError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "not_ready",
-        "The database cannot be written at the moment.",
-    );
+const NO_WRITE: (&str, &str) = ("not_ready", "The database cannot be written at the moment.");
+
+fn not_ready(code: &'static str, message: &'static str) -> AppError {
+    let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
     err.retry_after = Some(5);
     err
 }

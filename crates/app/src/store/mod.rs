@@ -13,6 +13,7 @@ mod clients;
 mod detached;
 mod email_tokens;
 mod jobs;
+mod nodes;
 mod recovery_codes;
 mod secrets;
 mod site;
@@ -33,6 +34,7 @@ pub use site::{
 pub(crate) use detached::{detached, outside_transaction};
 pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
+pub use nodes::{Beat, NodeRow, NODE_TIMEOUT_SECS};
 pub use video_sessions::{ParticipantRow, SessionRow};
 
 use std::sync::Arc;

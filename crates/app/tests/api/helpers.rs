@@ -33,6 +33,8 @@ pub struct TestApp {
     pub metrics_port: Option<u16>,
     config: Config,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// What SIGTERM is to `regroup serve`: see `sigterm`.
+    signal: std::sync::Arc<tokio::sync::Notify>,
     postgres_db: Option<String>,
     _turn: Turn,
 }
@@ -110,7 +112,8 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         let metrics_port = app.metrics_port();
-        let server = tokio::spawn(app.run_until(std::future::pending()));
+        let signal = std::sync::Arc::new(tokio::sync::Notify::new());
+        let server = tokio::spawn(serve(app, &signal, config.node.drain_timeout));
         let browser = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -130,6 +133,7 @@ impl TestApp {
             metrics_port,
             config,
             server,
+            signal,
             postgres_db,
             _turn: turn,
         }
@@ -149,7 +153,20 @@ impl TestApp {
             .expect("app rebuilds");
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.state = app.state().clone();
-        self.server = tokio::spawn(app.run_until(std::future::pending()));
+        self.server = tokio::spawn(serve(app, &self.signal, self.config.node.drain_timeout));
+    }
+
+    /// As SIGTERM to `regroup serve`: the first drains (no new rooms; the
+    /// server stops once its rooms have ended), a second stops it at once.
+    #[allow(dead_code)] // not every test binary that shares this file drains
+    pub fn sigterm(&self) {
+        self.signal.notify_waiters();
+    }
+
+    /// Whether the server has stopped serving.
+    #[allow(dead_code)]
+    pub fn stopped(&self) -> bool {
+        self.server.is_finished()
     }
 
     /// `--database-url URL` for a command run on this app's data, when it
@@ -463,6 +480,21 @@ pub async fn operator_token(app: &TestApp) -> String {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     body["token"].as_str().unwrap().to_string()
+}
+
+/// Serves as `regroup serve` does, with the test's `signal` for SIGTERM.
+fn serve(
+    app: Application,
+    signal: &std::sync::Arc<tokio::sync::Notify>,
+    timeout: std::time::Duration,
+) -> impl std::future::Future<Output = anyhow::Result<()>> {
+    let state = app.state().clone();
+    let signal = signal.clone();
+    let terminated = move || {
+        let signal = signal.clone();
+        async move { signal.notified().await }
+    };
+    app.run_until(regroup::nodes::stop_after_drain(state, terminated, timeout))
 }
 
 /// Who runs now: any number of tests share the binary, or one runs alone.

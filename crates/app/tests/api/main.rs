@@ -19,6 +19,7 @@ mod keys;
 mod loose_input;
 mod mail_throttle;
 mod metrics;
+mod nodes;
 mod odd_requests;
 mod openapi;
 mod pages;

@@ -1,0 +1,210 @@
+//! This server as a node among several sharing the database: it writes its
+//! row in `nodes`, and a drain (SIGTERM, or `regroup node drain` from any
+//! machine) closes it to new rooms while its open rooms go on, then stops it
+//! once they have ended. `/readyz` says so meanwhile.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use crate::room::{client, expect, hello, send, setup, therapist};
+
+on_both_backends!(
+    a_drain_request_closes_the_node_to_new_rooms_and_it_stops_when_its_rooms_end,
+    a_second_signal_stops_a_draining_node_at_once,
+);
+
+fn regroup(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_regroup"));
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(app.data_dir.path())
+        .args(app.database_url_args())
+        .env_remove("REGROUP_DATABASE_URL");
+    command.output().unwrap()
+}
+
+async fn readiness(app: &TestApp) -> (StatusCode, Value) {
+    let response = app.api.get(app.url("/readyz")).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn until(what: &str, secs: u64, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn a_drain_request_closes_the_node_to_new_rooms_and_it_stops_when_its_rooms_end(
+    app: TestApp,
+) {
+    let id = app.state.node.id.clone();
+    let listed = regroup(&app, &["node", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains(&format!("{id}\talive\t0\t0\t{}/", app.base)),
+        "{listed}"
+    );
+    assert_eq!(readiness(&app).await.0, StatusCode::OK);
+
+    // One session's room is open; another's is not.
+    let open = setup(
+        &app,
+        "ana@example.com",
+        "individual",
+        &["ben@example.com"],
+        10,
+    )
+    .await;
+    let closed = setup(
+        &app,
+        "cleo@example.com",
+        "individual",
+        &["dan@example.com"],
+        10,
+    )
+    .await;
+    let mut host = therapist(&app, &open).await;
+
+    let unknown = regroup(&app, &["node", "drain", "no-such-node"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no node is called"));
+    let asked = regroup(&app, &["node", "drain", &id]);
+    assert!(
+        asked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+
+    // The node hears it on its next beat (every 2 s).
+    until("readiness turning to draining", 6, async || {
+        readiness(&app).await == (StatusCode::SERVICE_UNAVAILABLE, ready_error("draining"))
+    })
+    .await;
+    let listed = regroup(&app, &["node", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&format!("{id}\tdraining\t1\t")));
+
+    // The open room goes on: its client still gets in.
+    let mut ben = client(&app, &open.tokens[0])
+        .await
+        .expect("the open room takes its client");
+    hello(&mut ben).await;
+    let welcome = expect(&mut ben, "welcome").await;
+    send(&mut host, json!({"type": "admit", "id": welcome["you"]})).await;
+    expect(&mut ben, "admitted").await;
+    // A room not yet open starts elsewhere, not here.
+    assert_eq!(
+        client(&app, &closed.tokens[0]).await.err(),
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!app.stopped(), "the node waits for its open room");
+
+    // The therapist ends the session: the last room is gone, the node stops.
+    send(&mut host, json!({"type": "end"})).await;
+    until("the drained node stopping", 10, async || app.stopped()).await;
+    let listed = regroup(&app, &["node", "list"]);
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains(&id),
+        "a node that stopped cleanly takes its row away"
+    );
+}
+
+async fn a_second_signal_stops_a_draining_node_at_once(app: TestApp) {
+    let open = setup(
+        &app,
+        "ana@example.com",
+        "individual",
+        &["ben@example.com"],
+        10,
+    )
+    .await;
+    let _host = therapist(&app, &open).await;
+    app.sigterm();
+    until("readiness turning to draining", 3, async || {
+        readiness(&app).await.0 == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!app.stopped(), "the first signal waits for the open room");
+    app.sigterm();
+    until("the node stopping on the second signal", 5, async || {
+        app.stopped()
+    })
+    .await;
+}
+
+fn ready_error(code: &str) -> Value {
+    json!({"error": {"code": code, "message": "This node is draining: it takes no new rooms."}})
+}
+
+/// The real binary and a real SIGTERM: with no room open, `regroup serve`
+/// drains at once, exits with success and takes its row away.
+#[tokio::test]
+async fn sigterm_stops_an_idle_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_regroup"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--media-udp", "127.0.0.1:0", "--media-tcp", "127.0.0.1:0"])
+        .args(["--node-id", "east-1", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("REGROUP_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("regroup serve starts");
+    let http = reqwest::Client::new();
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    until("the server answering", 30, async || {
+        http.get(&ready)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    let list = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_regroup"))
+            .args(["node", "list", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("REGROUP_DATABASE_URL")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(list().contains("east-1\talive\t0\t0\t"), "{}", list());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("regroup serve did not stop within 10 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+    assert!(!list().contains("east-1"), "{}", list());
+}
