@@ -6,10 +6,15 @@
 const FINAL = new Set(['denied', 'removed', 'ended', 'locked', 'replaced']);
 
 export class Signal extends EventTarget {
+  // `path` is this server's socket path, or a full URL when the room lives
+  // on another node.
   constructor(path) {
     super();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.url = `${scheme}//${location.host}${path}`;
+    this.home = /^wss?:/.test(path) ? path : `${scheme}//${location.host}${path}`;
+    // Where the next connection goes once, after `moved`; any later one
+    // starts from `home` again, so a node that died sends nobody astray.
+    this.next = null;
     this.socket = null;
     this.hello = null;
     this.closedForGood = false;
@@ -18,7 +23,8 @@ export class Signal extends EventTarget {
 
   open() {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(this.url);
+      const socket = new WebSocket(this.next || this.home);
+      this.next = null;
       this.socket = socket;
       socket.addEventListener('open', () => {
         this.retryUntil = 0;
@@ -34,6 +40,12 @@ export class Signal extends EventTarget {
           return;
         }
         if (FINAL.has(msg.type)) this.closedForGood = true;
+        // The room lives on another node: the socket closes, and the
+        // reconnect goes there.
+        if (msg.type === 'moved') {
+          this.next = msg.url;
+          return;
+        }
         this.dispatchEvent(new CustomEvent('message', { detail: msg }));
       });
       socket.addEventListener('close', () => {

@@ -135,6 +135,8 @@ impl Application {
             node: Arc::new(node),
         };
         crate::site::policy::seed(&state).await?;
+        // Leases an earlier run of this node left behind are not rooms here.
+        state.store.release_rooms_of(&state.node.id).await?;
         // The first beat before serving: other nodes see this one at once.
         crate::nodes::beat_once(&state).await;
         // Engine events (offers, speakers, disconnects) go to their room's actor.

@@ -1,6 +1,6 @@
 //! Every few seconds a node writes its row in `nodes`: it is alive, how busy
 //! it is, and whether it drains. The answer tells it whether someone asked it
-//! to drain (`regroup node drain`).
+//! to drain (`regroup node drain`). The same beat renews its room leases.
 
 use std::time::Duration;
 
@@ -34,5 +34,8 @@ pub async fn beat_once(state: &AppState) {
         Ok(true) => node.start_draining(),
         Ok(false) => {}
         Err(err) => tracing::warn!(error = %err, "could not write this node's heartbeat"),
+    }
+    if let Err(err) = state.store.renew_rooms(&node.id, beat.now).await {
+        tracing::warn!(error = %err, "could not renew this node's room leases");
     }
 }

@@ -4,6 +4,7 @@
 
 mod drain;
 mod heartbeat;
+pub mod placement;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -236,6 +236,11 @@ pub enum ServerMsg {
     MovedToWaiting {
         message: &'static str,
     },
+    /// The room lives on another node: reconnect to `url` (the socket
+    /// closes; added within version 1).
+    Moved {
+        url: String,
+    },
     /// The following messages end the socket.
     Denied {
         message: &'static str,

@@ -22,6 +22,7 @@ use crate::auth::session::PageTherapist;
 use crate::auth::tokens::hash_token;
 use crate::error::{AppError, AppResult};
 use crate::extract::ClientAddr;
+use crate::nodes::placement;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
 use crate::store::SessionRow;
@@ -62,7 +63,8 @@ async fn therapist_socket(
         name: signed.account.name.clone(),
         addr,
     };
-    accept(state, session, who, upgrade)
+    let path = format!("/sessions/{id}/ws");
+    accept(state, session, who, &path, upgrade).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -112,7 +114,8 @@ async fn client_socket(
         name,
         addr,
     };
-    accept(state, session, who, upgrade)
+    let path = format!("/join/{token}/ws");
+    accept(state, session, who, &path, upgrade).await
 }
 
 /// Browsers always send `Origin` on a WebSocket; a foreign one is another
@@ -157,21 +160,18 @@ fn gone() -> AppError {
     )
 }
 
-fn accept(
+async fn accept(
     state: AppState,
     session: SessionRow,
     who: Identity,
+    path: &str,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
-    // A draining node lets its open rooms end but starts none.
-    if state.node.is_draining() && !state.rooms.is_live(&session.id) {
-        let mut err = AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "draining",
-            "This server is about to restart. Please reload the page in a minute.",
-        );
-        err.retry_after = Some(30);
-        return Err(err);
+    if let Some(url) = placed_elsewhere(&state, &session, path).await? {
+        return Ok(upgrade.on_upgrade(move |mut socket| async move {
+            let _ = socket.send(frame(&ServerMsg::Moved { url })).await;
+            let _ = socket.send(Message::Close(None)).await;
+        }));
     }
     // Held for the socket's life; an upgrade that never completes drops it.
     let slot = state
@@ -191,6 +191,38 @@ fn accept(
             pump(state, session, who, socket).await;
             drop(slot);
         }))
+}
+
+/// Where the room lives when not here: on the node that holds its lease, or
+/// where placement puts it. Otherwise this node takes the lease, unless it
+/// drains (then it starts no room and says so).
+async fn placed_elsewhere(
+    state: &AppState,
+    session: &SessionRow,
+    path: &str,
+) -> AppResult<Option<String>> {
+    if state.rooms.is_live(&session.id) {
+        return Ok(None);
+    }
+    if let Some(url) = placement::elsewhere(state, &session.id, path).await? {
+        return Ok(Some(url));
+    }
+    if state.node.is_draining() {
+        let mut err = AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "This server is about to restart. Please reload the page in a minute.",
+        );
+        err.retry_after = Some(30);
+        return Err(err);
+    }
+    let now = state.clock.unix();
+    let holder = state
+        .store
+        .claim_room(&session.id, &state.node.id, now)
+        .await?;
+    // Another node took it first: go there.
+    Ok(holder.and_then(|(_, url)| placement::socket_url(&url, path)))
 }
 
 /// Whether the socket goes on after a rate check (an error was sent if not `Pass`).

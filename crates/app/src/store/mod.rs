@@ -15,6 +15,7 @@ mod email_tokens;
 mod jobs;
 mod nodes;
 mod recovery_codes;
+mod room_leases;
 mod secrets;
 mod site;
 mod throttle;
@@ -35,6 +36,7 @@ pub(crate) use detached::{detached, outside_transaction};
 pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
 pub use nodes::{Beat, NodeRow, NODE_TIMEOUT_SECS};
+pub use room_leases::LEASE_SECS;
 pub use video_sessions::{ParticipantRow, SessionRow};
 
 use std::sync::Arc;

@@ -156,6 +156,22 @@ impl TestApp {
         self.server = tokio::spawn(serve(app, &self.signal, self.config.node.drain_timeout));
     }
 
+    /// A second node on this app's database and data directory (its master
+    /// key), as another machine of the same practice. PostgreSQL only. Its
+    /// database goes when this app goes.
+    #[allow(dead_code)]
+    pub async fn another_node(&self) -> TestApp {
+        assert!(
+            self.postgres_db.is_some(),
+            "several nodes share a PostgreSQL database"
+        );
+        let shared = self.config.clone();
+        let turn = Turn::shared().await;
+        let mut node = Self::build(Backend::Sqlite, move |c| *c = shared, turn).await;
+        node.postgres_db = None;
+        node
+    }
+
     /// As SIGTERM to `regroup serve`: the first drains (no new rooms; the
     /// server stops once its rooms have ended), a second stops it at once.
     #[allow(dead_code)] // not every test binary that shares this file drains

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 use crate::on_both_backends;
-use crate::room::{client, expect, hello, send, setup, therapist};
+use crate::room::{client, expect, hello, open, send, setup, therapist};
 
 on_both_backends!(
     a_drain_request_closes_the_node_to_new_rooms_and_it_stops_when_its_rooms_end,
@@ -79,7 +79,8 @@ async fn a_drain_request_closes_the_node_to_new_rooms_and_it_stops_when_its_room
 
     let unknown = regroup(&app, &["node", "drain", "no-such-node"]);
     assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no node is called"));
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(said.contains("no node is called"), "{said}");
     let asked = regroup(&app, &["node", "drain", &id]);
     assert!(
         asked.status.success(),
@@ -207,4 +208,79 @@ async fn sigterm_stops_an_idle_server_cleanly() {
     };
     assert!(status.success(), "{status}");
     assert!(!list().contains("east-1"), "{}", list());
+}
+
+/// Two nodes on one PostgreSQL database: a room lives on exactly one of
+/// them. Both room pages name the same node's socket, a socket that reaches
+/// the other node is told to move there, and only one node ever runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_lives_on_one_node_and_sockets_elsewhere_are_moved_there() {
+    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let b = a.another_node().await;
+    let nodes = a.store().nodes().await.unwrap();
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+
+    let s = setup(
+        &a,
+        "ana@example.com",
+        "individual",
+        &["ben@example.com"],
+        10,
+    )
+    .await;
+    let room_page = format!("/sessions/{}/room", s.session);
+    let socket_named_by = async |app: &TestApp| {
+        let page = app
+            .api
+            .get(app.url(&room_page))
+            .header("cookie", format!("regroup_session={}", s.cookie))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let ws = page.split("data-ws=\"").nth(1).unwrap();
+        ws[..ws.find('"').unwrap()].to_owned()
+    };
+    let (from_a, from_b) = (socket_named_by(&a).await, socket_named_by(&b).await);
+    // One of them says "here" (a path), the other names it (a full URL).
+    let (home, away, other) = if from_a.starts_with('/') {
+        (&a, &b, from_b)
+    } else {
+        (&b, &a, from_a)
+    };
+    let expected = format!(
+        "{}/sessions/{}/ws",
+        home.base.replace("http://", "ws://"),
+        s.session
+    );
+    assert_eq!(other, expected);
+
+    // The therapist's socket to the wrong node is moved, not served.
+    let mut wrong = open(
+        away,
+        &format!("/sessions/{}/ws", s.session),
+        Some(&s.cookie),
+    )
+    .await
+    .expect("the socket opens, to be told where to go");
+    let moved = expect(&mut wrong, "moved").await;
+    assert_eq!(moved["url"], json!(other));
+    let mut host = therapist(home, &s).await;
+    // A client who reaches the other node is moved too.
+    let mut ben = client(away, &s.tokens[0]).await.unwrap();
+    let moved = expect(&mut ben, "moved").await;
+    assert!(moved["url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&home.base.replace("http://", "ws://")));
+    let mut ben = client(home, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    let welcome = expect(&mut ben, "welcome").await;
+    send(&mut host, json!({"type": "admit", "id": welcome["you"]})).await;
+    expect(&mut ben, "admitted").await;
+    assert_eq!(home.state.rooms.live(), 1);
+    assert_eq!(away.state.rooms.live(), 0, "never served twice");
+    drop(b);
 }

@@ -137,6 +137,20 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
     room.ctx
         .rooms
         .forget(&room.ctx.session.id, room.ctx.generation);
+    // The lease goes with the room, unless a new room for the session has
+    // started here meanwhile (it holds the same lease).
+    if !room.ctx.rooms.is_live(&room.ctx.session.id) {
+        let node = &room.ctx.state.node.id;
+        if let Err(err) = room
+            .ctx
+            .state
+            .store
+            .release_room(&room.ctx.session.id, node)
+            .await
+        {
+            tracing::warn!(error = %err, "could not release a room lease");
+        }
+    }
     // Sockets that raced in get a clear answer rather than silence.
     cmds.close();
     while let Ok(cmd) = cmds.try_recv() {

@@ -101,6 +101,8 @@ async fn page(
             audit::record_now(state, event).await?;
             let name = suggested_name(state, &session, &participant).await;
             let group = session.kind == "group";
+            let ws_path =
+                super::room::socket_for(state, &session.id, format!("/join/{token}/ws")).await?;
             return Ok(RoomPage {
                 nav,
                 title: if group {
@@ -112,7 +114,7 @@ async fn page(
                     intro,
                     "You are expected. Check your camera and microphone, then join: you wait in a waiting room until your therapist lets you in.".into(),
                 ],
-                ws_path: format!("/join/{token}/ws"),
+                ws_path,
                 role: "client",
                 kind: session.kind.clone(),
                 suggested_name: name,

@@ -33,6 +33,14 @@ pub struct RoomPage {
     pub suggested_name: String,
 }
 
+/// Where the page's socket goes: `path` on this node, or the full URL on
+/// the node that holds (or should start) the session's room.
+pub async fn socket_for(state: &AppState, session_id: &str, path: String) -> AppResult<String> {
+    Ok(crate::nodes::placement::elsewhere(state, session_id, &path)
+        .await?
+        .unwrap_or(path))
+}
+
 impl RoomPage {
     pub fn respond(&self) -> Response {
         let mut response = render(StatusCode::OK, self);
@@ -78,6 +86,8 @@ async fn room(
         .respond(StatusCode::OK)),
         Window::Open => {
             let group = session.kind == "group";
+            let ws_path =
+                socket_for(&state, &session.id, format!("/sessions/{}/ws", session.id)).await?;
             Ok(RoomPage {
                 nav,
                 title: if group {
@@ -89,7 +99,7 @@ async fn room(
                     "{when}, {} minutes. Check your camera and microphone, then join: your clients wait until you let them in.",
                     session.duration_minutes
                 )],
-                ws_path: format!("/sessions/{}/ws", session.id),
+                ws_path,
                 role: "therapist",
                 kind: session.kind.clone(),
                 suggested_name: String::new(),
