@@ -176,10 +176,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
-        let heartbeat = tokio::spawn(crate::nodes::beat_forever(
+        // Stops with the server even when the serving future is dropped
+        // rather than finished: a node that is gone must look gone.
+        let heartbeat = AbortOnDrop(tokio::spawn(crate::nodes::beat_forever(
             self.state.clone(),
             self.beat_every,
-        ));
+        )));
         let jobs = self
             .state
             .settings
@@ -214,7 +216,7 @@ impl Application {
         }
         .context("while serving HTTP");
         housekeeping.abort();
-        heartbeat.abort();
+        drop(heartbeat);
         if let Err(err) = self.state.store.node_gone(&self.state.node.id).await {
             tracing::warn!(error = %err, "could not remove this node's row");
         }
@@ -235,6 +237,15 @@ impl Application {
         self.state.store.close().await;
         self.state.keys.store().close().await;
         result
+    }
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

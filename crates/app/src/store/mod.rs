@@ -16,6 +16,7 @@ mod jobs;
 mod nodes;
 mod recovery_codes;
 mod room_leases;
+mod room_state;
 mod secrets;
 mod site;
 mod throttle;
@@ -37,6 +38,7 @@ pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
 pub use nodes::{Beat, NodeRow, NODE_TIMEOUT_SECS};
 pub use room_leases::LEASE_SECS;
+pub use room_state::KeptRoom;
 pub use video_sessions::{ParticipantRow, SessionRow};
 
 use std::sync::Arc;
@@ -88,8 +90,11 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL lets pages read while a write is in progress;
                         // busy_timeout makes concurrent writers wait, not fail.
+                        // It comes first: switching to WAL needs a lock too,
+                        // which a tool run beside a busy server (`regroup
+                        // node drain`) otherwise failed to get at once.
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                         )
                         .await?;

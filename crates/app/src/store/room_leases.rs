@@ -76,13 +76,14 @@ impl Store {
         Ok(())
     }
 
-    /// The room closed on `node_id`: its lease goes.
-    pub async fn release_room(&self, session_id: &str, node_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM room_leases WHERE session_id = $1 AND node_id = $2")
+    /// The room closed on `node_id`: its lease goes. False when `node_id`
+    /// no longer held it (another node took the room over meanwhile).
+    pub async fn release_room(&self, session_id: &str, node_id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM room_leases WHERE session_id = $1 AND node_id = $2")
             .bind(session_id)
             .bind(node_id)
             .execute(self.pool())
             .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 }

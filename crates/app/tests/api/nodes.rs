@@ -18,6 +18,23 @@ on_both_backends!(
     a_second_signal_stops_a_draining_node_at_once,
 );
 
+/// The socket address the session's room page gives the browser, as `app`
+/// serves it: a path (this node) or a full URL (another node).
+async fn socket_named_by(app: &TestApp, session: &str, cookie: &str) -> String {
+    let page = app
+        .api
+        .get(app.url(&format!("/sessions/{session}/room")))
+        .header("cookie", format!("regroup_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ws = page.split("data-ws=\"").nth(1).unwrap();
+    ws[..ws.find('"').unwrap()].to_owned()
+}
+
 fn regroup(app: &TestApp, args: &[&str]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_regroup"));
     command
@@ -228,22 +245,10 @@ async fn a_room_lives_on_one_node_and_sockets_elsewhere_are_moved_there() {
         10,
     )
     .await;
-    let room_page = format!("/sessions/{}/room", s.session);
-    let socket_named_by = async |app: &TestApp| {
-        let page = app
-            .api
-            .get(app.url(&room_page))
-            .header("cookie", format!("regroup_session={}", s.cookie))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let ws = page.split("data-ws=\"").nth(1).unwrap();
-        ws[..ws.find('"').unwrap()].to_owned()
-    };
-    let (from_a, from_b) = (socket_named_by(&a).await, socket_named_by(&b).await);
+    let (from_a, from_b) = (
+        socket_named_by(&a, &s.session, &s.cookie).await,
+        socket_named_by(&b, &s.session, &s.cookie).await,
+    );
     // One of them says "here" (a path), the other names it (a full URL).
     let (home, away, other) = if from_a.starts_with('/') {
         (&a, &b, from_b)
@@ -283,4 +288,93 @@ async fn a_room_lives_on_one_node_and_sockets_elsewhere_are_moved_there() {
     assert_eq!(home.state.rooms.live(), 1);
     assert_eq!(away.state.rooms.live(), 0, "never served twice");
     drop(b);
+}
+
+/// The node holding a room dies (its server and heartbeat stop at once, as
+/// under `kill -9`). Within 15 s the room is back on the other node, the
+/// client who was let in is in again without a second admission, and the
+/// therapist's lock still holds for someone new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_rooms_node_dies_the_room_comes_back_on_another_as_it_was() {
+    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let b = a.another_node().await;
+    let s = setup(
+        &a,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com"],
+        10,
+    )
+    .await;
+    let (mut home, other) = if socket_named_by(&a, &s.session, &s.cookie)
+        .await
+        .starts_with('/')
+    {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let mut host = therapist(&home, &s).await;
+    let mut ben = client(&home, &s.tokens[0]).await.unwrap();
+    hello(&mut ben).await;
+    let welcome = expect(&mut ben, "welcome").await;
+    send(&mut host, json!({"type": "admit", "id": welcome["you"]})).await;
+    expect(&mut ben, "admitted").await;
+    send(&mut host, json!({"type": "lock", "locked": true})).await;
+    expect(&mut host, "roster").await;
+    // Let the writes land before the crash.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    home.stop().await;
+    let died = Instant::now();
+    // Ben's browser reconnects, to the other node this time.
+    let back = loop {
+        assert!(
+            died.elapsed() < Duration::from_secs(15),
+            "the room did not come back within 15 s"
+        );
+        let mut ws = client(&other, &s.tokens[0]).await.unwrap();
+        hello(&mut ws).await;
+        let first = loop {
+            let msg = expect_any(&mut ws).await;
+            if ["welcome", "moved"].contains(&msg["type"].as_str().unwrap_or("")) {
+                break msg;
+            }
+        };
+        if first["type"] == "welcome" {
+            break first;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    eprintln!(
+        "room back on the other node {:?} after its node died",
+        died.elapsed()
+    );
+    assert_eq!(back["state"], "admitted", "no second admission");
+    assert_eq!(other.state.rooms.live(), 1);
+
+    // The lock came along: Cleo, never let in, is turned away.
+    let mut cleo = client(&other, &s.tokens[1]).await.unwrap();
+    hello(&mut cleo).await;
+    expect(&mut cleo, "locked").await;
+    drop(home);
+}
+
+async fn expect_any(ws: &mut crate::room::Ws) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let read = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    break serde_json::from_str(text.as_str()).unwrap()
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("a message within 10 s")
 }

@@ -63,6 +63,7 @@ impl Room {
                 m.sharing = false;
                 let media = m.media.take();
                 let conn = m.conn;
+                self.keep_admitted(&id, false).await;
                 self.leave_media(media).await;
                 self.apply_layers(None).await;
                 if let Some(conn) = conn {
@@ -74,6 +75,7 @@ impl Room {
             }
             ClientMsg::Lock { locked } => {
                 self.locked = locked;
+                self.keep_lock().await;
                 self.roster();
                 Ok(())
             }
@@ -141,6 +143,7 @@ impl Room {
         }
         m.admitted = true;
         let (conn, media) = (m.conn, m.media.clone());
+        self.keep_admitted(id, true).await;
         if let Some(conn) = conn {
             self.send_conn(conn, &ServerMsg::Admitted);
         }
@@ -216,6 +219,7 @@ impl Room {
                 Action::RoomLeft,
             )
             .await;
+            self.keep_admitted(id, false).await;
         }
         self.leave_media(m.media).await;
         self.apply_layers(None).await;

@@ -3,12 +3,13 @@
 //! therapist's "Remove" and the removed client's next message.
 
 mod controls;
+mod kept;
 mod media;
 mod outbox;
 mod outside;
 mod probe;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use regroup_sfu::Event;
@@ -103,6 +104,9 @@ struct Room {
     layer_cap: Option<usize>,
     /// The therapist's account name, read once (see `therapist_name`).
     therapist_name: Option<String>,
+    /// Clients an earlier node's room had let in, until they are back
+    /// (see `kept.rs`).
+    kept: HashSet<String>,
 }
 
 pub(crate) async fn run(ctx: Context, inputs: Inputs) {
@@ -121,7 +125,9 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         done: false,
         layer_cap: None,
         therapist_name: None,
+        kept: HashSet::new(),
     };
+    room.restore_kept().await;
     let mut tick = tokio::time::interval(TICK);
     while !room.done {
         tokio::select! {
@@ -137,18 +143,16 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
     room.ctx
         .rooms
         .forget(&room.ctx.session.id, room.ctx.generation);
-    // The lease goes with the room, unless a new room for the session has
-    // started here meanwhile (it holds the same lease).
+    // The lease and the kept state go with the room, unless a new room for
+    // the session has started here meanwhile (it holds the same lease), or
+    // another node took the room over (then both are its own).
     if !room.ctx.rooms.is_live(&room.ctx.session.id) {
         let node = &room.ctx.state.node.id;
-        if let Err(err) = room
-            .ctx
-            .state
-            .store
-            .release_room(&room.ctx.session.id, node)
-            .await
-        {
-            tracing::warn!(error = %err, "could not release a room lease");
+        let store = &room.ctx.state.store;
+        match store.release_room(&room.ctx.session.id, node).await {
+            Ok(true) => room.forget_kept().await,
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "could not release a room lease"),
         }
     }
     // Sockets that raced in get a clear answer rather than silence.
@@ -271,7 +275,8 @@ impl Room {
                 parse_display(display_name.as_deref(), &who.name, &therapist)?
             }
         };
-        let existing = self.members.contains_key(&who.member);
+        let kept = self.kept.remove(&who.member);
+        let existing = kept || self.members.contains_key(&who.member);
         if !existing && who.role == Role::Client && self.locked {
             self.send_conn(
                 conn,
@@ -305,7 +310,7 @@ impl Room {
             client: who.client.clone(),
             full_name: who.name.clone(),
             display: display.clone(),
-            admitted: who.role == Role::Therapist,
+            admitted: who.role == Role::Therapist || kept,
             conn: None,
             media: None,
             gone_since: None,
