@@ -45,6 +45,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/room-probe.js"),
     ),
+    (
+        "room-survey.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-survey.js"),
+    ),
+    (
+        "room-survey.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../../web/room-survey.css"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {

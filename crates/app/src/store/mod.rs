@@ -16,6 +16,7 @@ mod jobs;
 mod recovery_codes;
 mod secrets;
 mod site;
+mod surveys;
 mod throttle;
 mod video_sessions;
 
@@ -33,6 +34,7 @@ pub use site::{
 pub(crate) use detached::{detached, outside_transaction};
 pub use email_tokens::{EmailToken, TokenPurpose};
 pub use jobs::JobRow;
+pub use surveys::{SurveyAnswer, SurveyCell, SurveyTotals, TOTALS_STEP};
 pub use video_sessions::{ParticipantRow, SessionRow};
 
 use std::sync::Arc;
