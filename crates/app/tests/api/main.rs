@@ -36,6 +36,7 @@ mod sessions;
 mod sign_in_throttle;
 mod site;
 mod site_retention;
+mod surveys;
 mod tls;
 mod totp;
 mod video_sessions;
