@@ -16,6 +16,7 @@ mod person;
 mod reconnect;
 mod scene;
 mod screen;
+mod surveys;
 mod webdriver;
 
 use std::time::Duration;
