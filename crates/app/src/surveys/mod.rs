@@ -41,24 +41,23 @@ pub async fn submit(state: &AppState, submission: Submission<'_>) -> AppResult<(
     let experience = rating("experience", submission.experience)?;
     let comment = comment(submission.comment)?;
     let now = state.clock.unix();
-    let ticket = match Ticket::verify(&state.settings.survey_key, submission.ticket, now) {
-        Ok(ticket) => ticket,
-        Err(TicketProblem::Invalid) => {
-            return Err(AppError::new(
+    let ticket =
+        match Ticket::verify(&state.settings.survey_key, submission.ticket, now) {
+            Ok(ticket) => ticket,
+            Err(TicketProblem::Invalid) => return Err(AppError::new(
                 StatusCode::FORBIDDEN,
                 "invalid_ticket",
                 "This survey link is not valid. Only people who were in the session can answer.",
             )
-            .with_field("ticket"))
-        }
-        Err(TicketProblem::Expired) => {
-            return Err(AppError::new(
-                StatusCode::GONE,
-                "survey_closed",
-                "The survey for this session has closed.",
-            ))
-        }
-    };
+            .with_field("ticket")),
+            Err(TicketProblem::Expired) => {
+                return Err(AppError::new(
+                    StatusCode::GONE,
+                    "survey_closed",
+                    "The survey for this session has closed.",
+                ))
+            }
+        };
     let answer = SurveyAnswer {
         week: ticket.week,
         kind: ticket.kind,
@@ -96,7 +95,8 @@ fn rating(field: &str, value: i64) -> AppResult<i64> {
 /// only control characters allowed.
 fn comment(raw: Option<&str>) -> AppResult<Option<String>> {
     let Some(raw) = raw else { return Ok(None) };
-    let problem = |p: crate::domain::TextProblem| AppError::invalid("comment", p.message("A comment"));
+    let problem =
+        |p: crate::domain::TextProblem| AppError::invalid("comment", p.message("A comment"));
     let text = clean_text(raw, MAX_COMMENT, Lines::Multi).map_err(problem)?;
     if text.contains('\t') {
         return Err(problem(crate::domain::TextProblem::ControlCharacter));
@@ -189,7 +189,11 @@ pub async fn operator_view(state: &AppState) -> AppResult<(Vec<WeekRow>, Vec<Wee
         .iter()
         .map(|c| WeekRow {
             week: c.week.clone(),
-            kind: if c.kind == "group" { "Group" } else { "One-to-one" },
+            kind: if c.kind == "group" {
+                "Group"
+            } else {
+                "One-to-one"
+            },
             averages: Averages::of(c.answers, c.quality_sum, c.experience_sum),
         })
         .collect();
@@ -224,7 +228,13 @@ pub async fn housekeeping(state: &AppState) {
 }
 
 /// The ticket for someone still in a room that ends now.
-pub fn ticket_for(state: &AppState, kind: &str, people: usize, role: &str, therapist: &str) -> String {
+pub fn ticket_for(
+    state: &AppState,
+    kind: &str,
+    people: usize,
+    role: &str,
+    therapist: &str,
+) -> String {
     let now = state.clock.unix();
     Ticket::new(kind, people, role, therapist, now).sign(&state.settings.survey_key)
 }
@@ -239,7 +249,10 @@ mod tests {
             assert_eq!(rating("quality", ok).unwrap(), ok);
         }
         for bad in [0, 6, -1, i64::MAX] {
-            assert_eq!(rating("quality", bad).unwrap_err().field.as_deref(), Some("quality"));
+            assert_eq!(
+                rating("quality", bad).unwrap_err().field.as_deref(),
+                Some("quality")
+            );
         }
     }
 
@@ -248,7 +261,9 @@ mod tests {
         assert_eq!(comment(None).unwrap(), None);
         assert_eq!(comment(Some("  ")).unwrap(), None);
         assert_eq!(
-            comment(Some(" Clear sound.\r\nThanks ")).unwrap().as_deref(),
+            comment(Some(" Clear sound.\r\nThanks "))
+                .unwrap()
+                .as_deref(),
             Some("Clear sound.\nThanks")
         );
         for bad in ["a\0b", "a\tb", "a\u{1b}[31m", "a\u{7f}"] {
@@ -262,7 +277,10 @@ mod tests {
     fn averages_hide_below_five_answers() {
         assert!(Averages::of(4, 20, 20).hidden());
         let five = Averages::of(5, 21, 17);
-        assert_eq!((five.answers, five.quality, five.experience), (Some(5), Some(4.2), Some(3.4)));
+        assert_eq!(
+            (five.answers, five.quality, five.experience),
+            (Some(5), Some(4.2), Some(3.4))
+        );
         assert_eq!(Averages::shown(None), "–");
         assert_eq!(Averages::shown(Some(4.0)), "4.0");
     }

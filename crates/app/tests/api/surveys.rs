@@ -25,7 +25,12 @@ on_both_backends!(
 /// A session that ran and ended: the therapist and every client were in
 /// the room when the therapist pressed End. Returns the session and the
 /// tickets (clients in order, then the therapist's).
-async fn ended_session(app: &TestApp, email: &str, kind: &str, clients: &[&str]) -> (Setup, Vec<String>, String) {
+async fn ended_session(
+    app: &TestApp,
+    email: &str,
+    kind: &str,
+    clients: &[&str],
+) -> (Setup, Vec<String>, String) {
     let s = setup(app, email, kind, clients, 5).await;
     let mut host = therapist(app, &s).await;
     let mut sockets = Vec::new();
@@ -53,7 +58,13 @@ async fn answer(app: &TestApp, body: Value) -> reqwest::Response {
     app.post_json("/api/v1/surveys", &body).await
 }
 
-async fn answer_with(app: &TestApp, ticket: &str, quality: i64, experience: i64, comment: Option<&str>) -> StatusCode {
+async fn answer_with(
+    app: &TestApp,
+    ticket: &str,
+    quality: i64,
+    experience: i64,
+    comment: Option<&str>,
+) -> StatusCode {
     answer(
         app,
         json!({"ticket": ticket, "quality": quality, "experience": experience, "comment": comment}),
@@ -70,7 +81,8 @@ async fn count(app: &TestApp, table: &str) -> i64 {
 }
 
 async fn an_answer_with_a_ticket_is_stored_once_without_any_id(app: TestApp) {
-    let (s, tickets, own) = ended_session(&app, "ana@example.com", "individual", &["ben@example.com"]).await;
+    let (s, tickets, own) =
+        ended_session(&app, "ana@example.com", "individual", &["ben@example.com"]).await;
 
     let sent = answer_with(&app, &tickets[0], 4, 5, Some("Clear sound.\nThank you.")).await;
     assert_eq!(sent, StatusCode::NO_CONTENT);
@@ -84,14 +96,25 @@ async fn an_answer_with_a_ticket_is_stored_once_without_any_id(app: TestApp) {
     let columns: BTreeSet<&str> = row.columns().iter().map(|c| c.name()).collect();
     assert_eq!(
         columns,
-        BTreeSet::from(["week", "kind", "size_bucket", "role", "quality", "experience", "comment"]),
+        BTreeSet::from([
+            "week",
+            "kind",
+            "size_bucket",
+            "role",
+            "quality",
+            "experience",
+            "comment"
+        ]),
         "no participant, session or account id, no address, no time"
     );
     let text = |name: &str| row.try_get::<String, _>(name).unwrap();
     assert_eq!(text("kind"), "individual");
     assert_eq!(text("size_bucket"), "2");
     assert_eq!(text("role"), "client");
-    assert_eq!(text("week"), regroup::surveys::ticket::iso_week(app.clock.unix()));
+    assert_eq!(
+        text("week"),
+        regroup::surveys::ticket::iso_week(app.clock.unix())
+    );
     assert_eq!(row.try_get::<i64, _>("quality").unwrap(), 4);
     assert_eq!(row.try_get::<i64, _>("experience").unwrap(), 5);
     assert_eq!(text("comment"), "Clear sound.\nThank you.");
@@ -103,11 +126,12 @@ async fn an_answer_with_a_ticket_is_stored_once_without_any_id(app: TestApp) {
         .fetch_one(app.store().pool())
         .await
         .unwrap();
-    let participant: String = sqlx::query_scalar("SELECT id FROM session_participants WHERE session_id = $1")
-        .bind(&s.session)
-        .fetch_one(app.store().pool())
-        .await
-        .unwrap();
+    let participant: String =
+        sqlx::query_scalar("SELECT id FROM session_participants WHERE session_id = $1")
+            .bind(&s.session)
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap();
     for table in ["survey_answers", "survey_tickets_used"] {
         let dump = table_text(&app, table).await;
         for id in [&s.session, &participant, &s.clients[0], &account] {
@@ -116,14 +140,21 @@ async fn an_answer_with_a_ticket_is_stored_once_without_any_id(app: TestApp) {
     }
 
     // The same ticket again: refused, nothing more stored.
-    let again = answer(&app, json!({"ticket": tickets[0], "quality": 1, "experience": 1})).await;
+    let again = answer(
+        &app,
+        json!({"ticket": tickets[0], "quality": 1, "experience": 1}),
+    )
+    .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["error"]["code"], "already_answered");
     assert_eq!(count(&app, "survey_answers").await, 1);
 
     // The therapist has a ticket of their own, filed under their role.
-    assert_eq!(answer_with(&app, &own, 3, 3, None).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer_with(&app, &own, 3, 3, None).await,
+        StatusCode::NO_CONTENT
+    );
     let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM survey_answers ORDER BY role")
         .fetch_all(app.store().pool())
         .await
@@ -154,17 +185,35 @@ async fn table_text(app: &TestApp, table: &str) -> String {
 }
 
 async fn forged_expired_and_malformed_answers_are_refused_and_store_nothing(app: TestApp) {
-    let (_, tickets, _) = ended_session(&app, "ana@example.com", "group", &["ben@example.com", "cleo@example.com"]).await;
+    // The policy says what the survey keeps.
+    let (_, policy) = app.page("/privacy").await;
+    assert!(policy.contains("Satisfaction surveys after a session"));
+    assert!(policy.contains("no day or time"));
+
+    let (_, tickets, _) = ended_session(
+        &app,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com"],
+    )
+    .await;
     let good = &tickets[0];
 
     // A ticket signed with another key, or changed after signing.
     let now = app.clock.unix();
-    let foreign = regroup::surveys::Ticket::new("group", 3, "client", "x", now).sign(b"not the server's key");
+    let foreign =
+        regroup::surveys::Ticket::new("group", 3, "client", "x", now).sign(b"not the server's key");
     let (payload, signature) = good.split_once('.').unwrap();
     let mut altered = payload.to_string();
     altered.replace_range(0..1, if altered.starts_with('A') { "B" } else { "A" });
     let altered = format!("{altered}.{signature}");
-    for bad in [foreign.as_str(), altered.as_str(), "", "garbage", &"x".repeat(5000)] {
+    for bad in [
+        foreign.as_str(),
+        altered.as_str(),
+        "",
+        "garbage",
+        &"x".repeat(5000),
+    ] {
         let response = answer(&app, json!({"ticket": bad, "quality": 5, "experience": 5})).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{bad:.20}");
         let body: Value = response.json().await.unwrap();
@@ -173,13 +222,34 @@ async fn forged_expired_and_malformed_answers_are_refused_and_store_nothing(app:
 
     // Bad ratings and comments: 422 naming the field, the ticket unspent.
     for (body, field) in [
-        (json!({"ticket": good, "quality": 0, "experience": 5}), "quality"),
-        (json!({"ticket": good, "quality": 6, "experience": 5}), "quality"),
-        (json!({"ticket": good, "quality": 5, "experience": -1}), "experience"),
-        (json!({"ticket": good, "quality": 5, "experience": 5, "comment": "a".repeat(501)}), "comment"),
-        (json!({"ticket": good, "quality": 5, "experience": 5, "comment": "tab\there"}), "comment"),
-        (json!({"ticket": good, "quality": 5, "experience": 5, "comment": "nul\u{0}"}), "comment"),
-        (json!({"ticket": good, "quality": 5, "experience": 5, "comment": "esc\u{1b}[31m"}), "comment"),
+        (
+            json!({"ticket": good, "quality": 0, "experience": 5}),
+            "quality",
+        ),
+        (
+            json!({"ticket": good, "quality": 6, "experience": 5}),
+            "quality",
+        ),
+        (
+            json!({"ticket": good, "quality": 5, "experience": -1}),
+            "experience",
+        ),
+        (
+            json!({"ticket": good, "quality": 5, "experience": 5, "comment": "a".repeat(501)}),
+            "comment",
+        ),
+        (
+            json!({"ticket": good, "quality": 5, "experience": 5, "comment": "tab\there"}),
+            "comment",
+        ),
+        (
+            json!({"ticket": good, "quality": 5, "experience": 5, "comment": "nul\u{0}"}),
+            "comment",
+        ),
+        (
+            json!({"ticket": good, "quality": 5, "experience": 5, "comment": "esc\u{1b}[31m"}),
+            "comment",
+        ),
     ] {
         let response = answer(&app, body).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -199,11 +269,18 @@ async fn forged_expired_and_malformed_answers_are_refused_and_store_nothing(app:
     assert_eq!(count(&app, "survey_answers").await, 0);
     // 500 characters (not bytes) and line breaks are fine.
     let long = format!("{}\r\n{}", "é".repeat(300), "ü".repeat(198));
-    assert_eq!(answer_with(&app, good, 5, 5, Some(&long)).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer_with(&app, good, 5, 5, Some(&long)).await,
+        StatusCode::NO_CONTENT
+    );
 
     // Past its expiry a ticket is refused, even unused.
     app.clock.advance(chrono::Duration::hours(14));
-    let late = answer(&app, json!({"ticket": tickets[1], "quality": 5, "experience": 5})).await;
+    let late = answer(
+        &app,
+        json!({"ticket": tickets[1], "quality": 5, "experience": 5}),
+    )
+    .await;
     assert_eq!(late.status(), StatusCode::GONE);
     let body: Value = late.json().await.unwrap();
     assert_eq!(body["error"]["code"], "survey_closed");
@@ -216,7 +293,8 @@ async fn forged_expired_and_malformed_answers_are_refused_and_store_nothing(app:
 }
 
 async fn two_hundred_concurrent_answers_with_one_ticket_store_one_row(app: TestApp) {
-    let (_, tickets, _) = ended_session(&app, "ana@example.com", "individual", &["ben@example.com"]).await;
+    let (_, tickets, _) =
+        ended_session(&app, "ana@example.com", "individual", &["ben@example.com"]).await;
     let body = json!({"ticket": tickets[0], "quality": 5, "experience": 4});
     let storm = (0..200).map(|_| {
         let (http, url, body) = (app.api.clone(), app.url("/api/v1/surveys"), body.clone());
@@ -227,8 +305,14 @@ async fn two_hundred_concurrent_answers_with_one_ticket_store_one_row(app: TestA
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let stored = statuses.iter().filter(|s| **s == StatusCode::NO_CONTENT).count();
-    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let stored = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::NO_CONTENT)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
     assert_eq!((stored, refused), (1, 199), "{statuses:?}");
     assert_eq!(count(&app, "survey_answers").await, 1);
     assert_eq!(count(&app, "survey_tickets_used").await, 1);
@@ -251,21 +335,38 @@ async fn operators_see_a_week_only_from_five_answers_and_comments_from_five_comm
     let (_, tickets, own) = ended_session(&app, "ana@example.com", "group", &CLIENTS[..4]).await;
     let op = operator(&app).await;
     let console = || async {
-        let response = op.browser.get(app.url("/admin/surveys")).send().await.unwrap();
+        let response = op
+            .browser
+            .get(app.url("/admin/surveys"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.text().await.unwrap()
     };
     let week = regroup::surveys::ticket::iso_week(app.clock.unix());
     for (i, ticket) in tickets.iter().enumerate() {
         let comment = format!("Comment number {i}");
-        assert_eq!(answer_with(&app, ticket, 4, 2 + i as i64 % 2, Some(&comment)).await, StatusCode::NO_CONTENT);
+        assert_eq!(
+            answer_with(&app, ticket, 4, 2 + i as i64 % 2, Some(&comment)).await,
+            StatusCode::NO_CONTENT
+        );
     }
     let page = console().await;
-    assert!(page.contains(&week) && page.contains("fewer than 5"), "{page}");
-    assert!(!page.contains("Comment number"), "four comments stay hidden");
+    assert!(
+        page.contains(&week) && page.contains("fewer than 5"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Comment number"),
+        "four comments stay hidden"
+    );
 
     // The fifth answer (the therapist's) shows the cell and the comments.
-    assert_eq!(answer_with(&app, &own, 2, 5, Some("Comment from the host")).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer_with(&app, &own, 2, 5, Some("Comment from the host")).await,
+        StatusCode::NO_CONTENT
+    );
     let page = console().await;
     assert!(!page.contains("fewer than 5"), "{page}");
     // Quality 4,4,4,4,2 → 3.6; experience 2,3,2,3,5 → 3.0.
@@ -277,8 +378,12 @@ async fn operators_see_a_week_only_from_five_answers_and_comments_from_five_comm
     assert!(page.contains("Comment from the host"));
 
     // Five answers but fewer than five comments in a week: no comments.
-    let (_, more, _) = ended_session(&app, "bo@example.com", "individual", &["gus@example.com"]).await;
-    assert_eq!(answer_with(&app, &more[0], 5, 5, None).await, StatusCode::NO_CONTENT);
+    let (_, more, _) =
+        ended_session(&app, "bo@example.com", "individual", &["gus@example.com"]).await;
+    assert_eq!(
+        answer_with(&app, &more[0], 5, 5, None).await,
+        StatusCode::NO_CONTENT
+    );
     let page = console().await;
     assert!(page.contains("One-to-one") && page.contains("fewer than 5"));
 
@@ -299,15 +404,24 @@ async fn a_therapist_sees_their_own_figures_from_five_answers_and_no_one_elses(a
         }
     };
     // The therapist's own answer never counts towards their figures.
-    assert_eq!(answer_with(&app, &own, 5, 5, None).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer_with(&app, &own, 5, 5, None).await,
+        StatusCode::NO_CONTENT
+    );
     for ticket in &tickets[..4] {
-        assert_eq!(answer_with(&app, ticket, 3, 4, None).await, StatusCode::NO_CONTENT);
+        assert_eq!(
+            answer_with(&app, ticket, 3, 4, None).await,
+            StatusCode::NO_CONTENT
+        );
         let hidden = summary(s.bearer.clone()).await;
         assert_eq!(hidden["answers"], Value::Null, "{hidden}");
         assert_eq!(hidden["quality"], Value::Null);
         assert_eq!(hidden["minimum_answers"], 5);
     }
-    assert_eq!(answer_with(&app, &tickets[4], 5, 5, None).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer_with(&app, &tickets[4], 5, 5, None).await,
+        StatusCode::NO_CONTENT
+    );
     let shown = summary(s.bearer.clone()).await;
     assert_eq!(shown["answers"], 5);
     assert_eq!(shown["quality"], 3.4);
@@ -318,19 +432,56 @@ async fn a_therapist_sees_their_own_figures_from_five_answers_and_no_one_elses(a
     assert_eq!(theirs["answers"], Value::Null);
     assert_eq!(theirs["quality"], Value::Null);
     // Without a token: 401.
-    let anonymous = app.api.get(app.url("/api/v1/me/survey-summary")).send().await.unwrap();
+    let anonymous = app
+        .api
+        .get(app.url("/api/v1/me/survey-summary"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
     // The dashboard shows the same figures to their owner.
-    app.browser_sign_in("ana@example.com", crate::helpers::PASSWORD).await;
+    app.browser_sign_in("ana@example.com", crate::helpers::PASSWORD)
+        .await;
     let (_, dashboard) = app.page("/dashboard").await;
     assert!(dashboard.contains("What your clients said"));
-    assert!(dashboard.contains("3.4") && dashboard.contains("4.2"), "{dashboard}");
+    assert!(
+        dashboard.contains("3.4") && dashboard.contains("4.2"),
+        "{dashboard}"
+    );
+    // And the export carries them as shown, no more.
+    let export: Value = app
+        .get_auth("/api/v1/me/export", &s.bearer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["survey_summary"]["answers"], 5);
+    assert_eq!(export["survey_summary"]["quality"], 3.4);
+
+    // Deleting the account takes its totals along; the anonymous rows stay.
+    let deleted = app
+        .delete_auth(
+            "/api/v1/me",
+            &s.bearer,
+            Some(&json!({"password": crate::helpers::PASSWORD})),
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(count(&app, "survey_therapist_totals").await, 0);
+    assert_eq!(count(&app, "survey_answers").await, 6);
 }
 
 async fn only_people_in_the_room_when_it_ends_get_a_ticket(app: TestApp) {
     // Ben is let in; Cleo is still waiting when the therapist ends it.
-    let s = setup(&app, "ana@example.com", "group", &["ben@example.com", "cleo@example.com"], 5).await;
+    let s = setup(
+        &app,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com"],
+        5,
+    )
+    .await;
     let mut host = therapist(&app, &s).await;
     let mut ben = client(&app, &s.tokens[0]).await.unwrap();
     hello(&mut ben).await;
@@ -347,7 +498,14 @@ async fn only_people_in_the_room_when_it_ends_get_a_ticket(app: TestApp) {
     assert!(waited.get("survey").is_none(), "{waited}");
 
     // A session cancelled while under way offers no survey.
-    let c = setup(&app, "bo@example.com", "individual", &["dev@example.com"], 5).await;
+    let c = setup(
+        &app,
+        "bo@example.com",
+        "individual",
+        &["dev@example.com"],
+        5,
+    )
+    .await;
     let mut host = therapist(&app, &c).await;
     let mut dev = client(&app, &c.tokens[0]).await.unwrap();
     hello(&mut dev).await;
@@ -355,7 +513,11 @@ async fn only_people_in_the_room_when_it_ends_get_a_ticket(app: TestApp) {
     send(&mut host, json!({"type": "admit_all"})).await;
     expect(&mut dev, "admitted").await;
     let cancelled = app
-        .delete_auth(&format!("/api/v1/video-sessions/{}", c.session), &c.bearer, None)
+        .delete_auth(
+            &format!("/api/v1/video-sessions/{}", c.session),
+            &c.bearer,
+            None,
+        )
         .await;
     assert!(cancelled.status().is_success());
     let ended = expect(&mut dev, "ended").await;

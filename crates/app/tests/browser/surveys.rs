@@ -11,8 +11,8 @@ use serde_json::json;
 use sqlx::{Column, Row};
 
 use crate::firefox::app_reachable_from_firefox;
-use crate::netns;
 use crate::helpers::{Backend, TestApp};
+use crate::netns;
 use crate::scene::{scene, Scene};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
@@ -53,26 +53,34 @@ async fn ends_the_session(therapist: &Browser) {
     }
 }
 
-async fn the_client_answers_and_the_therapist_skips(scene: &Scene, therapist: &Browser, ben: &Browser) {
+async fn the_client_answers_and_the_therapist_skips(
+    scene: &Scene,
+    therapist: &Browser,
+    ben: &Browser,
+) {
     scene.one_to_one(therapist, ben).await;
     ends_the_session(therapist).await;
     for browser in [therapist, ben] {
         browser.wait_text("The session has ended", 10).await;
         browser.wait_text("How was it?", 10).await;
-        browser.find("//button[normalize-space()='Skip the survey']", 5).await;
+        browser
+            .find("//button[normalize-space()='Skip the survey']", 5)
+            .await;
     }
     ben.screenshot("survey-client").await;
     ben.phone_screenshot("survey-client-phone").await;
 
     // Send without a rating: the page says what is missing.
     ben.click(SEND).await;
-    ben.wait_text("Please choose a rating for both questions", 5).await;
+    ben.wait_text("Please choose a rating for both questions", 5)
+        .await;
     ben.click(&rating("Quality of the call", 4)).await;
     ben.click(&rating("Your experience", 5)).await;
     ben.fill("Anything else", "The sound was clear.\nThank you.")
         .await;
     ben.click(SEND).await;
-    ben.wait_text("Thank you. Your answers were sent.", 10).await;
+    ben.wait_text("Thank you. Your answers were sent.", 10)
+        .await;
     ben.screenshot("survey-client-sent").await;
 
     therapist.click_button("Skip the survey").await;
@@ -88,7 +96,15 @@ async fn the_client_answers_and_the_therapist_skips(scene: &Scene, therapist: &B
     let columns: BTreeSet<&str> = row.columns().iter().map(|c| c.name()).collect();
     assert_eq!(
         columns,
-        BTreeSet::from(["week", "kind", "size_bucket", "role", "quality", "experience", "comment"]),
+        BTreeSet::from([
+            "week",
+            "kind",
+            "size_bucket",
+            "role",
+            "quality",
+            "experience",
+            "comment"
+        ]),
         "no participant or session id"
     );
     assert_eq!(row.try_get::<String, _>("role").unwrap(), "client");
@@ -107,7 +123,13 @@ async fn after_a_session_the_client_answers_the_survey_and_one_anonymous_row_is_
     let driver = Driver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (therapist, ben) = (driver.browser().await, driver.browser().await);
-    let scene = scene(app, &therapist, "individual", &[("Ben Okafor", "ben@example.com")]).await;
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
     the_client_answers_and_the_therapist_skips(&scene, &therapist, &ben).await;
     for b in [therapist, ben] {
         b.quit().await;
@@ -127,7 +149,13 @@ async fn a_client_in_firefox_answers_the_survey_after_a_session() {
     let chromium = Driver::start().await;
     let app = app_reachable_from_firefox().await;
     let (therapist, ben) = (chromium.browser().await, firefox.browser().await);
-    let scene = scene(app, &therapist, "individual", &[("Ben Okafor", "ben@example.com")]).await;
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
     the_client_answers_and_the_therapist_skips(&scene, &therapist, &ben).await;
     for b in [therapist, ben] {
         b.quit().await;
