@@ -123,6 +123,17 @@ impl Store {
         .await
     }
 
+    /// Whether a ticket with `nonce` was used: a read, so that replays of a
+    /// used ticket are refused without taking the write lock.
+    pub async fn survey_ticket_used(&self, nonce: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT nonce FROM survey_tickets_used WHERE nonce = $1")
+                .bind(nonce)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// Forgets nonces of tickets that expired before `now`: an expired
     /// ticket is refused for its date alone.
     pub async fn purge_used_survey_tickets(&self, now: i64) -> Result<u64, sqlx::Error> {

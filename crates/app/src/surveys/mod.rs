@@ -69,10 +69,12 @@ pub async fn submit(state: &AppState, submission: Submission<'_>) -> AppResult<(
     };
     // Only clients' answers count towards the therapist's own figures.
     let therapist = (answer.role == "client").then_some(ticket.therapist.as_str());
-    let stored = state
-        .store
-        .record_survey_answer(&answer, &ticket.nonce, ticket.expires, therapist)
-        .await?;
+    // The read only spares the write lock; the insert below decides.
+    let stored = !state.store.survey_ticket_used(&ticket.nonce).await?
+        && state
+            .store
+            .record_survey_answer(&answer, &ticket.nonce, ticket.expires, therapist)
+            .await?;
     if !stored {
         return Err(AppError::new(
             StatusCode::CONFLICT,
