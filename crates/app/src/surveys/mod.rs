@@ -169,33 +169,57 @@ pub async fn therapist_summary(state: &AppState, account_id: &str) -> AppResult<
     })
 }
 
-/// One row of the operators' table.
+/// One row of the operators' table: one ISO week and session kind.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct WeekRow {
+    /// ISO week, e.g. `2026-W49`.
     pub week: String,
-    pub kind: &'static str,
+    /// `individual` or `group`.
+    pub kind: String,
+    #[serde(flatten)]
     pub averages: Averages,
 }
 
+impl WeekRow {
+    pub fn label(&self) -> &'static str {
+        if self.kind == "group" {
+            "Group"
+        } else {
+            "One-to-one"
+        }
+    }
+}
+
 /// A week's comments, when it has enough of them.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct WeekComments {
     pub week: String,
+    /// In alphabetical order, not in order of arrival.
     pub comments: Vec<String>,
+}
+
+/// What operators see of the surveys.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OperatorView {
+    /// The last 26 weeks that have answers, newest first; the figures of a
+    /// cell are null when fewer than `minimum_answers` stand behind it.
+    pub weeks: Vec<WeekRow>,
+    /// Weeks with at least `minimum_comments` comments.
+    pub comments: Vec<WeekComments>,
+    pub minimum_answers: i64,
+    pub minimum_comments: i64,
 }
 
 /// The operators' view: recent weeks per session kind, and the comments of
 /// weeks with at least `MIN_COMMENTS`.
-pub async fn operator_view(state: &AppState) -> AppResult<(Vec<WeekRow>, Vec<WeekComments>)> {
+pub async fn operator_view(state: &AppState) -> AppResult<OperatorView> {
     let first = ticket::iso_week(state.clock.unix() - WEEKS_SHOWN * 7 * 86_400);
     let cells = state.store.survey_cells(&first).await?;
     let rows = cells
         .iter()
         .map(|c| WeekRow {
             week: c.week.clone(),
-            kind: if c.kind == "group" {
-                "Group"
-            } else {
-                "One-to-one"
-            },
+            kind: c.kind.clone(),
             averages: Averages::of(c.answers, c.quality_sum, c.experience_sum),
         })
         .collect();
@@ -215,7 +239,12 @@ pub async fn operator_view(state: &AppState) -> AppResult<(Vec<WeekRow>, Vec<Wee
             });
         }
     }
-    Ok((rows, comments))
+    Ok(OperatorView {
+        weeks: rows,
+        comments,
+        minimum_answers: MIN_ANSWERS,
+        minimum_comments: MIN_COMMENTS,
+    })
 }
 
 /// Housekeeping: nonces of expired tickets are no longer needed.

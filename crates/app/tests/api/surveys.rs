@@ -383,6 +383,18 @@ async fn operators_see_a_week_only_from_five_answers_and_comments_from_five_comm
         assert!(page.contains(&format!("Comment number {i}")));
     }
     assert!(page.contains("Comment from the host"));
+    // The same figures in the operators' API.
+    let api: Value = app
+        .get_auth("/api/v1/admin/surveys", &op.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["weeks"][0]["week"], week.as_str());
+    assert_eq!(api["weeks"][0]["kind"], "group");
+    assert_eq!(api["weeks"][0]["answers"], 5);
+    assert_eq!(api["weeks"][0]["quality"], 3.6);
+    assert_eq!(api["comments"][0]["comments"].as_array().unwrap().len(), 5);
 
     // Five answers but fewer than five comments in a week: no comments.
     let (_, more, _) =
@@ -394,9 +406,27 @@ async fn operators_see_a_week_only_from_five_answers_and_comments_from_five_comm
     let page = console().await;
     assert!(page.contains("One-to-one") && page.contains("fewer than 5"));
 
-    // Therapists cannot open the console.
-    let therapist = app.api.get(app.url("/admin/surveys")).send().await.unwrap();
-    assert_ne!(therapist.status(), StatusCode::OK);
+    let api: Value = app
+        .get_auth("/api/v1/admin/surveys", &op.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let one_to_one = api["weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == "individual")
+        .expect("a one-to-one cell");
+    assert_eq!(one_to_one["answers"], Value::Null);
+    assert_eq!(one_to_one["quality"], Value::Null);
+
+    // Therapists reach neither the console nor its API.
+    let visitor = app.api.get(app.url("/admin/surveys")).send().await.unwrap();
+    assert_ne!(visitor.status(), StatusCode::OK);
+    let bearer = app.fresh_token("ana@example.com").await;
+    let refused = app.get_auth("/api/v1/admin/surveys", &bearer).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
 async fn a_therapist_sees_their_own_figures_from_five_answers_and_no_one_elses(app: TestApp) {

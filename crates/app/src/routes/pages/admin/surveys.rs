@@ -13,16 +13,13 @@ use crate::auth::csrf::CsrfToken;
 use crate::auth::operator::PageOperator;
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::surveys::{self, Averages, WeekComments, WeekRow, MIN_ANSWERS, MIN_COMMENTS};
+use crate::surveys::{self, Averages, OperatorView};
 
 #[derive(Template)]
 #[template(path = "admin_surveys.html")]
 struct SurveysPage {
     nav: Nav,
-    rows: Vec<WeekRow>,
-    comments: Vec<WeekComments>,
-    min_answers: i64,
-    min_comments: i64,
+    view: OperatorView,
 }
 
 impl SurveysPage {
@@ -36,15 +33,12 @@ pub(super) async fn list(
     Extension(csrf): Extension<CsrfToken>,
     PageOperator(signed): PageOperator,
 ) -> AppResult<Response> {
-    let (rows, comments) = surveys::operator_view(&state).await?;
+    let view = surveys::operator_view(&state).await?;
     Ok(render(
         StatusCode::OK,
         &SurveysPage {
             nav: Nav::signed(&csrf, &signed),
-            rows,
-            comments,
-            min_answers: MIN_ANSWERS,
-            min_comments: MIN_COMMENTS,
+            view,
         },
     ))
 }
