@@ -7,15 +7,19 @@
 //! therapist sees their clients' averages, each only where at least
 //! `MIN_ANSWERS` answers stand behind a figure.
 
+mod figures;
 pub mod ticket;
 
 use axum::http::StatusCode;
-use serde::Serialize;
 
 use crate::domain::{clean_text, Lines};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{SurveyAnswer, SurveyCell, SurveyTotals};
+use crate::store::SurveyAnswer;
+pub use figures::{
+    operator_view, therapist_summary, Averages, OperatorView, TherapistSummary, WeekComments,
+    WeekRow,
+};
 pub use ticket::{Ticket, TicketProblem};
 
 /// No figure is shown that fewer answers stand behind.
@@ -23,8 +27,6 @@ pub const MIN_ANSWERS: i64 = 5;
 /// A week's comments are shown only when it has at least this many.
 pub const MIN_COMMENTS: i64 = 5;
 pub const MAX_COMMENT: usize = 500;
-/// Weeks the operators' table goes back.
-const WEEKS_SHOWN: i64 = 26;
 
 /// What a person sends with their ticket.
 pub struct Submission<'a> {
@@ -42,22 +44,7 @@ pub async fn submit(state: &AppState, submission: Submission<'_>) -> AppResult<(
     let comment = comment(submission.comment)?;
     let now = state.clock.unix();
     let ticket =
-        match Ticket::verify(&state.settings.survey_key, submission.ticket, now) {
-            Ok(ticket) => ticket,
-            Err(TicketProblem::Invalid) => return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "invalid_ticket",
-                "This survey link is not valid. Only people who were in the session can answer.",
-            )
-            .with_field("ticket")),
-            Err(TicketProblem::Expired) => {
-                return Err(AppError::new(
-                    StatusCode::GONE,
-                    "survey_closed",
-                    "The survey for this session has closed.",
-                ))
-            }
-        };
+        Ticket::verify(&state.settings.survey_key, submission.ticket, now).map_err(refusal)?;
     let answer = SurveyAnswer {
         week: ticket.week,
         kind: ticket.kind,
@@ -85,6 +72,23 @@ pub async fn submit(state: &AppState, submission: Submission<'_>) -> AppResult<(
     Ok(())
 }
 
+/// What a person is told about a ticket the server does not take.
+fn refusal(problem: TicketProblem) -> AppError {
+    match problem {
+        TicketProblem::Invalid => AppError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_ticket",
+            "This survey cannot be answered here. Only people who were in the session can answer it.",
+        )
+        .with_field("ticket"),
+        TicketProblem::Expired => AppError::new(
+            StatusCode::GONE,
+            "survey_closed",
+            "The survey for this session has closed.",
+        ),
+    }
+}
+
 fn rating(field: &str, value: i64) -> AppResult<i64> {
     if (1..=5).contains(&value) {
         Ok(value)
@@ -104,147 +108,6 @@ fn comment(raw: Option<&str>) -> AppResult<Option<String>> {
         return Err(problem(crate::domain::TextProblem::ControlCharacter));
     }
     Ok(Some(text.replace("\r\n", "\n")).filter(|t| !t.is_empty()))
-}
-
-/// Averages behind at least `MIN_ANSWERS` answers, or nothing.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct Averages {
-    /// How many answers the figures stand on; null when fewer than the minimum.
-    pub answers: Option<i64>,
-    /// Average rating of the call's sound and picture, 1 to 5.
-    pub quality: Option<f64>,
-    /// Average rating of the session as a whole, 1 to 5.
-    pub experience: Option<f64>,
-}
-
-impl Averages {
-    fn of(answers: i64, quality_sum: i64, experience_sum: i64) -> Self {
-        if answers < MIN_ANSWERS {
-            return Self {
-                answers: None,
-                quality: None,
-                experience: None,
-            };
-        }
-        let average = |sum: i64| (sum as f64 / answers as f64 * 10.0).round() / 10.0;
-        Self {
-            answers: Some(answers),
-            quality: Some(average(quality_sum)),
-            experience: Some(average(experience_sum)),
-        }
-    }
-
-    pub fn hidden(&self) -> bool {
-        self.answers.is_none()
-    }
-
-    /// "4.3" or "–", as pages show it.
-    pub fn shown(value: Option<f64>) -> String {
-        value.map_or_else(|| "–".into(), |v| format!("{v:.1}"))
-    }
-}
-
-/// A therapist's own figures: their clients' answers only.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct TherapistSummary {
-    #[serde(flatten)]
-    pub averages: Averages,
-    /// Figures are shown from this many answers on.
-    pub minimum_answers: i64,
-    /// Answers are added in steps of this many, so the figures never change
-    /// by one client's answer.
-    pub added_in_steps_of: i64,
-}
-
-pub async fn therapist_summary(state: &AppState, account_id: &str) -> AppResult<TherapistSummary> {
-    let SurveyTotals {
-        answers,
-        quality_sum,
-        experience_sum,
-    } = state.store.survey_totals_of(account_id).await?;
-    Ok(TherapistSummary {
-        averages: Averages::of(answers, quality_sum, experience_sum),
-        minimum_answers: MIN_ANSWERS,
-        added_in_steps_of: crate::store::TOTALS_STEP,
-    })
-}
-
-/// One row of the operators' table: one ISO week and session kind.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct WeekRow {
-    /// ISO week, e.g. `2026-W49`.
-    pub week: String,
-    /// `individual` or `group`.
-    pub kind: String,
-    #[serde(flatten)]
-    pub averages: Averages,
-}
-
-impl WeekRow {
-    pub fn label(&self) -> &'static str {
-        if self.kind == "group" {
-            "Group"
-        } else {
-            "One-to-one"
-        }
-    }
-}
-
-/// A week's comments, when it has enough of them.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct WeekComments {
-    pub week: String,
-    /// In alphabetical order, not in order of arrival.
-    pub comments: Vec<String>,
-}
-
-/// What operators see of the surveys.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct OperatorView {
-    /// The last 26 weeks that have answers, newest first; the figures of a
-    /// cell are null when fewer than `minimum_answers` stand behind it.
-    pub weeks: Vec<WeekRow>,
-    /// Weeks with at least `minimum_comments` comments.
-    pub comments: Vec<WeekComments>,
-    pub minimum_answers: i64,
-    pub minimum_comments: i64,
-}
-
-/// The operators' view: recent weeks per session kind, and the comments of
-/// weeks with at least `MIN_COMMENTS`.
-pub async fn operator_view(state: &AppState) -> AppResult<OperatorView> {
-    let first = ticket::iso_week(state.clock.unix() - WEEKS_SHOWN * 7 * 86_400);
-    let cells = state.store.survey_cells(&first).await?;
-    let rows = cells
-        .iter()
-        .map(|c| WeekRow {
-            week: c.week.clone(),
-            kind: c.kind.clone(),
-            averages: Averages::of(c.answers, c.quality_sum, c.experience_sum),
-        })
-        .collect();
-    let mut weeks: Vec<(&str, i64)> = Vec::new();
-    for SurveyCell { week, comments, .. } in &cells {
-        match weeks.last_mut() {
-            Some((w, n)) if w == week => *n += comments,
-            _ => weeks.push((week, *comments)),
-        }
-    }
-    let mut comments = Vec::new();
-    for (week, count) in weeks {
-        if count >= MIN_COMMENTS {
-            comments.push(WeekComments {
-                week: week.to_owned(),
-                comments: state.store.survey_comments(week).await?,
-            });
-        }
-    }
-    Ok(OperatorView {
-        weeks: rows,
-        comments,
-        minimum_answers: MIN_ANSWERS,
-        minimum_comments: MIN_COMMENTS,
-    })
 }
 
 /// Housekeeping: nonces of expired tickets are no longer needed.
@@ -302,17 +165,5 @@ mod tests {
         }
         assert!(comment(Some(&"é".repeat(500))).is_ok());
         assert!(comment(Some(&"é".repeat(501))).is_err());
-    }
-
-    #[test]
-    fn averages_hide_below_five_answers() {
-        assert!(Averages::of(4, 20, 20).hidden());
-        let five = Averages::of(5, 21, 17);
-        assert_eq!(
-            (five.answers, five.quality, five.experience),
-            (Some(5), Some(4.2), Some(3.4))
-        );
-        assert_eq!(Averages::shown(None), "–");
-        assert_eq!(Averages::shown(Some(4.0)), "4.0");
     }
 }
