@@ -3,6 +3,7 @@
 import { Devices } from './room-devices.js';
 import { Signal, Media } from './room-signal.js';
 import { Probe } from './room-probe.js';
+import { offerSurvey } from './room-survey.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -139,7 +140,7 @@ async function handle(msg) {
     case 'removed':
     case 'ended':
     case 'locked':
-      finish(msg.type === 'ended' ? 'The session has ended' : 'You are not in the session', msg.message);
+      finish(msg.type === 'ended' ? 'The session has ended' : 'You are not in the session', msg.message, msg.survey);
       break;
     case 'replaced':
       finish('Open in another window', 'This session is now open in another window or device.');
@@ -252,13 +253,14 @@ function stopMedia() {
   streams.clear();
 }
 
-function finish(title, text) {
+function finish(title, text, survey) {
   stopMedia();
   signal.close();
   devices.stop();
   $('closed-title').textContent = title;
   $('closed-text').textContent = text;
   show('closed');
+  offerSurvey(survey);
 }
 
 document.addEventListener('regroup:stream', (event) => {

@@ -413,7 +413,10 @@ pub async fn export(
         })
         .collect();
     let video_sessions = crate::schedule::list(state, account, 0, i64::MAX / 2).await?;
+    // As the dashboard shows it: the anonymous answers are no one's to export.
+    let survey_summary = crate::surveys::therapist_summary(state, &account.id).await?;
     Ok(serde_json::json!({
+        "survey_summary": survey_summary,
         "policy_acknowledgements": site.acknowledgements,
         "support_tickets": site.tickets,
         "announcements_opted_out_at": site.opted_out_at,

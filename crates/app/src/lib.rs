@@ -30,5 +30,6 @@ pub mod site;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod surveys;
 pub mod telemetry;
 pub mod tls;

@@ -103,6 +103,7 @@ impl Application {
             session_idle: config.session_idle,
             session_max: config.session_max,
             throttle_key: store.server_secret("throttle").await?,
+            survey_key: store.server_secret("survey").await?,
             job_interval: config.job_interval,
             geoip: crate::site::geo::GeoIp::open(config.geoip_db.as_deref())?,
             trusted_proxies: config.trusted_proxies.clone(),
@@ -263,6 +264,7 @@ async fn housekeeping(state: AppState) {
             tracing::warn!(error = %err, "could not purge old sign-in failures");
         }
         crate::site::housekeeping(&state).await;
+        crate::surveys::housekeeping(&state).await;
     }
 }
 

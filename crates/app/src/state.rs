@@ -34,6 +34,8 @@ pub struct Settings {
     pub session_max: Duration,
     /// Keys the hashes of source addresses and emails in the throttling table.
     pub throttle_key: Vec<u8>,
+    /// Signs the satisfaction survey tickets sent when a session ends.
+    pub survey_key: Vec<u8>,
     pub job_interval: Option<Duration>,
     /// Region and city lookup for the analytics, when a database is configured.
     pub geoip: Option<crate::site::geo::GeoIp>,

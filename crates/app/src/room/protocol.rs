@@ -250,6 +250,11 @@ pub enum ServerMsg {
     },
     Ended {
         message: &'static str,
+        /// A ticket for the satisfaction survey (`POST /api/v1/surveys`),
+        /// only to people in the room when the session ended; absent when
+        /// there is no survey (closed from outside, or not in the room).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        survey: Option<String>,
     },
     Locked {
         message: &'static str,

@@ -327,6 +327,7 @@ async fn pump(state: AppState, session: SessionRow, who: Identity, mut socket: W
 fn ended() -> ServerMsg {
     ServerMsg::Ended {
         message: "This session has ended.",
+        survey: None,
     }
 }
 

@@ -56,6 +56,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/room-probe.js"),
     ),
+    (
+        "room-survey.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-survey.js"),
+    ),
+    (
+        "room-survey.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../../web/room-survey.css"),
+    ),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

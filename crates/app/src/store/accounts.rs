@@ -326,6 +326,7 @@ impl Store {
                 "email_tokens",
                 "recovery_codes",
                 "calendar_feeds",
+                "survey_therapist_totals",
             ] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
                     .bind(&id)

@@ -19,6 +19,7 @@ mod room_leases;
 mod room_state;
 mod secrets;
 mod site;
+mod surveys;
 mod throttle;
 mod video_sessions;
 
@@ -39,6 +40,7 @@ pub use jobs::JobRow;
 pub use nodes::{Beat, NodeRow, NODE_TIMEOUT_SECS};
 pub use room_leases::LEASE_SECS;
 pub use room_state::KeptRoom;
+pub use surveys::{SurveyAnswer, SurveyCell, SurveyTotals, TOTALS_STEP};
 pub use video_sessions::{ParticipantRow, SessionRow};
 
 use std::sync::Arc;

@@ -37,6 +37,7 @@ mod sessions;
 mod sign_in_throttle;
 mod site;
 mod site_retention;
+mod surveys;
 mod tls;
 mod totp;
 mod video_sessions;

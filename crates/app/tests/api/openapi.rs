@@ -15,6 +15,8 @@ const REQUIRED: &[(&str, &str)] = &[
     ("get", "/api/v1/me/export"),
     ("post", "/api/v1/me/calendar-feed"),
     ("delete", "/api/v1/me/calendar-feed"),
+    ("get", "/api/v1/me/survey-summary"),
+    ("post", "/api/v1/surveys"),
 ];
 
 #[tokio::test]

@@ -49,7 +49,7 @@ fn totp_code(secret: &str, at: i64) -> String {
 /// An operator as `regroup admin create` makes one (TOTP enrolled), signed in
 /// both with a bearer token and in its own browser.
 pub(crate) struct Operator {
-    token: String,
+    pub(crate) token: String,
     pub(crate) browser: reqwest::Client,
 }
 

@@ -18,7 +18,7 @@ use crate::ONE_AT_A_TIME;
 
 /// A test app whose media engine listens on the namespace's test address
 /// (see netns.rs for why Firefox needs one).
-async fn app_reachable_from_firefox() -> TestApp {
+pub(crate) async fn app_reachable_from_firefox() -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |config| {
         config.media.udp = SocketAddr::new(netns::TEST_IP, 0);
         config.media.tcp = Some(SocketAddr::new(netns::TEST_IP, 0));

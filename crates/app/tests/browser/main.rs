@@ -17,6 +17,7 @@ mod person;
 mod reconnect;
 mod scene;
 mod screen;
+mod surveys;
 mod webdriver;
 
 use std::time::Duration;

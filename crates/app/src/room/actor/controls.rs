@@ -1,6 +1,8 @@
 //! The therapist's controls: admit, deny, move back, lock, mute, camera
 //! off, allow, remove, end.
 
+use std::collections::HashMap;
+
 use regroup_sfu::{SfuError, TrackKind};
 
 use super::{actor_of, not_allowed, unknown_person, Ending, Room, WAIT_TEXT};
@@ -239,6 +241,7 @@ impl Room {
     /// Ends the room for everyone. Unless it was closed from outside, the
     /// session is over for good and its links stop working.
     pub(super) async fn end(&mut self, message: &'static str, how: Ending) {
+        let surveys = self.survey_tickets(how);
         let admitted: Vec<(String, Role)> = self
             .members
             .iter()
@@ -262,14 +265,43 @@ impl Room {
             self.mark_over(how).await;
         }
         // Told last, so that everything above is recorded when they hear it.
-        let ended = ServerMsg::Ended { message };
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
-            self.send_conn(conn, &ended);
+            let survey = surveys.get(&conn).cloned();
+            self.send_conn(conn, &ServerMsg::Ended { message, survey });
             self.close_conn(conn);
         }
         tracing::info!(session = %self.ctx.session.id, "room ended");
         self.done = true;
+    }
+
+    /// A survey ticket for the socket of each person in the room, when the
+    /// session is over for good (not when it was closed from outside).
+    fn survey_tickets(&self, how: Ending) -> HashMap<ConnId, String> {
+        if how == Ending::Closed {
+            return HashMap::new();
+        }
+        let present: Vec<(ConnId, Role)> = self
+            .members
+            .values()
+            .filter(|m| m.admitted)
+            .filter_map(|m| Some((m.conn?, m.role)))
+            .collect();
+        let people = self.members.values().filter(|m| m.admitted).count();
+        let session = &self.ctx.session;
+        present
+            .into_iter()
+            .map(|(conn, role)| {
+                let ticket = crate::surveys::ticket_for(
+                    &self.ctx.state,
+                    &session.kind,
+                    people,
+                    role.as_str(),
+                    &session.owner_id,
+                );
+                (conn, ticket)
+            })
+            .collect()
     }
 
     /// Records that the session is over, so its links stay closed.

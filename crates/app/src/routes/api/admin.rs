@@ -1,4 +1,5 @@
-//! The operators' API: aggregate analytics only, never client data.
+//! The operators' API: aggregate analytics and survey figures only, never
+//! client data.
 
 use axum::extract::State;
 use axum::Json;
@@ -11,9 +12,12 @@ use crate::error::{AppResult, ErrorBody};
 use crate::extract::QueryString;
 use crate::site::summary::{self, Summary};
 use crate::state::AppState;
+use crate::surveys::{self, OperatorView};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(analytics_summary))
+    OpenApiRouter::new()
+        .routes(routes!(analytics_summary))
+        .routes(routes!(surveys))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -39,4 +43,18 @@ async fn analytics_summary(
 ) -> AppResult<Json<Summary>> {
     let range = summary::range(&state, range.from.as_deref(), range.to.as_deref())?;
     Ok(Json(summary::summarize(&state, range).await?))
+}
+
+/// Satisfaction survey figures per ISO week and session kind, as on
+/// `/admin/surveys`: a cell's figures are null below five answers, and a
+/// week's comments are listed only from five comments on.
+#[utoipa::path(operation_id = "admin_surveys", get, path = "/api/v1/admin/surveys", tag = "admin",
+    security(("bearer" = [])),
+    responses((status = 200, body = OperatorView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an operator")))]
+async fn surveys(
+    State(state): State<AppState>,
+    _operator: ApiOperator,
+) -> AppResult<Json<OperatorView>> {
+    Ok(Json(surveys::operator_view(&state).await?))
 }

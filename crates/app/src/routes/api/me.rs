@@ -11,12 +11,28 @@ use crate::calendar_feed::{self, FeedStatus};
 use crate::error::{AppResult, ErrorBody};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::state::AppState;
+use crate::surveys::{self, TherapistSummary};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(show, update, delete))
         .routes(routes!(export))
         .routes(routes!(calendar_feed_on, calendar_feed_off))
+        .routes(routes!(survey_summary))
+}
+
+/// The signed-in therapist's satisfaction figures: averages of their
+/// clients' anonymous survey answers, only once at least five stand behind
+/// them (`answers` and the averages are null until then).
+#[utoipa::path(operation_id = "me_survey_summary", get, path = "/api/v1/me/survey-summary", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = TherapistSummary), (status = 401, body = ErrorBody)))]
+async fn survey_summary(
+    State(state): State<AppState>,
+    ApiTherapist(signed): ApiTherapist,
+) -> AppResult<Json<TherapistSummary>> {
+    Ok(Json(
+        surveys::therapist_summary(&state, &signed.account.id).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

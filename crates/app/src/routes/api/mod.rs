@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 mod me;
 mod responses;
+mod surveys;
 mod therapists;
 mod video_sessions;
 
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(me::router())
         .merge(clients::router())
         .merge(video_sessions::router())
+        .merge(surveys::router())
         .merge(admin::router())
         .split_for_parts();
     // After the merge: the operations exist only now.

@@ -12,6 +12,7 @@ use crate::auth::csrf::CsrfToken;
 use crate::auth::session::PageTherapist;
 use crate::schedule;
 use crate::state::AppState;
+use crate::surveys::{self, Averages, TherapistSummary};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/dashboard", get(dashboard))
@@ -25,6 +26,14 @@ struct DashboardPage {
     today: Vec<SessionLine>,
     upcoming: Vec<SessionLine>,
     time_zone: String,
+    /// Averages of the clients' survey answers (hidden below five).
+    survey: Option<TherapistSummary>,
+}
+
+impl DashboardPage {
+    fn shown(&self, value: &Option<f64>) -> String {
+        Averages::shown(*value)
+    }
 }
 
 async fn dashboard(
@@ -74,6 +83,11 @@ async fn dashboard(
         today: today.into_iter().map(|(line, _)| line).collect(),
         upcoming: upcoming.into_iter().map(|(line, _)| line).collect(),
         time_zone: tz_name,
+        // The figures are a nicety: the dashboard shows without them.
+        survey: surveys::therapist_summary(&state, &signed.account.id)
+            .await
+            .inspect_err(|err| tracing::warn!(error = %err, "could not read survey figures"))
+            .ok(),
     };
     render(StatusCode::OK, &page)
 }

@@ -1,12 +1,13 @@
 //! The operators' console under `/admin`: analytics, the therapist
 //! directory, support tickets, privacy inquiries, announcements, policy
-//! versions and the audit log. Nothing here reads client records.
+//! versions, the audit log and satisfaction surveys. Nothing here reads client records.
 
 mod analytics;
 mod announcements;
 mod audit_log;
 mod inquiries;
 mod policies;
+mod surveys;
 mod therapists;
 mod tickets;
 
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
             get(policies::list).post(policies::publish),
         )
         .route("/admin/audit", get(audit_log::search))
+        .route("/admin/surveys", get(surveys::list))
 }
 
 /// A form with nothing in it but the CSRF token: a bare button.
