@@ -473,7 +473,13 @@ pub async fn delete(
     // client data (backups included) is unreadable, even if a later step fails.
     state.keys.shred(&account.id).await?;
     state.store.delete_account(&account.id).await?;
-    state.rooms.owner_suspended(&account.id);
+    crate::room::across::tell(
+        state,
+        crate::room::across::Outside::OwnerGone {
+            owner_id: &account.id,
+        },
+    )
+    .await;
     tracing::info!(account = %account.id, "account deleted; data key destroyed");
     Ok(())
 }

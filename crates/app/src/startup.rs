@@ -179,6 +179,9 @@ impl Application {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         // Stops with the server even when the serving future is dropped
         // rather than finished: a node that is gone must look gone.
+        let notices = AbortOnDrop(tokio::spawn(crate::room::across::follow_forever(
+            self.state.clone(),
+        )));
         let heartbeat = AbortOnDrop(tokio::spawn(crate::nodes::beat_forever(
             self.state.clone(),
             self.beat_every,
@@ -218,6 +221,7 @@ impl Application {
         .context("while serving HTTP");
         housekeeping.abort();
         drop(heartbeat);
+        drop(notices);
         if let Err(err) = self.state.store.node_gone(&self.state.node.id).await {
             tracing::warn!(error = %err, "could not remove this node's row");
         }

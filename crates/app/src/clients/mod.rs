@@ -281,7 +281,14 @@ pub async fn delete(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -
     if !state.store.delete_client(&owner.id, id).await? {
         return Err(AppError::not_found());
     }
-    state.rooms.client_deleted(&owner.id, id);
+    crate::room::across::tell(
+        state,
+        crate::room::across::Outside::ClientDeleted {
+            owner_id: &owner.id,
+            client_id: id,
+        },
+    )
+    .await;
     trace(state, owner, Action::ClientDeleted, Some(id), addr).await?;
     tracing::info!(client = %id, "client deleted");
     Ok(())

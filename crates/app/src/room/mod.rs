@@ -4,6 +4,7 @@
 //! `protocol.rs`); media goes to the engine (`regroup_sfu`), whose events a
 //! single dispatcher hands to the room they name.
 
+pub mod across;
 mod actor;
 pub mod protocol;
 mod rate;

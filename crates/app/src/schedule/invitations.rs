@@ -90,7 +90,14 @@ pub async fn revoke(
     state.store.mark_participant(&p.id, "revoked", now).await?;
     state.store.cancel_jobs_for(&p.id, now).await?;
     // An open room drops them now, not at the old end time.
-    state.rooms.invitation_revoked(&row.id, &p.id);
+    crate::room::across::tell(
+        state,
+        crate::room::across::Outside::Revoked {
+            session_id: &row.id,
+            participant_id: &p.id,
+        },
+    )
+    .await;
     if notify && p.status != "pending" {
         send(state, row, p, Mail::Cancellation).await?;
     }

@@ -290,7 +290,7 @@ pub async fn update(
     row.updated_at = now;
     state.store.update_session(&row).await?;
     // A live room closes at once if the new time no longer covers now.
-    state.rooms.session_changed(&row);
+    crate::room::across::tell(state, crate::room::across::Outside::Session(&row)).await;
 
     for p in &removed {
         invitations::revoke(state, &row, p, true).await?;
@@ -333,7 +333,7 @@ pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()
     state.store.update_session(&row).await?;
     // First, so that a live room tells everyone "cancelled" rather than
     // "removed" one by one.
-    state.rooms.session_changed(&row);
+    crate::room::across::tell(state, crate::room::across::Outside::Session(&row)).await;
     for p in state.store.participants_of(&row.id).await? {
         if p.status != "revoked" {
             invitations::revoke(state, &row, &p, true).await?;

@@ -378,3 +378,66 @@ async fn expect_any(ws: &mut crate::room::Ws) -> Value {
         .await
         .expect("a message within 10 s")
 }
+
+/// A change made through another node reaches the room where it is open:
+/// the therapist removes one client through node B's API and cancels the
+/// session, while the room lives on node A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_on_another_node_reach_the_open_room() {
+    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let b = a.another_node().await;
+    let s = setup(
+        &a,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com"],
+        10,
+    )
+    .await;
+    let (home, other) = if socket_named_by(&a, &s.session, &s.cookie)
+        .await
+        .starts_with('/')
+    {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let mut host = therapist(home, &s).await;
+    let mut guests = Vec::new();
+    for token in &s.tokens {
+        let mut ws = client(home, token).await.unwrap();
+        hello(&mut ws).await;
+        let welcome = expect(&mut ws, "welcome").await;
+        send(&mut host, json!({"type": "admit", "id": welcome["you"]})).await;
+        expect(&mut ws, "admitted").await;
+        guests.push(ws);
+    }
+
+    // Cleo comes off the session, through the other node.
+    let since = Instant::now();
+    let response = other
+        .patch_auth(
+            &format!("/api/v1/video-sessions/{}", s.session),
+            &s.bearer,
+            &json!({"client_ids": [s.clients[0]]}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    expect(&mut guests[1], "removed").await;
+    let took = since.elapsed();
+    eprintln!("a removal made on another node reached the room in {took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    // Then the session is cancelled there: the room ends for everyone.
+    let response = other
+        .delete_auth(
+            &format!("/api/v1/video-sessions/{}", s.session),
+            &s.bearer,
+            None,
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let ended = expect(&mut guests[0], "ended").await;
+    assert_eq!(ended["message"], "Your therapist cancelled this session.");
+    expect(&mut host, "ended").await;
+}

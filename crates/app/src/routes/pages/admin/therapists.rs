@@ -140,7 +140,13 @@ pub(super) async fn act(
                 .store
                 .delete_auth_sessions_except(&account.id, None)
                 .await?;
-            state.rooms.owner_suspended(&account.id);
+            crate::room::across::tell(
+                &state,
+                crate::room::across::Outside::OwnerGone {
+                    owner_id: &account.id,
+                },
+            )
+            .await;
         }
         TherapistAction::Reinstate => {}
         TherapistAction::ResendVerification => {
