@@ -61,6 +61,7 @@ impl Room {
                 }
                 m.admitted = false;
                 m.sharing = false;
+                m.hand = false;
                 let media = m.media.take();
                 let conn = m.conn;
                 self.leave_media(media).await;
