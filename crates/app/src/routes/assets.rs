@@ -45,6 +45,41 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/room-probe.js"),
     ),
+    (
+        "room-icons.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-icons.js"),
+    ),
+    (
+        "room-menu.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-menu.js"),
+    ),
+    (
+        "room-layout.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-layout.js"),
+    ),
+    (
+        "room-stats.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-stats.js"),
+    ),
+    (
+        "room-tiles.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-tiles.js"),
+    ),
+    (
+        "room-toolbar.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-toolbar.js"),
+    ),
+    (
+        "room-panels.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-panels.js"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {

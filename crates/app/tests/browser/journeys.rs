@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::person;
-use crate::scene::decodes_from;
+use crate::scene::{decodes_from, sends_chat};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
@@ -47,11 +47,9 @@ pub async fn therapist_and_client_journey(app: &TestApp, therapist: &Browser, be
     decodes_from(therapist, "the therapist", 1).await;
     decodes_from(ben, "Ben", 1).await;
 
-    therapist.fill("Message", "Welcome, Ben").await;
-    therapist.click_button("Send").await;
+    sends_chat(therapist, "Welcome, Ben").await;
     ben.wait_text("Welcome, Ben", 10).await;
-    ben.fill("Message", "Thank you, Ana").await;
-    ben.click_button("Send").await;
+    sends_chat(ben, "Thank you, Ana").await;
     therapist.wait_text("Thank you, Ana", 10).await;
 
     therapist.click_button("Sign out").await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
-use crate::scene::{decodes_from, scene, tile_button};
+use crate::scene::{decodes_from, ends_the_session, scene, tile_action};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
@@ -122,9 +122,9 @@ async fn an_ice_restart_or_a_dropped_socket_keeps_everyone_in_the_room() {
     drop_socket_and_return(&therapist, "the therapist").await;
     decodes_from(&therapist, "therapist after their reconnect", 1).await;
     decodes_from(&ben, "Ben after the therapist's reconnect", 1).await;
-    therapist.click(&tile_button("Ben Okafor", "Mute")).await;
+    tile_action(&therapist, "Ben Okafor", "Mute").await;
     ben.wait_text("Unmute me", 10).await;
-    therapist.click_button("End session").await;
+    ends_the_session(&therapist).await;
     ben.wait_text("The session has ended", 10).await;
 
     for b in [therapist, ben] {
