@@ -78,7 +78,7 @@ export function layout(container, els, opts) {
     height = placeGrid(main, 0, 0, W, H);
   }
   if (opts.pip) {
-    const w = Math.max(104, Math.min(260, W * 0.24));
+    const w = Math.max(128, Math.min(260, W * 0.24));
     const h = w / RATIO;
     const m = 12;
     const c = opts.corner || 'br';

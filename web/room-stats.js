@@ -5,7 +5,10 @@
 const EVERY_MS = 2000;
 
 // good / fair / poor, and the figures in words for the tooltip.
-export function judge({ rtt, loss, height }) {
+// `people`: how many are in the room; beyond nine the server sends everyone
+// the lowest layer on purpose (layer_cap in the room actor), so a small
+// picture says nothing about the connection there.
+export function judge({ rtt, loss, height, people = 2 }) {
   let level = 'good';
   const worse = (l) => { if (l === 'poor' || level === 'good') level = l; };
   if (rtt != null && rtt > 0.3) worse('fair');
@@ -14,7 +17,7 @@ export function judge({ rtt, loss, height }) {
   if (loss != null && loss > 0.08) worse('poor');
   // The lowest layer (a quarter of the camera) means the sender or this
   // receiver is short of bandwidth.
-  if (height && height < 150) worse('fair');
+  if (height && height < 150 && people <= 9) worse('fair');
   const parts = [];
   if (rtt != null) parts.push(`RTT ${Math.round(rtt * 1000)} ms`);
   if (loss != null) parts.push(`loss ${(loss * 100).toFixed(1)}%`);
@@ -83,7 +86,7 @@ export class Stats {
 }
 
 // One person's figures from their tracks: the worst loss, the camera's height.
-export function forPerson(stats, trackIds) {
+export function forPerson(stats, trackIds, people) {
   let loss = null;
   let height = 0;
   for (const id of trackIds) {
@@ -92,5 +95,5 @@ export function forPerson(stats, trackIds) {
     if (t.loss != null) loss = Math.max(loss || 0, t.loss);
     if (t.kind === 'video' && t.height) height = t.height;
   }
-  return judge({ rtt: stats.rtt, loss, height });
+  return judge({ rtt: stats.rtt, loss, height, people });
 }

@@ -329,6 +329,8 @@ export class Tiles {
       self.move.setAttribute('aria-label', `Move my picture (now ${where})`);
       self.move.querySelector('.tip').textContent = 'Move my picture';
     }
+    // The big tile's name and tools step aside from the corner the picture covers.
+    this.container.dataset.pip = pip ? this.corner : '';
     layout(this.container, els, { featured, pip, corner: this.corner });
   }
 
@@ -336,7 +338,7 @@ export class Tiles {
     this.stats = stats;
     for (const t of this.tiles.values()) {
       if (!t.quality || !t.tracks || !t.tracks.length) continue;
-      const q = forPerson(stats, t.tracks);
+      const q = forPerson(stats, t.tracks, this.tiles.size);
       t.quality.hidden = false;
       t.quality.dataset.level = q.level;
       const label = `Connection ${q.level}: ${q.detail}`;

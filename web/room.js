@@ -6,7 +6,7 @@
 // Plain DOM; every text goes in with textContent.
 import { Devices } from './room-devices.js';
 import { Signal, Media } from './room-signal.js';
-import { Probe } from './room-probe.js';
+import { startPrecall, joinRefused } from './room-precall.js';
 import { Tiles } from './room-tiles.js';
 import { Toolbar } from './room-toolbar.js';
 import { Panels, unlockChime } from './room-panels.js';
@@ -109,52 +109,9 @@ function reconnecting(on) {
 }
 
 // ---- pre-call ----
-const devicesReady = devices.start().catch(() => null);
-const PROBE_RESULTS = {
-  udp: 'Connected to the video server. Video and sound get through your network.',
-  tcp: 'Connected to the video server. Your network blocks the fastest route, so video takes a slower one and may be less smooth.',
-  relay: 'Connected to the video server through a relay. Video and sound get through your network.',
-};
-let probe = null;
-signal.open().then(() => {
-  if (typeof RTCPeerConnection !== 'function') {
-    $('connectivity').textContent = 'This browser cannot make video calls. Please use a current Chrome, Edge, Firefox or Safari.';
-    return;
-  }
-  $('connectivity').textContent = 'Checking that video can get through your network…';
-  probe = new Probe(signal);
-  probe.run().then((how) => {
-    $('connectivity').textContent = PROBE_RESULTS[how] || PROBE_RESULTS.udp;
-  }, () => {
-    $('connectivity').textContent = 'The video server answers, but video could not get through your network. Try another network (a phone hotspot, for example), or ask whoever runs this network to allow video calls.';
-  });
-}).catch(() => {
-  $('connectivity').textContent = 'Could not reach the video server. Check your internet connection and reload the page.';
-});
-
-$('join-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  // The click is the gesture that lets the page play the waiting-room chime.
-  if (isTherapist) unlockChime();
-  const error = $('join-error');
-  const ack = $('ack');
-  if (ack && !ack.checked) {
-    error.textContent = 'Please tick the box to confirm that you will keep the group confidential.';
-    error.hidden = false;
-    ack.focus();
-    return;
-  }
-  await devicesReady;
-  if (!devices.stream) {
-    error.textContent = 'Your camera and microphone are not available. Allow them in the address bar, then reload the page.';
-    error.hidden = false;
-    return;
-  }
-  error.hidden = true;
-  const name = $('display-name');
-  $('join-button').disabled = true;
-  signal.join({ display_name: name ? name.value : null, ack_confidential: ack ? ack.checked : false });
-});
+// The Join click is also the gesture that lets the page play the
+// waiting-room chime.
+const precall = startPrecall(signal, devices, () => { if (isTherapist) unlockChime(); });
 
 // Space on the stage itself (not on a button in it) mutes and unmutes.
 $('stage').addEventListener('keydown', (event) => {
@@ -178,6 +135,7 @@ signal.addEventListener('message', (event) => {
 
 async function handle(msg) {
   trace.push(msg.type === 'error' ? `error:${msg.code}` : msg.type);
+  const probe = precall.probe();
   if (probe && await probe.handle(msg)) return;
   switch (msg.type) {
     case 'welcome':
@@ -257,9 +215,7 @@ async function handle(msg) {
       break;
     case 'error':
       if (msg.code === 'confidentiality_required' || msg.code === 'bad_name') {
-        $('join-error').textContent = msg.message;
-        $('join-error').hidden = false;
-        $('join-button').disabled = false;
+        joinRefused(msg.message);
       } else if (msg.code === 'bad_sdp' || msg.code === 'media_unavailable') {
         recover();
       } else if (msg.code === 'room_full') {

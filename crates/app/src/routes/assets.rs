@@ -46,6 +46,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../../web/room-probe.js"),
     ),
     (
+        "room-precall.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-precall.js"),
+    ),
+    (
         "room-icons.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/room-icons.js"),

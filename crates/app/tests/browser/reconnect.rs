@@ -50,10 +50,22 @@ async fn shown_tracks(browser: &Browser) -> String {
 async fn drop_socket_and_return(browser: &Browser, who: &str) -> Vec<String> {
     let before = trace(browser).await.len();
     browser.js("window.regroup.dropSignal()", json!([])).await;
+    // The page says so over the stage while it finds its way back.
+    browser.wait_text("Reconnecting…", 5).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let after: Vec<String> = trace(browser).await.split_off(before);
-        if after.iter().any(|t| t == "welcome") && after.iter().any(|t| t == "media_answer") {
+        let overlay_gone = browser
+            .js(
+                "return document.getElementById('reconnecting').hidden",
+                json!([]),
+            )
+            .await
+            == json!(true);
+        if after.iter().any(|t| t == "welcome")
+            && after.iter().any(|t| t == "media_answer")
+            && overlay_gone
+        {
             return after;
         }
         assert!(

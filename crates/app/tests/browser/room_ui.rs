@@ -61,7 +61,9 @@ async fn opens(browser: &Browser, button: &str) {
     if attribute(browser, &xpath, "aria-expanded").await != "true" {
         browser.click_button(button).await;
     }
-    browser.find(&format!("{xpath}[@aria-expanded='true']"), 10).await;
+    browser
+        .find(&format!("{xpath}[@aria-expanded='true']"), 10)
+        .await;
 }
 
 /// The connection indicator on a remote tile says good / fair / poor and
@@ -175,7 +177,10 @@ async fn the_one_to_one_room_fills_the_window_with_a_movable_self_view_and_confi
     // (It glides there: a moment for the move.)
     tokio::time::sleep(Duration::from_millis(600)).await;
     let (sx2, _, _, _) = tile_box(&therapist, "You").await;
-    assert!(sx2 < ox + ow / 2.0, "the self-view moved to the left: {sx} -> {sx2}");
+    assert!(
+        sx2 < ox + ow / 2.0,
+        "the self-view moved to the left: {sx} -> {sx2}"
+    );
     let moved = attribute(
         &therapist,
         "//figure[contains(@class, 'self')]//button[contains(@class, 'pip-move')]",
