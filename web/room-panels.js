@@ -14,6 +14,7 @@ export class Panels {
     this.panels = { chat: $('chat-panel'), people: $('people-panel') };
     this.unread = 0;
     this.waitingCount = 0;
+    this.autoOpened = false;
     this.baseTitle = document.title;
     this.rows = new Map(); // person id -> { li, menu }
     for (const name of Object.keys(this.panels)) {
@@ -38,6 +39,7 @@ export class Panels {
   }
 
   toggle(name, moveFocus) {
+    this.autoOpened = false;
     if (this.open === name) this.close(true);
     else this.show(name, moveFocus);
   }
@@ -148,8 +150,9 @@ export class Panels {
         this.rows.delete(id);
       }
     }
-    // Raised hands first, in arrival order otherwise.
-    items.sort((a, b) => Number(b.classList.contains('hand-up')) - Number(a.classList.contains('hand-up')));
+    // Oneself first, then raised hands, in arrival order otherwise.
+    const rank = (li) => (li === (this.rows.get(me) || {}).li ? 0 : li.classList.contains('hand-up') ? 1 : 2);
+    items.sort((a, b) => rank(a) - rank(b));
     const current = [...list.children];
     if (current.length !== items.length || current.some((el, i) => el !== items[i])) list.replaceChildren(...items);
     $('people-count').textContent = String(roster.length);
@@ -186,12 +189,20 @@ export class Panels {
     this.waitingCount = people.length;
     this.badge('people', people.length);
     document.title = people.length ? `(${people.length}) ${this.baseTitle}` : this.baseTitle;
+    // Opened by an arrival, the panel goes again once nobody waits.
+    if (!people.length && this.autoOpened && this.open === 'people') {
+      this.autoOpened = false;
+      this.close(this.panels.people.contains(document.activeElement));
+    }
     // The count is news; once nobody waits, a stale count must not linger.
     if (!people.length && / waiting to be let in\.$/.test($('room-status').textContent)) this.ctx.notice('');
     if (people.length > before) {
       chime();
       // Someone arrived: show who, unless the therapist is busy in the chat.
-      if (!this.open) this.show('people', false);
+      if (!this.open) {
+        this.show('people', false);
+        this.autoOpened = true;
+      }
       this.ctx.notice(people.length === 1 ? `${people[0].name} is waiting to be let in.` : `${people.length} waiting to be let in.`);
     }
   }

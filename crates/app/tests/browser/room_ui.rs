@@ -364,7 +364,7 @@ async fn in_a_group_a_raised_hand_reaches_the_therapist_and_tiles_can_be_pinned(
         .await;
     opens(&therapist, "Participants").await;
     therapist
-        .find("//ul[@id='people-list']/li[1][contains(@class, 'hand-up') and contains(., 'Ben Okafor') and contains(., 'hand raised')]", 10)
+        .find("//ul[@id='people-list']/li[2][contains(@class, 'hand-up') and contains(., 'Ben Okafor') and contains(., 'hand raised')]", 10)
         .await;
     cleo.wait_text("hand raised", 10).await;
     sees_the_connection_indicator(&therapist, "Cleo Park").await;
