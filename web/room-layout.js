@@ -46,11 +46,12 @@ function placeGrid(els, x0, y0, W, H) {
   return y0 + Math.max(total, H);
 }
 
+// Whole pixels, rounded down: a rounded-up pixel would overflow the stage.
 function put(el, x, y, w, h) {
-  el.style.left = `${Math.round(x)}px`;
-  el.style.top = `${Math.round(y)}px`;
-  el.style.width = `${Math.round(w)}px`;
-  el.style.height = `${Math.round(h)}px`;
+  el.style.left = `${Math.floor(x)}px`;
+  el.style.top = `${Math.floor(y)}px`;
+  el.style.width = `${Math.floor(w)}px`;
+  el.style.height = `${Math.floor(h)}px`;
 }
 
 // `opts`: { featured: element or null, pip: element or null, corner }.

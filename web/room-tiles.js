@@ -331,7 +331,9 @@ export class Tiles {
     }
     // The big tile's name and tools step aside from the corner the picture covers.
     this.container.dataset.pip = pip ? this.corner : '';
-    layout(this.container, els, { featured, pip, corner: this.corner });
+    const height = layout(this.container, els, { featured, pip, corner: this.corner });
+    // Only a phone's column of many tiles scrolls; elsewhere everything fits.
+    this.container.classList.toggle('scrolls', height > this.container.clientHeight + 1);
   }
 
   applyStats(stats) {

@@ -345,6 +345,16 @@ async fn in_a_group_a_raised_hand_reaches_the_therapist_and_tiles_can_be_pinned(
     let (_, _, w2, _) = tile_box(&therapist, "You").await;
     assert!((w1 - w2).abs() < 2.0, "equal tiles in a group grid");
     assert!((w1 / h1 - 16.0 / 9.0).abs() < 0.05, "tiles keep 16:9");
+    for (browser, who) in [(&therapist, "therapist"), (&ben, "Ben")] {
+        let fits = browser
+            .js("const t = document.getElementById('tiles'); return t.scrollHeight <= t.clientHeight && t.scrollWidth <= t.clientWidth", json!([]))
+            .await;
+        assert_eq!(
+            fits,
+            json!(true),
+            "{who}'s tiles fit the stage on a desktop, no scrollbar"
+        );
+    }
 
     // Ben raises his hand; the therapist sees it on his tile and in the list.
     ben.click_button("Raise hand").await;
