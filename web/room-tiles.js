@@ -122,6 +122,9 @@ export class Tiles {
       const muted = document.createElement('span');
       muted.className = 'flag flag-muted';
       muted.append(icon('micOff'));
+      const camOff = document.createElement('span');
+      camOff.className = 'flag flag-cam';
+      camOff.append(icon('camOff'));
       const hand = document.createElement('span');
       hand.className = 'flag flag-hand';
       hand.append(icon('hand'));
@@ -133,7 +136,7 @@ export class Tiles {
       badge.hidden = true;
       const state = document.createElement('span');
       state.className = 'state visually-hidden';
-      caption.append(muted, hand, name, badge, state);
+      caption.append(muted, camOff, hand, name, badge, state);
       const tools = document.createElement('div');
       tools.className = 'tile-tools';
       el.append(video, avatar, caption, tools);

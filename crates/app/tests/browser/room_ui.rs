@@ -209,6 +209,25 @@ async fn the_one_to_one_room_fills_the_window_with_a_movable_self_view_and_confi
             10,
         )
         .await;
+    // Tab from the stage reaches Ben's connection indicator first: focus
+    // shows, and so do the figures.
+    therapist.press_on("//div[@id='stage']", "\u{E004}").await;
+    let focused = therapist
+        .js(
+            "return document.activeElement.getAttribute('aria-label') || ''",
+            json!([]),
+        )
+        .await;
+    assert!(
+        focused
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Connection "),
+        "Tab from the stage goes to the first tile's indicator: {focused}"
+    );
+    therapist
+        .screenshot("room-one-to-one-therapist-keyboard")
+        .await;
     ben.click_button("Stop my camera").await;
     therapist.wait_text("camera off", 10).await;
     ben.click_button("Start my camera").await;
