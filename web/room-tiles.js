@@ -265,6 +265,8 @@ export class Tiles {
         if (this.pinned === key) this.pinned = null;
       }
     }
+    // In a 1:1 the self-view is a corner picture: last in the focus order.
+    if (!this.ctx.group) ordered.push(ordered.shift());
     const all = [...screens, ...ordered];
     const current = [...this.container.children];
     if (current.length !== all.length || current.some((el, i) => el !== all[i])) {
