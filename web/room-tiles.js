@@ -308,11 +308,13 @@ export class Tiles {
     for (const [key, t] of this.tiles) t.el.classList.toggle('speaking', key === this.speakerId && key !== 'self');
   }
 
+  // The large tile: a pinned one, else a shared screen (in any view: it is
+  // what everyone is meant to look at), else in speaker view the speaker.
   featured() {
     if (this.pinned && this.tiles.has(this.pinned)) return this.tiles.get(this.pinned).el;
-    if (!this.speakerView) return null;
     const screen = [...this.tiles.entries()].find(([k]) => k.endsWith(':screen'));
     if (screen) return screen[1].el;
+    if (!this.speakerView) return null;
     if (this.speakerId && this.tiles.has(this.speakerId) && this.speakerId !== 'self') return this.tiles.get(this.speakerId).el;
     const remote = [...this.tiles.entries()].find(([k]) => k !== 'self');
     return remote ? remote[1].el : null;

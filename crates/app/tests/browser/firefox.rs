@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp};
 use crate::journeys::therapist_and_client_journey;
 use crate::netns;
+use crate::room_ui::{fits_a_phone, sees_the_connection_indicator};
 use crate::scene::{decodes_from, ends_the_session, join_status, scene, sends_chat, tile_action};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
@@ -145,6 +146,15 @@ async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients()
     sends_chat(&cleo, "Hello from Chromium").await;
     therapist.wait_text("Hello from Chromium", 10).await;
     ben.wait_text("Hello from Chromium", 10).await;
+
+    // The room's own parts in Firefox: the connection indicator from
+    // Firefox's statistics, a raised hand, the phone layout.
+    sees_the_connection_indicator(&therapist, "Cleo Park").await;
+    ben.click_button("Raise hand").await;
+    therapist
+        .wait_text("Ben Okafor raised their hand.", 10)
+        .await;
+    fits_a_phone(&ben, "room-group-firefox-client-phone").await;
 
     tile_action(&therapist, "Cleo Park", "Mute").await;
     cleo.wait_text("Unmute me", 10).await;

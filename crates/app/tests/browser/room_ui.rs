@@ -68,7 +68,7 @@ async fn opens(browser: &Browser, button: &str) {
 
 /// The connection indicator on a remote tile says good / fair / poor and
 /// the figures behind it, e.g. "Connection good: RTT 1 ms, loss 0.0%, 360p".
-async fn sees_the_connection_indicator(browser: &Browser, name: &str) -> String {
+pub(crate) async fn sees_the_connection_indicator(browser: &Browser, name: &str) -> String {
     let xpath = format!(
         "{}//*[@role='img' and starts-with(@aria-label, 'Connection ')]",
         tile(name)
@@ -98,7 +98,7 @@ async fn sees_the_connection_indicator(browser: &Browser, name: &str) -> String 
 
 /// At a phone's size: no sideways scrolling, the toolbar inside the
 /// window, tiles in one column. Screenshot, then the window size comes back.
-async fn fits_a_phone(browser: &Browser, shot: &str) {
+pub(crate) async fn fits_a_phone(browser: &Browser, shot: &str) {
     browser.set_window(390, 844).await;
     let fit = browser
         .js(
@@ -111,8 +111,10 @@ async fn fits_a_phone(browser: &Browser, shot: &str) {
         )
         .await;
     eprintln!("{shot}: {fit}");
+    // (Headless Firefox keeps windows at least 500 px wide: still narrower
+    // than the 600 px where the stage turns to one column.)
     assert!(
-        fit["inner"].as_f64().unwrap() < 500.0,
+        fit["inner"].as_f64().unwrap() <= 500.0,
         "the window is phone-sized: {fit}"
     );
     assert!(

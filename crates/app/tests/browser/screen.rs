@@ -103,6 +103,7 @@ async fn a_shared_screen_arrives_as_its_own_tile_and_leaves_when_sharing_stops()
         .find("//button[normalize-space()='Stop sharing']", 20)
         .await;
     sees_a_shared_screen(&ben, "Ben").await;
+    ben.screenshot("room-screen-shared-client-desktop").await;
 
     therapist.click_button("Stop sharing").await;
     sees_no_screen(&ben, "Ben after the therapist stopped sharing").await;
