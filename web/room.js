@@ -1,8 +1,9 @@
-// The video room's coordinator: the pre-call check, the waiting room, and
-// in the room the messages from the server, the media connection and the
-// person's own microphone, camera, screen and hand. What is drawn lives in
-// room-tiles.js (tiles), room-toolbar.js (buttons), room-panels.js (chat,
-// participants, waiting room) and room-stats.js (connection quality).
+// The video room's coordinator: the waiting room, and in the room the
+// messages from the server and the media connection. The parts: the
+// pre-call check (room-precall.js), one's own tracks and hand
+// (room-self.js), tiles (room-tiles.js, placed by room-layout.js), buttons
+// (room-toolbar.js), chat, participants and waiting room (room-panels.js),
+// connection quality (room-stats.js).
 // Plain DOM; every text goes in with textContent.
 import { Devices } from './room-devices.js';
 import { Signal, Media } from './room-signal.js';
@@ -11,6 +12,7 @@ import { Tiles } from './room-tiles.js';
 import { Toolbar } from './room-toolbar.js';
 import { Panels, unlockChime } from './room-panels.js';
 import { Stats } from './room-stats.js';
+import { OwnMedia } from './room-self.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -32,11 +34,6 @@ let iceServers = [];
 let mediaWhileWaiting = false;
 let roster = [];
 let locked = false;
-let controls = { host_muted: false, host_camera_off: false, may_unmute: true, may_share: isTherapist };
-let micOn = true;
-let camOn = true;
-let hand = false;
-let sharing = null;
 let speakerView = false;
 const streams = new Map(); // MediaStream.id -> MediaStream
 
@@ -68,16 +65,17 @@ const ctx = {
 };
 const tiles = new Tiles(ctx);
 const panels = new Panels(ctx);
+const own = new OwnMedia({ devices, signal, group, isTherapist, onChange: () => refresh() });
 const stats = new Stats(() => (media ? media.pc : null), (s) => tiles.applyStats(s));
 const toolbar = new Toolbar({
-  mic: () => { micOn = !micOn; applyLocalTracks(); sendSelf(); },
-  cam: () => { camOn = !camOn; applyLocalTracks(); sendSelf(); },
-  screen: () => toggleScreen(),
-  hand: () => { hand = !hand; applyLocalTracks(); sendSelf(); },
+  mic: () => own.toggleMic(),
+  cam: () => own.toggleCam(),
+  screen: () => own.toggleScreen(media),
+  hand: () => own.toggleHand(),
   layout: () => {
     speakerView = !speakerView;
     tiles.setSpeakerView(speakerView);
-    applyLocalTracks();
+    refresh();
   },
   lock: () => signal.send('lock', { locked: !locked }),
   end: () => signal.send('end'),
@@ -154,7 +152,7 @@ async function handle(msg) {
       break;
     case 'moved_to_waiting':
       stopMedia();
-      hand = false;
+      own.hand = false;
       // A fresh connection, held by the server until the next admission.
       if (mediaWhileWaiting) startMedia();
       $('waiting-text').textContent = msg.message;
@@ -173,10 +171,7 @@ async function handle(msg) {
       announceHands(msg.people);
       roster = msg.people;
       locked = msg.locked;
-      {
-        const mine = roster.find((p) => p.id === me);
-        if (mine) hand = Boolean(mine.hand);
-      }
+      own.fromRoster(roster.find((p) => p.id === me));
       render();
       break;
     case 'waiting_list':
@@ -203,10 +198,11 @@ async function handle(msg) {
     case 'media_lost':
       if (media) startMedia();
       break;
-    case 'controls':
-      controls = msg;
-      applyControls();
+    case 'controls': {
+      const news = own.setControls(msg);
+      if (news) status(news);
       break;
+    }
     case 'speaker':
       tiles.setSpeaker(msg.id);
       break;
@@ -240,9 +236,9 @@ function announceHands(people) {
 }
 
 function render() {
-  tiles.render({ roster, me, streams, selfStream: devices.stream, micOn, camOn, hand });
+  tiles.render({ roster, me, streams, selfStream: devices.stream, micOn: own.micOn, camOn: own.camOn, hand: own.hand });
   panels.renderPeople(roster, me);
-  applyLocalTracks();
+  own.apply();
 }
 
 // `fresh`: a new connection even if one is open (a returning socket).
@@ -272,7 +268,7 @@ function startMedia() {
     if (event.detail === 'connected' || event.detail === 'completed') reconnecting(false);
   });
   media.start();
-  applyLocalTracks();
+  own.apply();
 }
 
 // When negotiation went wrong (an answer refused, an offer that does not
@@ -315,52 +311,11 @@ document.addEventListener('regroup:stream', (event) => {
 });
 document.addEventListener('regroup:sink', (event) => tiles.setSink(event.detail));
 
-// ---- own microphone, camera, screen, hand ----
-function applyLocalTracks() {
-  const stream = devices.stream;
-  if (!stream) return;
-  stream.getAudioTracks().forEach((t) => { t.enabled = micOn; });
-  stream.getVideoTracks().forEach((t) => { t.enabled = camOn; });
+// The toolbar and the self-view follow one's own switches and the room's lock.
+function refresh() {
   toolbar.update({
-    micOn, camOn, controls, sharing, hand, locked, speakerView,
-    canShare: Boolean(controls.may_share && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia),
+    micOn: own.micOn, camOn: own.camOn, controls: own.controls, sharing: own.sharing, hand: own.hand,
+    locked, speakerView, canShare: own.canShare(),
   });
-  tiles.markSelf({ micOn, camOn, hand });
-}
-
-function applyControls() {
-  if (controls.host_muted) micOn = false;
-  if (controls.host_camera_off) camOn = false;
-  if (controls.host_muted || controls.host_camera_off) {
-    status(controls.may_unmute ? 'Your therapist allows you to turn your microphone and camera back on.'
-      : 'Your therapist turned off your microphone or camera.');
-  }
-  applyLocalTracks();
-}
-
-function sendSelf() {
-  const fields = { audio: micOn, video: camOn };
-  if (group) fields.hand = hand;
-  signal.send('self_state', fields);
-}
-
-async function toggleScreen() {
-  if (!media) return;
-  if (sharing) {
-    sharing.stop();
-    sharing = null;
-    await media.stopScreen();
-    signal.send('screen', { on: false });
-  } else {
-    try {
-      const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-      sharing = display.getVideoTracks()[0];
-      sharing.addEventListener('ended', () => { if (sharing) toggleScreen(); });
-      await media.shareScreen(sharing);
-      signal.send('screen', { on: true });
-    } catch {
-      sharing = null;
-    }
-  }
-  applyLocalTracks();
+  tiles.markSelf(own);
 }

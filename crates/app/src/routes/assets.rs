@@ -51,6 +51,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../../web/room-precall.js"),
     ),
     (
+        "room-self.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/room-self.js"),
+    ),
+    (
         "room-icons.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/room-icons.js"),
