@@ -44,6 +44,9 @@ pub enum ClientMsg {
     SelfState {
         audio: bool,
         video: bool,
+        /// A raised hand (added within version 1); absent means unchanged.
+        #[serde(default)]
+        hand: Option<bool>,
     },
     /// Screen sharing started or stopped.
     Screen {
@@ -196,6 +199,8 @@ pub struct PersonView {
     /// Whether the therapist allows this person to share their screen.
     pub may_share: bool,
     pub connected: bool,
+    /// A raised hand (`self_state` with `hand: true`), until lowered.
+    pub hand: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -347,6 +352,29 @@ mod tests {
         assert_eq!(
             parse(r#"{"v":1,"type":"admit_all"}"#).unwrap(),
             ClientMsg::AdmitAll
+        );
+        // `hand` is optional: an older page leaves it out.
+        assert_eq!(
+            parse(r#"{"v":1,"type":"self_state","audio":true,"video":false}"#).unwrap(),
+            ClientMsg::SelfState {
+                audio: true,
+                video: false,
+                hand: None
+            }
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"self_state","audio":true,"video":true,"hand":true}"#).unwrap(),
+            ClientMsg::SelfState {
+                audio: true,
+                video: true,
+                hand: Some(true)
+            }
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"self_state","audio":true,"video":true,"hand":"up"}"#)
+                .unwrap_err()
+                .code,
+            "bad_message"
         );
     }
 

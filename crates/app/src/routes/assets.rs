@@ -10,62 +10,47 @@ use tower_http::compression::CompressionLayer;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// A file under `web/` with its type.
+macro_rules! js {
+    ($name:literal) => {
+        (
+            $name,
+            "text/javascript; charset=utf-8",
+            include_str!(concat!("../../../../web/", $name)),
+        )
+    };
+}
+macro_rules! css {
+    ($name:literal) => {
+        (
+            $name,
+            "text/css; charset=utf-8",
+            include_str!(concat!("../../../../web/", $name)),
+        )
+    };
+}
+
 const FILES: &[(&str, &str, &str)] = &[
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../../../web/style.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/app.js"),
-    ),
-    (
-        "room.css",
-        "text/css; charset=utf-8",
-        include_str!("../../../../web/room.css"),
-    ),
-    (
-        "room.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room.js"),
-    ),
-    (
-        "room-devices.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room-devices.js"),
-    ),
-    (
-        "room-signal.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room-signal.js"),
-    ),
-    (
-        "room-background.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room-background.js"),
-    ),
-    (
-        "room-ticker.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room-ticker.js"),
-    ),
-    (
-        "room-probe.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room-probe.js"),
-    ),
-    (
-        "room-survey.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../../../web/room-survey.js"),
-    ),
-    (
-        "room-survey.css",
-        "text/css; charset=utf-8",
-        include_str!("../../../../web/room-survey.css"),
-    ),
+    css!("style.css"),
+    js!("app.js"),
+    css!("room.css"),
+    js!("room.js"),
+    js!("room-devices.js"),
+    js!("room-signal.js"),
+    js!("room-background.js"),
+    js!("room-ticker.js"),
+    js!("room-probe.js"),
+    js!("room-survey.js"),
+    css!("room-survey.css"),
+    js!("room-precall.js"),
+    js!("room-self.js"),
+    js!("room-icons.js"),
+    js!("room-menu.js"),
+    js!("room-layout.js"),
+    js!("room-stats.js"),
+    js!("room-tiles.js"),
+    js!("room-toolbar.js"),
+    js!("room-panels.js"),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

@@ -22,6 +22,7 @@ on_both_backends!(
     a_participant_who_reconnects_within_a_minute_skips_the_waiting_room,
     a_thousand_quick_joins_and_leaves_leave_the_server_answering,
     the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audited,
+    a_raised_hand_reaches_the_others_roster_and_a_bad_hand_is_refused,
 );
 
 pub(crate) type Ws =
@@ -549,4 +550,81 @@ async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audi
         app.page(&format!("/join/{}", s.tokens[0])).await.0,
         StatusCode::GONE
     );
+}
+
+/// The id `welcome` gives a client after `hello`, then admission.
+async fn admitted(t: &mut Ws, ws: &mut Ws) -> String {
+    hello(ws).await;
+    let id = expect(ws, "welcome").await["you"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    send(t, json!({"type": "admit", "id": id})).await;
+    expect(ws, "admitted").await;
+    id
+}
+
+/// Whether the roster shows `id` with a raised hand.
+fn hand_of(roster: &Value, id: &str) -> Option<bool> {
+    roster["people"]
+        .as_array()?
+        .iter()
+        .find(|p| p["id"] == id)?["hand"]
+        .as_bool()
+}
+
+async fn a_raised_hand_reaches_the_others_roster_and_a_bad_hand_is_refused(app: TestApp) {
+    let s = setup(
+        &app,
+        "ana@example.com",
+        "group",
+        &["ben@example.com", "cleo@example.com"],
+        10,
+    )
+    .await;
+    let mut t = therapist(&app, &s).await;
+    let mut ben = client(&app, &s.tokens[0]).await.unwrap();
+    let mut cleo = client(&app, &s.tokens[1]).await.unwrap();
+    let ben_id = admitted(&mut t, &mut ben).await;
+    admitted(&mut t, &mut cleo).await;
+    expect_where(&mut cleo, "roster", |r| hand_of(r, &ben_id) == Some(false)).await;
+
+    send(
+        &mut ben,
+        json!({"type": "self_state", "audio": true, "video": true, "hand": true}),
+    )
+    .await;
+    expect_where(&mut t, "roster", |r| hand_of(r, &ben_id) == Some(true)).await;
+    expect_where(&mut cleo, "roster", |r| hand_of(r, &ben_id) == Some(true)).await;
+    // Without `hand` (an older page), the hand stays as it was.
+    send(
+        &mut ben,
+        json!({"type": "self_state", "audio": false, "video": true}),
+    )
+    .await;
+    let roster = expect_where(&mut cleo, "roster", |r| {
+        r["people"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["id"] == ben_id && p["audio"] == false))
+    })
+    .await;
+    assert_eq!(hand_of(&roster, &ben_id), Some(true));
+
+    for garbage in [json!("yes"), json!(1), json!({"up": true})] {
+        send(
+            &mut ben,
+            json!({"type": "self_state", "audio": true, "video": true, "hand": garbage}),
+        )
+        .await;
+        assert_eq!(expect(&mut ben, "error").await["code"], "bad_message");
+    }
+    send(&mut ben, json!({"type": "ping"})).await;
+    expect(&mut ben, "pong").await;
+
+    send(
+        &mut ben,
+        json!({"type": "self_state", "audio": true, "video": true, "hand": false}),
+    )
+    .await;
+    expect_where(&mut cleo, "roster", |r| hand_of(r, &ben_id) == Some(false)).await;
 }

@@ -12,7 +12,8 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp};
 use crate::journeys::therapist_and_client_journey;
 use crate::netns;
-use crate::scene::{decodes_from, join_status, scene, tile_button};
+use crate::room_ui::{fits_a_phone, sees_the_connection_indicator};
+use crate::scene::{decodes_from, ends_the_session, join_status, scene, sends_chat, tile_action};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
@@ -80,21 +81,16 @@ async fn a_client_in_firefox_and_a_therapist_in_chromium_hold_a_session() {
     therapist.wait_text("Ben Okafor", 20).await;
     therapist.click_button("Admit").await;
     decodes_from(&ben, "Ben (Firefox) from Chromium", 1).await;
-    therapist
-        .type_into("//input[@id='chat-input']", "Welcome, Ben")
-        .await;
-    therapist.click_button("Send").await;
+    sends_chat(&therapist, "Welcome, Ben").await;
     ben.wait_text("Welcome, Ben", 10).await;
-    ben.type_into("//input[@id='chat-input']", "Hello from Firefox")
-        .await;
-    ben.click_button("Send").await;
+    sends_chat(&ben, "Hello from Firefox").await;
     therapist.wait_text("Hello from Firefox", 10).await;
 
     // A control from Chromium reaches the page in Firefox.
-    therapist.click(&tile_button("Ben Okafor", "Mute")).await;
+    tile_action(&therapist, "Ben Okafor", "Mute").await;
     ben.wait_text("Unmute me", 10).await;
 
-    therapist.click_button("End session").await;
+    ends_the_session(&therapist).await;
     ben.wait_text("The session has ended", 10).await;
     therapist.wait_text("The session has ended", 10).await;
     assert_eq!(
@@ -147,18 +143,25 @@ async fn a_therapist_in_firefox_runs_a_group_with_firefox_and_chromium_clients()
         decodes_from(browser, who, 2).await;
     }
 
-    cleo.type_into("//input[@id='chat-input']", "Hello from Chromium")
-        .await;
-    cleo.click_button("Send").await;
+    sends_chat(&cleo, "Hello from Chromium").await;
     therapist.wait_text("Hello from Chromium", 10).await;
     ben.wait_text("Hello from Chromium", 10).await;
 
-    therapist.click(&tile_button("Cleo Park", "Mute")).await;
+    // The room's own parts in Firefox: the connection indicator from
+    // Firefox's statistics, a raised hand, the phone layout.
+    sees_the_connection_indicator(&therapist, "Cleo Park").await;
+    ben.click_button("Raise hand").await;
+    therapist
+        .wait_text("Ben Okafor raised their hand.", 10)
+        .await;
+    fits_a_phone(&ben, "room-group-firefox-client-phone").await;
+
+    tile_action(&therapist, "Cleo Park", "Mute").await;
     cleo.wait_text("Unmute me", 10).await;
-    therapist.click(&tile_button("Ben Okafor", "Remove")).await;
+    tile_action(&therapist, "Ben Okafor", "Remove").await;
     ben.wait_text("removed you", 10).await;
 
-    therapist.click_button("End session").await;
+    ends_the_session(&therapist).await;
     cleo.wait_text("The session has ended", 10).await;
     therapist.wait_text("The session has ended", 10).await;
     for b in [therapist, ben, cleo] {

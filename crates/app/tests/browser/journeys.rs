@@ -10,14 +10,14 @@ use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::person;
-use crate::scene::decodes_from;
+use crate::scene::{decodes_from, ends_the_session, sends_chat};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
 /// Sign up → confirm by email → sign in → authenticator on → sign out → sign
 /// in with a code → add a client → schedule → open the room (self-view) →
 /// the client follows the emailed link and waits → Admit → video and audio
-/// both ways → chat both ways → Sign out.
+/// both ways → chat both ways → End session → Sign out.
 pub async fn therapist_and_client_journey(app: &TestApp, therapist: &Browser, ben: &Browser) {
     let email = "ana@example.com";
     person::signs_up_and_in(app, therapist, "Ana Ruiz", email).await;
@@ -47,13 +47,14 @@ pub async fn therapist_and_client_journey(app: &TestApp, therapist: &Browser, be
     decodes_from(therapist, "the therapist", 1).await;
     decodes_from(ben, "Ben", 1).await;
 
-    therapist.fill("Message", "Welcome, Ben").await;
-    therapist.click_button("Send").await;
+    sends_chat(therapist, "Welcome, Ben").await;
     ben.wait_text("Welcome, Ben", 10).await;
-    ben.fill("Message", "Thank you, Ana").await;
-    ben.click_button("Send").await;
+    sends_chat(ben, "Thank you, Ana").await;
     therapist.wait_text("Thank you, Ana", 10).await;
 
+    // The room fills the window (no site header): the session ends first.
+    ends_the_session(therapist).await;
+    ben.wait_text("The session has ended", 10).await;
     therapist.click_button("Sign out").await;
     therapist.find("//a[normalize-space()='Sign in']", 20).await;
     therapist.goto(&app.url("/dashboard")).await;

@@ -15,6 +15,7 @@ mod journeys;
 mod netns;
 mod person;
 mod reconnect;
+mod room_ui;
 mod scene;
 mod screen;
 mod surveys;
@@ -26,7 +27,9 @@ use reqwest::StatusCode;
 use tokio::sync::Mutex;
 
 use helpers::{Backend, TestApp};
-use scene::{decodes_from, join_status, scene, server_cpu_over, tile_button};
+use scene::{
+    decodes_from, ends_the_session, join_status, scene, sends_chat, server_cpu_over, tile_action,
+};
 use webdriver::Driver;
 
 pub(crate) static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -77,9 +80,7 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     assert!(!ben.text().await.contains("Cleo Park"));
 
     // Chat reaches everyone in the room.
-    cleo.type_into("//input[@id='chat-input']", "Hello from Cleo")
-        .await;
-    cleo.click_button("Send").await;
+    sends_chat(&cleo, "Hello from Cleo").await;
     ben.wait_text("Hello from Cleo", 10).await;
     therapist.wait_text("Hello from Cleo", 10).await;
     therapist.screenshot("group-therapist-room").await;
@@ -93,12 +94,12 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
         .await;
 
     // Mute is enforced by the server and told to the client.
-    therapist.click(&tile_button("Cleo Park", "Mute")).await;
+    tile_action(&therapist, "Cleo Park", "Mute").await;
     cleo.wait_text("Unmute me", 10).await;
     therapist.wait_text("muted", 10).await;
 
     // Remove: Ben is out, and his link no longer opens the session.
-    therapist.click(&tile_button("Ben Okafor", "Remove")).await;
+    tile_action(&therapist, "Ben Okafor", "Remove").await;
     ben.wait_text("removed you", 10).await;
     assert_eq!(
         join_status(&scene.app, &scene.tokens[0]).await,
@@ -108,7 +109,7 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
     decodes_from(&cleo, "Cleo after the removal", 1).await;
 
     // End session closes the room for everyone.
-    therapist.click_button("End session").await;
+    ends_the_session(&therapist).await;
     cleo.wait_text("The session has ended", 10).await;
     therapist.wait_text("The session has ended", 10).await;
     assert_eq!(
@@ -151,13 +152,10 @@ async fn a_one_to_one_session_admits_shows_video_both_ways_and_ends() {
     decodes_from(&therapist, "therapist", 1).await;
     decodes_from(&ben, "Ben", 1).await;
 
-    therapist
-        .type_into("//input[@id='chat-input']", "Welcome, Ben")
-        .await;
-    therapist.click_button("Send").await;
+    sends_chat(&therapist, "Welcome, Ben").await;
     ben.wait_text("Welcome, Ben", 10).await;
 
-    therapist.click_button("End session").await;
+    ends_the_session(&therapist).await;
     ben.wait_text("The session has ended", 10).await;
     for b in [therapist, ben] {
         b.quit().await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
-use crate::scene::{decodes_from, scene, tile_button};
+use crate::scene::{decodes_from, ends_the_session, scene, tile_action};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
@@ -50,10 +50,22 @@ async fn shown_tracks(browser: &Browser) -> String {
 async fn drop_socket_and_return(browser: &Browser, who: &str) -> Vec<String> {
     let before = trace(browser).await.len();
     browser.js("window.regroup.dropSignal()", json!([])).await;
+    // The page says so over the stage while it finds its way back.
+    browser.wait_text("Reconnecting…", 5).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let after: Vec<String> = trace(browser).await.split_off(before);
-        if after.iter().any(|t| t == "welcome") && after.iter().any(|t| t == "media_answer") {
+        let overlay_gone = browser
+            .js(
+                "return document.getElementById('reconnecting').hidden",
+                json!([]),
+            )
+            .await
+            == json!(true);
+        if after.iter().any(|t| t == "welcome")
+            && after.iter().any(|t| t == "media_answer")
+            && overlay_gone
+        {
             return after;
         }
         assert!(
@@ -122,9 +134,9 @@ async fn an_ice_restart_or_a_dropped_socket_keeps_everyone_in_the_room() {
     drop_socket_and_return(&therapist, "the therapist").await;
     decodes_from(&therapist, "therapist after their reconnect", 1).await;
     decodes_from(&ben, "Ben after the therapist's reconnect", 1).await;
-    therapist.click(&tile_button("Ben Okafor", "Mute")).await;
+    tile_action(&therapist, "Ben Okafor", "Mute").await;
     ben.wait_text("Unmute me", 10).await;
-    therapist.click_button("End session").await;
+    ends_the_session(&therapist).await;
     ben.wait_text("The session has ended", 10).await;
 
     for b in [therapist, ben] {

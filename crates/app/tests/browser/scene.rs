@@ -66,7 +66,7 @@ impl Scene {
         browser.wait_text("Connected to the video server", 20).await;
         browser.click_button("Join session").await;
         browser
-            .find("//button[normalize-space()='End session']", 20)
+            .find("//button[@aria-label='End session']", 20)
             .await;
     }
 
@@ -102,9 +102,46 @@ impl Scene {
     }
 }
 
-/// The XPath of a therapist's control button on a client's tile.
-pub fn tile_button(name: &str, button: &str) -> String {
-    format!("//figure[.//span[@class='name' and normalize-space()='{name}']]//button[normalize-space()='{button}']")
+/// The XPath of a person's tile, by the name on it.
+pub fn tile(name: &str) -> String {
+    format!("//figure[.//span[@class='name' and normalize-space()='{name}']]")
+}
+
+/// Chooses `action` ("Mute", "Remove", ...) from the "More" menu on a
+/// person's tile, as a person does: open the menu, pick the item (its
+/// accessible name names the person, "Mute: Ben Okafor").
+pub async fn tile_action(browser: &Browser, name: &str, action: &str) {
+    let tile = tile(name);
+    browser
+        .click(&format!("{tile}//button[@aria-label='More: {name}']"))
+        .await;
+    browser
+        .click(&format!(
+            "{tile}//*[@role='menu']//button[@role='menuitem' and @aria-label='{action}: {name}']"
+        ))
+        .await;
+}
+
+/// Opens the chat panel from the toolbar (unless it is open) and sends `text`.
+pub async fn sends_chat(browser: &Browser, text: &str) {
+    let open = browser
+        .js(
+            "return document.getElementById('toggle-chat').getAttribute('aria-expanded') === 'true'",
+            json!([]),
+        )
+        .await;
+    if open != json!(true) {
+        browser.click_button("Chat").await;
+    }
+    browser.fill("Message", text).await;
+    browser.click_button("Send").await;
+}
+
+/// End session, then the confirmation: "End for everyone".
+pub async fn ends_the_session(browser: &Browser) {
+    browser.click_button("End session").await;
+    browser.wait_text("End the session for everyone?", 10).await;
+    browser.click_button("End for everyone").await;
 }
 
 /// What a page's connection receives: per inbound track, frames decoded

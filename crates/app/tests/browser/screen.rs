@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::helpers::{Backend, TestApp};
-use crate::scene::{scene, tile_button};
+use crate::scene::{scene, tile_action};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
 
@@ -103,6 +103,7 @@ async fn a_shared_screen_arrives_as_its_own_tile_and_leaves_when_sharing_stops()
         .find("//button[normalize-space()='Stop sharing']", 20)
         .await;
     sees_a_shared_screen(&ben, "Ben").await;
+    ben.screenshot("room-screen-shared-client-desktop").await;
 
     therapist.click_button("Stop sharing").await;
     sees_no_screen(&ben, "Ben after the therapist stopped sharing").await;
@@ -118,9 +119,7 @@ async fn a_shared_screen_arrives_as_its_own_tile_and_leaves_when_sharing_stops()
         !ben.text().await.contains("Share screen"),
         "a client may not share unasked"
     );
-    therapist
-        .click(&tile_button("Ben Okafor", "Allow screen sharing"))
-        .await;
+    tile_action(&therapist, "Ben Okafor", "Allow screen sharing").await;
     ben.click_button("Share screen").await;
     sees_a_shared_screen(&therapist, "the therapist").await;
     ben.click_button("Stop sharing").await;

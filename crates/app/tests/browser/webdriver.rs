@@ -364,10 +364,14 @@ impl Browser {
         }
     }
 
-    /// Clicks a visible button by its visible text, the way a person would.
+    /// Clicks a visible button by its name, the way a person would: its
+    /// visible text, or for an icon button its accessible name (the words
+    /// of its tooltip).
     pub async fn click_button(&self, text: &str) {
-        self.click(&format!("//button[normalize-space()='{text}']"))
-            .await;
+        self.click(&format!(
+            "//button[normalize-space()='{text}' or @aria-label='{text}']"
+        ))
+        .await;
     }
 
     pub async fn click(&self, xpath: &str) {
@@ -477,6 +481,19 @@ impl Browser {
             .expect("WebDriver screenshots are base64");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Sets the window's outer size, e.g. a phone's 390×844.
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    /// Presses keys with the focus on the element at `xpath` (WebDriver
+    /// Element Send Keys: it focuses the element first).
+    pub async fn press_on(&self, xpath: &str, keys: &str) {
+        self.type_into(xpath, keys).await;
     }
 
     /// As `screenshot`, at a phone's width; the window size comes back after.

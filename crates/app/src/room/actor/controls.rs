@@ -63,6 +63,7 @@ impl Room {
                 }
                 m.admitted = false;
                 m.sharing = false;
+                m.hand = false;
                 let media = m.media.take();
                 let conn = m.conn;
                 self.keep_admitted(&id, false).await;

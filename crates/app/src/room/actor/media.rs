@@ -105,6 +105,7 @@ impl Room {
         id: &str,
         audio: bool,
         video: bool,
+        hand: Option<bool>,
     ) -> Result<(), Refusal> {
         let refuse = {
             let m = self.admitted_mut(id)?;
@@ -130,6 +131,9 @@ impl Room {
         }
         m.audio = audio;
         m.video = video;
+        if let Some(hand) = hand {
+            m.hand = hand;
+        }
         let media = m.media.clone();
         for kind in resume {
             self.forward(media.clone(), kind, true).await;

@@ -90,6 +90,7 @@ struct Member {
     may_unmute: bool,
     may_share: bool,
     sharing: bool,
+    hand: bool,
 }
 
 struct Room {
@@ -235,7 +236,9 @@ impl Room {
             ClientMsg::MediaOffer { sdp, fresh } => self.media_offer(&id, sdp, fresh).await,
             ClientMsg::MediaAnswer { sdp } => self.media_answer(&id, sdp).await,
             ClientMsg::Chat { text } => self.chat(&id, &text),
-            ClientMsg::SelfState { audio, video } => self.self_state(&id, audio, video).await,
+            ClientMsg::SelfState { audio, video, hand } => {
+                self.self_state(&id, audio, video, hand).await
+            }
             ClientMsg::Screen { on } => {
                 let m = self.admitted_mut(&id)?;
                 if on && m.role == Role::Client && !m.may_share {
@@ -322,6 +325,7 @@ impl Room {
             may_unmute: true,
             may_share: who.role == Role::Therapist,
             sharing: false,
+            hand: false,
         });
         member.conn = Some(conn);
         member.gone_since = None;

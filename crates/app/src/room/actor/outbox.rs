@@ -74,6 +74,7 @@ impl Room {
                     sharing: m.sharing,
                     may_share: m.may_share,
                     connected: m.conn.is_some(),
+                    hand: m.hand,
                 })
                 .collect()
         };
