@@ -146,7 +146,9 @@ export class Tiles {
         q.className = 'quality';
         q.setAttribute('role', 'img');
         q.tabIndex = 0;
-        q.hidden = true;
+        // Its place is kept until the first figures arrive, so the menu
+        // button beside it never jumps under a finger (or a click).
+        q.classList.add('pending');
         for (let i = 0; i < 3; i++) {
           const bar = document.createElement('i');
           bar.setAttribute('aria-hidden', 'true');
@@ -348,7 +350,7 @@ export class Tiles {
     for (const t of this.tiles.values()) {
       if (!t.quality || !t.tracks || !t.tracks.length) continue;
       const q = forPerson(stats, t.tracks, this.tiles.size);
-      t.quality.hidden = false;
+      t.quality.classList.remove('pending');
       t.quality.dataset.level = q.level;
       const label = `Connection ${q.level}: ${q.detail}`;
       t.quality.setAttribute('aria-label', label);
