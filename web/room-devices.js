@@ -131,6 +131,8 @@ export class Devices {
           ? 'This device is too slow to change the background smoothly, so your video goes without it.'
           : 'This browser could not change the background, so your video goes without it.';
       }
+      // What is sent now; the remembered choice stays for the next visit.
+      this.background = 'none';
       if (this.els.background) this.els.background.value = 'none';
       return camera;
     }
@@ -142,8 +144,14 @@ export class Devices {
   }
 
   changeBackground() {
-    this.background = this.els.background.value;
-    remember({ background: this.background });
+    return this.setBackground(this.els.background.value);
+  }
+
+  // 'none', 'blur' or 'plain', from the pre-call list or the room's button.
+  setBackground(mode) {
+    this.background = mode;
+    if (this.els.background) this.els.background.value = mode;
+    remember({ background: mode });
     return this.serially(() => this.applyBackground());
   }
 

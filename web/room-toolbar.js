@@ -24,7 +24,7 @@ export function name(button, text) {
   button.querySelector('.tip').textContent = text;
 }
 
-// handlers: { mic, cam, screen, hand, layout, lock, end, leave }
+// handlers: { mic, cam, screen, hand, background, layout, lock, end, leave }
 export class Toolbar {
   constructor(handlers) {
     this.el = document.querySelector('.toolbar');
@@ -34,6 +34,7 @@ export class Toolbar {
     on('toggle-cam', handlers.cam);
     on('toggle-screen', handlers.screen);
     on('toggle-hand', handlers.hand);
+    on('toggle-background', handlers.background);
     on('toggle-layout', handlers.layout);
     on('lock', handlers.lock);
     const dialog = $('end-dialog');
@@ -49,7 +50,7 @@ export class Toolbar {
     document.querySelectorAll('.leave-button').forEach((b) => b.addEventListener('click', handlers.leave));
   }
 
-  // s: { micOn, camOn, controls, sharing, canShare, hand, locked, speakerView }
+  // s: { micOn, camOn, controls, sharing, canShare, hand, background, locked, speakerView }
   update(s) {
     const mic = $('toggle-mic');
     name(mic, s.micOn ? 'Mute me' : 'Unmute me');
@@ -71,6 +72,12 @@ export class Toolbar {
       name(hand, s.hand ? 'Lower hand' : 'Raise hand');
       hand.setAttribute('aria-pressed', String(Boolean(s.hand)));
     }
+    // Blur, or the plain background chosen before joining: either way the
+    // button turns it off, and on again as blur.
+    const background = $('toggle-background');
+    const changed = s.background !== 'none';
+    name(background, changed ? 'Show my background' : 'Blur my background');
+    background.setAttribute('aria-pressed', String(changed));
     const layout = $('toggle-layout');
     name(layout, s.speakerView ? 'Grid view' : 'Speaker view');
     setIcon(layout, s.speakerView ? 'grid' : 'speaker');

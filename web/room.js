@@ -74,6 +74,13 @@ const toolbar = new Toolbar({
   cam: () => own.toggleCam(),
   screen: () => own.toggleScreen(media),
   hand: () => own.toggleHand(),
+  background: async () => {
+    const wanted = devices.background === 'none' ? 'blur' : 'none';
+    await devices.setBackground(wanted);
+    // Too slow, or not possible here: the pre-call page's words, shown here.
+    if (devices.background !== wanted) status($('background-status').textContent);
+    refresh();
+  },
   layout: () => {
     speakerView = !speakerView;
     tiles.setSpeakerView(speakerView);
@@ -317,7 +324,7 @@ document.addEventListener('regroup:sink', (event) => tiles.setSink(event.detail)
 function refresh() {
   toolbar.update({
     micOn: own.micOn, camOn: own.camOn, controls: own.controls, sharing: own.sharing, hand: own.hand,
-    locked, speakerView, canShare: own.canShare(),
+    background: devices.background, locked, speakerView, canShare: own.canShare(),
   });
   tiles.markSelf(own);
 }

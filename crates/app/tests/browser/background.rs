@@ -126,11 +126,23 @@ async fn a_plain_background_made_by_the_client_is_what_the_therapist_receives() 
     corner_becomes(&therapist, "the plain colour", |c| !greenish(c)).await;
     therapist.screenshot("background-plain-therapist").await;
 
-    // The choice is remembered on this device: the next visit starts with it.
+    // In the room, the toolbar shows the background again, and then blurs
+    // it; the therapist keeps decoding Ben's video through both switches.
+    ben.click_button("Show my background").await;
+    corner_becomes(&therapist, "the camera's own green", greenish).await;
+    assert_eq!(ben.js(SENDS_CANVAS, json!([])).await, Value::Bool(false));
+    decodes_from(&therapist, "therapist, background shown", 1).await;
+    ben.click_button("Blur my background").await;
+    ben.find("//button[@aria-label='Show my background']", 60)
+        .await;
+    assert_eq!(ben.js(SENDS_CANVAS, json!([])).await, Value::Bool(true));
+    decodes_from(&therapist, "therapist, background blurred", 1).await;
+
+    // The last choice is remembered on this device: the next visit starts with it.
     ben.goto(&format!("{}/join/{}", scene.app.base, scene.tokens[0]))
         .await;
     ben.wait_text("Connected to the video server", 20).await;
-    assert_eq!(ben.value_of("Background").await, "plain");
+    assert_eq!(ben.value_of("Background").await, "blur");
     ben.choose("Background", "As it is").await;
     for b in [therapist, ben] {
         b.quit().await;
