@@ -20,11 +20,30 @@ const PROBE_FRAMES = 8;
 const BLUR_W = 40;
 const BLUR_H = 23;
 const PLAIN_COLOUR = '#5b6770';
+// Loading the model and its first frames; a browser without the WebGL the
+// model needs may never finish, and must not leave the person waiting.
+const PREPARE_MS = 20000;
 
 export class TooSlow extends Error {
   constructor(ms) {
     super(`segmentation takes ${Math.round(ms)} ms a frame`);
     this.ms = ms;
+  }
+}
+
+// The browser has no WebGL 2, which the model needs (it would show an
+// alert of its own otherwise).
+export class Unsupported extends Error {}
+
+function hasWebGl2() {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return false;
+    const lose = gl.getExtension('WEBGL_lose_context');
+    if (lose) lose.loseContext();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -59,10 +78,17 @@ function canvas(width, height) {
 // composed picture to send and to preview.
 export class BackgroundEffect {
   static async start(camera, mode) {
+    if (!hasWebGl2()) throw new Unsupported('no WebGL 2');
     const effect = new BackgroundEffect(camera, mode);
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the background took too long to prepare')), PREPARE_MS);
+    });
     try {
-      await effect.prepare();
+      await Promise.race([effect.prepare(), late]);
+      clearTimeout(timer);
     } catch (err) {
+      clearTimeout(timer);
       effect.stop();
       throw err;
     }
@@ -73,6 +99,8 @@ export class BackgroundEffect {
     this.camera = camera;
     this.mode = mode;
     this.running = false;
+    // Set by stop(): a preparation still under way gives up at its next step.
+    this.stopped = false;
     this.lastSegment = 0;
     this.segmenting = false;
     this.ticker = null;
@@ -81,13 +109,18 @@ export class BackgroundEffect {
   }
 
   async prepare() {
-    const Segmentation = await loadSegmentation();
+    const step = async (promise) => {
+      const value = await promise;
+      if (this.stopped) throw new Error('the background was turned off while it was prepared');
+      return value;
+    };
+    const Segmentation = await step(loadSegmentation());
     const { width = 640, height = 360, frameRate = 24 } = this.camera.getSettings();
     this.video = document.createElement('video');
     this.video.muted = true;
     this.video.playsInline = true;
     this.video.srcObject = new MediaStream([this.camera]);
-    await this.video.play();
+    await step(this.video.play());
     this.out = canvas(width, height);
     this.ctx = this.out.getContext('2d');
     this.input = canvas(MODEL_W, MODEL_H);
@@ -101,9 +134,9 @@ export class BackgroundEffect {
       maskCtx.clearRect(0, 0, MODEL_W, MODEL_H);
       maskCtx.drawImage(results.segmentationMask, 0, 0, MODEL_W, MODEL_H);
     });
-    await this.segmenter.initialize();
+    await step(this.segmenter.initialize());
     const times = [];
-    for (let i = 0; i < PROBE_FRAMES; i += 1) times.push(await this.segment());
+    for (let i = 0; i < PROBE_FRAMES; i += 1) times.push(await step(this.segment()));
     times.sort((a, b) => a - b);
     this.medianMs = times[times.length >> 1];
     if (this.medianMs > TOO_SLOW_MS) throw new TooSlow(this.medianMs);
@@ -160,6 +193,7 @@ export class BackgroundEffect {
   }
 
   stop() {
+    this.stopped = true;
     this.running = false;
     if (this.ticker) this.ticker.terminate();
     if (this.track) this.track.stop();

@@ -4,7 +4,7 @@
 // time. `stream` is what others get: the camera as it is, or the picture
 // with its background changed (room-background.js).
 
-import { BackgroundEffect, TooSlow } from './room-background.js';
+import { BackgroundEffect, TooSlow, Unsupported } from './room-background.js';
 
 const BACKGROUND_WORDS = {
   none: '',
@@ -127,9 +127,13 @@ export class Devices {
       // For whoever looks into a slow device: how slow it was.
       if (words && err instanceof TooSlow) words.dataset.ms = Math.round(err.ms);
       if (words) {
-        words.textContent = err instanceof TooSlow
-          ? 'This device is too slow to change the background smoothly, so your video goes without it.'
-          : 'This browser could not change the background, so your video goes without it.';
+        if (err instanceof TooSlow) {
+          words.textContent = 'This device is too slow to change the background smoothly, so your video goes without it.';
+        } else if (err instanceof Unsupported) {
+          words.textContent = 'This browser cannot change the background (it has no graphics acceleration here), so your video goes without it.';
+        } else {
+          words.textContent = 'This browser could not change the background, so your video goes without it.';
+        }
       }
       // What is sent now; the remembered choice stays for the next visit.
       this.background = 'none';
