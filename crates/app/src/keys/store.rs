@@ -50,7 +50,7 @@ impl KeyStore {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
                             .await?;
                     }
                     Ok(())
