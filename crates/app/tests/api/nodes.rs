@@ -441,3 +441,40 @@ async fn changes_made_on_another_node_reach_the_open_room() {
     assert_eq!(ended["message"], "Your therapist cancelled this session.");
     expect(&mut host, "ended").await;
 }
+
+/// Limits are the database's, not a node's: 60 wrong passwords for one
+/// account, sent at once across three nodes, get at most five checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_throttle_holds_across_three_nodes() {
+    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let (b, c) = (a.another_node().await, a.another_node().await);
+    a.verified_therapist("ana@example.com").await;
+    let nodes = [&a, &b, &c];
+    let attempts = (0..60).map(|i| {
+        let node = nodes[i % 3];
+        async move {
+            node.api
+                .post(node.url("/api/v1/auth/login"))
+                .json(&json!({"email": "ana@example.com", "password": "not-the-password-1"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        checked <= 5,
+        "{checked} passwords were checked across three nodes"
+    );
+    assert_eq!(checked + throttled, 60, "{statuses:?}");
+    assert_eq!(a.store().nodes().await.unwrap().len(), 3);
+}
