@@ -13,6 +13,8 @@ mod clients;
 mod detached;
 mod email_tokens;
 mod jobs;
+#[cfg(test)]
+mod migration_folders;
 mod recovery_codes;
 mod secrets;
 mod site;
