@@ -24,7 +24,7 @@ const MAIL_REQUEST_WINDOW_SECS: i64 = 3600;
 /// recipient, so nobody can flood an inbox or the outgoing mail. Counted
 /// whether or not the address has an account, so 429 reveals nothing.
 async fn throttle_mail(state: &AppState, form: &str, email: &str, addr: IpAddr) -> AppResult<()> {
-    let key = &state.settings.throttle_key;
+    let key = state.settings.throttle_key();
     let from = throttle::address_subject(key, &format!("{form}/from"), addr);
     let to = throttle::subject(key, &format!("{form}/to"), &email.trim().to_lowercase());
     throttle::count(

@@ -91,7 +91,7 @@ pub async fn fetch(state: &AppState, file: &str, addr: IpAddr) -> AppResult<Stri
         .ok_or_else(AppError::not_found)?;
     let now = state.clock.unix();
     let subject = throttle::subject(
-        &state.settings.throttle_key,
+        state.settings.throttle_key(),
         "calendar_feed",
         &feed.account_id,
     );

@@ -43,7 +43,7 @@ pub async fn check_password(
     addr: IpAddr,
 ) -> AppResult<Account> {
     let now = state.clock.unix();
-    let subjects = Subjects::new(&state.settings.throttle_key, email, addr);
+    let subjects = Subjects::new(state.settings.throttle_key(), email, addr);
     let attempt = throttle::begin(&state.store, &subjects, now).await?;
     let account = match Email::parse(email) {
         Ok(email) => state.store.account_by_email(email.as_str()).await?,
@@ -98,7 +98,7 @@ pub async fn check_second_factor(
     addr: IpAddr,
 ) -> AppResult<()> {
     let now = state.clock.unix();
-    let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
+    let subjects = Subjects::new(state.settings.throttle_key(), &account.email, addr);
     let attempt = throttle::begin(&state.store, &subjects, now).await?;
     let accepted = if recovery::looks_like_code(code) {
         state
@@ -131,7 +131,7 @@ pub async fn check_second_factor(
 
 /// Bookkeeping once every factor has been accepted.
 pub async fn finish(state: &AppState, account: &Account, addr: IpAddr) -> AppResult<()> {
-    let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
+    let subjects = Subjects::new(state.settings.throttle_key(), &account.email, addr);
     throttle::clear(&state.store, &subjects).await?;
     state
         .store

@@ -44,7 +44,7 @@ pub async fn housekeeping(state: &AppState) {
 
 fn keyed(state: &AppState, label: &str, value: &str) -> String {
     // HMAC takes keys of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.settings.throttle_key)
+    let mut mac = Hmac::<Sha256>::new_from_slice(state.settings.throttle_key())
         .expect("HMAC accepts any key length");
     mac.update(label.as_bytes());
     mac.update(&[0]);

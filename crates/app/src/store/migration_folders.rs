@@ -61,6 +61,9 @@ fn both_folders_hold_the_same_migrations() {
         );
     }
     for (name, _) in DIFFER {
-        assert!(sqlite.contains_key(*name), "DIFFER names a missing file {name}");
+        assert!(
+            sqlite.contains_key(*name),
+            "DIFFER names a missing file {name}"
+        );
     }
 }
