@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action};
 use crate::auth::{email_links, password, signin, throttle};
+use crate::clock::rfc3339;
 use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -365,12 +366,6 @@ pub struct TherapistView {
     pub created_at: String,
 }
 
-pub fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 impl From<&Account> for TherapistView {
     fn from(a: &Account) -> Self {
         Self {
@@ -389,59 +384,6 @@ impl From<&Account> for TherapistView {
     }
 }
 
-/// Everything the platform holds about the therapist, as one JSON document.
-/// The export is audited first, so the trail it contains includes itself.
-pub async fn export(
-    state: &AppState,
-    account: &Account,
-    addr: IpAddr,
-) -> AppResult<serde_json::Value> {
-    audit::record_own(state, account, Action::Export, addr).await?;
-    let trail = state.store.audit_trail_of(&account.id).await?;
-    let sessions = state.store.auth_sessions_of(&account.id).await?;
-    let recovery_left = state.store.unused_recovery_codes(&account.id).await?;
-    let site = crate::site::export_of(state, &account.id).await?;
-    // The clients and sessions the therapist entered are theirs to take along.
-    let clients: Vec<serde_json::Value> = crate::clients::list(state, account, None, addr)
-        .await?
-        .into_iter()
-        .map(|entry| match entry {
-            crate::clients::Listed::Readable(c) => serde_json::json!(c),
-            crate::clients::Listed::Unreadable(id) => {
-                serde_json::json!({ "id": id, "unreadable": true })
-            }
-        })
-        .collect();
-    let video_sessions = crate::schedule::list(state, account, 0, i64::MAX / 2).await?;
-    Ok(serde_json::json!({
-        "policy_acknowledgements": site.acknowledgements,
-        "support_tickets": site.tickets,
-        "announcements_opted_out_at": site.opted_out_at,
-        "format": "regroup-export/1",
-        "exported_at": rfc3339(state.clock.unix()),
-        "account": TherapistView::from(account),
-        "last_sign_in_at": account.last_sign_in_at.map(rfc3339),
-        "security": {
-            "totp_enabled": account.totp_enabled(),
-            "unused_recovery_codes": recovery_left,
-        },
-        "sessions": sessions.iter().map(|s| serde_json::json!({
-            "kind": s.kind,
-            "created_at": rfc3339(s.created_at),
-            "last_seen_at": rfc3339(s.last_seen_at),
-            "expires_at": rfc3339(s.expires_at),
-        })).collect::<Vec<_>>(),
-        "clients": clients,
-        "video_sessions": video_sessions,
-        "audit_trail": trail.iter().map(|e| serde_json::json!({
-            "at": rfc3339(e.at),
-            "action": e.action,
-            "target_kind": e.target_kind,
-            "target_id": e.target_id,
-        })).collect::<Vec<_>>(),
-    }))
-}
-
 /// Deletes the account after the password (and second factor, if enrolled)
 /// confirm that its owner asks for it.
 pub async fn delete(
@@ -449,7 +391,7 @@ pub async fn delete(
     account: &Account,
     password_input: &str,
     code: Option<&str>,
-    addr: std::net::IpAddr,
+    addr: IpAddr,
 ) -> AppResult<()> {
     if !password::verify(password_input, Some(&account.password_hash)).await? {
         return Err(AppError::invalid("password", "Your password is not right."));
@@ -465,7 +407,7 @@ pub async fn delete(
             .await
             .map_err(|e| AppError::invalid("totp_code", e.message))?;
     }
-    crate::audit::record_own(state, account, crate::audit::Action::AccountDeleted, addr).await?;
+    audit::record_own(state, account, Action::AccountDeleted, addr).await?;
     // The key goes first: once it is gone, every copy of this therapist's
     // client data (backups included) is unreadable, even if a later step fails.
     state.keys.shred(&account.id).await?;

@@ -16,6 +16,7 @@ pub mod data_dir;
 pub mod data_lock;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod jobs;
 pub mod keys;

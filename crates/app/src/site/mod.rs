@@ -376,7 +376,7 @@ pub struct ExportPart {
 }
 
 pub async fn export_of(state: &AppState, account_id: &str) -> AppResult<ExportPart> {
-    let rfc = crate::accounts::rfc3339;
+    let rfc = crate::clock::rfc3339;
     let acknowledgements = state
         .store
         .acknowledgements_of(account_id)

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::accounts::{self, rfc3339};
+use crate::accounts;
 use crate::audit::{self, Action};
 use crate::auth::session::{self, ApiAuth};
 use crate::auth::signin;
+use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::state::AppState;

@@ -142,7 +142,9 @@ async fn export(
     ApiTherapist(signed): ApiTherapist,
     ClientAddr(addr): ClientAddr,
 ) -> AppResult<Json<serde_json::Value>> {
-    Ok(Json(accounts::export(&state, &signed.account, addr).await?))
+    Ok(Json(
+        crate::export::gather(&state, &signed.account, addr).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -45,7 +45,7 @@ async fn export(
     PageTherapist(signed): PageTherapist,
     ClientAddr(addr): ClientAddr,
 ) -> Response {
-    match accounts::export(&state, &signed.account, addr).await {
+    match crate::export::gather(&state, &signed.account, addr).await {
         Ok(doc) => (
             [
                 (header::CONTENT_TYPE, "application/json"),

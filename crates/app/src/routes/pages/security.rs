@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use super::form::failed_status;
 use super::{render, Nav};
-use crate::accounts::{self, rfc3339};
+use crate::accounts;
 use crate::audit::{self, Action};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{cookie_name, removal_cookie, PageTherapist, Signed};
 use crate::auth::{second_factor, totp};
+use crate::clock::rfc3339;
 use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::security;
