@@ -44,7 +44,7 @@ pub fn router(state: AppState) -> Router {
         // Outermost: everything inside sees the resolved client address.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::client_addr::layer,
+            crate::peer_addr::layer,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

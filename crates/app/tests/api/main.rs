@@ -32,7 +32,7 @@ mod room_limits;
 mod room_outside;
 mod room_probe;
 mod schedule_pages;
-mod sessions;
+mod sign_in_sessions;
 mod sign_in_throttle;
 mod site;
 mod site_retention;

@@ -12,7 +12,7 @@ use super::{render, Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{cookie_name, removal_cookie, PageTherapist, Signed};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,7 +43,7 @@ async fn show(
 async fn export(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> Response {
     match crate::export::gather(&state, &signed.account, addr).await {
         Ok(doc) => (
@@ -92,7 +92,7 @@ async fn submit_delete(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     jar: CookieJar,
     CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Response {

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use chrono::TimeZone;
 
-use super::sessions::SessionLine;
+use super::video_sessions::SessionLine;
 use super::{render, Nav};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::session::PageTherapist;

@@ -15,10 +15,10 @@ mod join;
 mod profile;
 mod room;
 mod security;
-mod sessions;
 mod sign_in;
 mod sign_up;
 mod site;
+mod video_sessions;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -45,7 +45,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security::router())
         .merge(account::router())
         .merge(clients::router())
-        .merge(sessions::router())
+        .merge(video_sessions::router())
         .merge(dev_outbox::router())
         .merge(site::router())
         .merge(admin::router())

@@ -9,7 +9,7 @@ use super::form::failed_status;
 use super::{Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -61,7 +61,7 @@ async fn show(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<SignUpForm>,
 ) -> Response {
     let nav = Nav::anonymous(&csrf);

@@ -14,7 +14,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
 use crate::auth::operator::{require_admin, PageOperator};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ClientAddr, QueryString};
+use crate::extract::{PeerAddr, QueryString};
 use crate::state::AppState;
 use crate::store::{DirectoryRow, Role};
 
@@ -110,7 +110,7 @@ pub(super) async fn directory(
 pub(super) async fn act(
     State(state): State<AppState>,
     PageOperator(signed): PageOperator,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path((id, slug)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {

@@ -12,7 +12,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{PageTherapist, Signed};
 use crate::clients::{self, Listed};
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::schedule::{self, invitations, Change, Plan, SessionView};
 use crate::state::AppState;
 
@@ -174,7 +174,7 @@ async fn new(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> Response {
     let (date, time) = next_quarter_hour(state.clock.now(), &signed.account.time_zone);
     let form = NewSessionForm {
@@ -218,7 +218,7 @@ async fn create(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<NewSessionForm>,
 ) -> Response {
     let planned = async {
@@ -316,7 +316,7 @@ async fn show(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
 ) -> Response {
     session_page(&state, &csrf, &signed, addr, &id, None, None).await
@@ -336,7 +336,7 @@ async fn reschedule(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RescheduleForm>,
 ) -> Response {
@@ -387,7 +387,7 @@ async fn resend(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path((id, client_id)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<RescheduleForm>,
 ) -> Response {
