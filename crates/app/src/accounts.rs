@@ -8,7 +8,7 @@ use crate::audit::{self, Action};
 use crate::auth::{email_links, password, signin, throttle};
 use crate::clock::rfc3339;
 use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
-use crate::error::{AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{is_unique_violation, Account, NewAccount, Role, TokenPurpose};
 
@@ -340,13 +340,7 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> AppResult<()
         .store
         .update_email(&record.account_id, &new_email, state.clock.unix())
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                email_taken()
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(on_unique(email_taken))?;
     Ok(())
 }
 
@@ -403,9 +397,9 @@ pub async fn delete(
                 "Enter the current code from your authenticator app.",
             )
         })?;
-        signin::check_second_factor(state, account, code, addr)
-            .await
-            .map_err(|e| AppError::invalid("totp_code", e.message))?;
+        if !signin::second_factor_accepted(state, account, code, addr).await? {
+            return Err(AppError::invalid("totp_code", signin::WRONG_SECOND_FACTOR));
+        }
     }
     audit::record_own(state, account, Action::AccountDeleted, addr).await?;
     // The key goes first: once it is gone, every copy of this therapist's

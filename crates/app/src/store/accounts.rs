@@ -1,3 +1,5 @@
+//! Therapist and operator accounts: the `accounts` table, roles and status.
+
 use sqlx::FromRow;
 
 use super::{detached, new_id, Store};

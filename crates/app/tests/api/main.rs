@@ -25,6 +25,7 @@ mod pages;
 mod privacy;
 mod proxy;
 mod readiness;
+mod request_log;
 mod room;
 mod room_held;
 mod room_identity;

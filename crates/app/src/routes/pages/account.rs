@@ -1,3 +1,5 @@
+//! The account page: overview, the data export download and deleting the account.
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};

@@ -1,3 +1,5 @@
+//! The therapist's client list and each client's page: add, edit, delete.
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

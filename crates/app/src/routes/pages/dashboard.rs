@@ -1,3 +1,5 @@
+//! The signed-in therapist's start page: upcoming sessions.
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,3 +1,5 @@
+//! The security page: password, authenticator app, recovery codes, signing out everywhere.
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,3 +1,5 @@
+//! Signing in (password, then the second factor when enrolled) and signing out.
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -1,3 +1,5 @@
+//! Signing up as a therapist, and the "check your email" page after it.
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

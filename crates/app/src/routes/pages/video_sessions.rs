@@ -1,3 +1,5 @@
+//! Scheduled video sessions: list, plan, show, reschedule, cancel, resend invitations.
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
