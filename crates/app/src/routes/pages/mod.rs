@@ -49,10 +49,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(dev_outbox::router())
         .merge(site::router())
         .merge(admin::router())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::site::policy::notice,
-        ))
         .layer(middleware::from_fn_with_state(state, csrf::ensure_token))
 }
 
@@ -64,6 +60,8 @@ pub struct Nav {
     pub name: String,
     /// Operators get the console's menu instead of the therapist's.
     pub operator: bool,
+    /// Policy versions waiting for the therapist's acknowledgement.
+    pub policy_notice: Option<String>,
 }
 
 impl Nav {
@@ -80,6 +78,7 @@ impl Nav {
             signed_in: true,
             name: signed.account.name.clone(),
             operator: signed.account.role().is_operator(),
+            policy_notice: signed.policy_notice.clone(),
         }
     }
 }
