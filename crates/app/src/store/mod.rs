@@ -21,7 +21,7 @@ mod site;
 mod throttle;
 mod video_sessions;
 
-pub use accounts::{Account, NewAccount, Role};
+pub use accounts::{Account, AccountStatus, NewAccount, Role};
 pub use analytics::{Breakdown, DayRange, PageView};
 pub use audit::{AuditFields, AuditRow, ChainLink, OwnedFields};
 pub use auth_sessions::{AuthSession, SessionKind};
@@ -160,6 +160,12 @@ impl Store {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// A column held a value the code does not know (`column`, value): an error
+/// when the row is read, never a silent default.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {0} {1:?} in the database")]
+pub struct UnknownValue(pub &'static str, pub String);
 
 /// True when the error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
