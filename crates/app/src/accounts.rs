@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use crate::audit::{self, Action};
 use crate::auth::{email_links, password, signin, throttle};
+use crate::clock::rfc3339;
 use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
-use crate::error::{AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{is_unique_violation, Account, NewAccount, Role, TokenPurpose};
 
@@ -24,7 +25,7 @@ const MAIL_REQUEST_WINDOW_SECS: i64 = 3600;
 /// recipient, so nobody can flood an inbox or the outgoing mail. Counted
 /// whether or not the address has an account, so 429 reveals nothing.
 async fn throttle_mail(state: &AppState, form: &str, email: &str, addr: IpAddr) -> AppResult<()> {
-    let key = &state.settings.throttle_key;
+    let key = state.settings.throttle_key();
     let from = throttle::address_subject(key, &format!("{form}/from"), addr);
     let to = throttle::subject(key, &format!("{form}/to"), &email.trim().to_lowercase());
     throttle::count(
@@ -339,13 +340,7 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> AppResult<()
         .store
         .update_email(&record.account_id, &new_email, state.clock.unix())
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                email_taken()
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(on_unique(email_taken))?;
     Ok(())
 }
 
@@ -363,12 +358,6 @@ pub struct TherapistView {
     pub time_zone: String,
     pub totp_enabled: bool,
     pub created_at: String,
-}
-
-pub fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<&Account> for TherapistView {
@@ -389,62 +378,6 @@ impl From<&Account> for TherapistView {
     }
 }
 
-/// Everything the platform holds about the therapist, as one JSON document.
-/// The export is audited first, so the trail it contains includes itself.
-pub async fn export(
-    state: &AppState,
-    account: &Account,
-    addr: IpAddr,
-) -> AppResult<serde_json::Value> {
-    audit::record_own(state, account, Action::Export, addr).await?;
-    let trail = state.store.audit_trail_of(&account.id).await?;
-    let sessions = state.store.auth_sessions_of(&account.id).await?;
-    let recovery_left = state.store.unused_recovery_codes(&account.id).await?;
-    let site = crate::site::export_of(state, &account.id).await?;
-    // The clients and sessions the therapist entered are theirs to take along.
-    let clients: Vec<serde_json::Value> = crate::clients::list(state, account, None, addr)
-        .await?
-        .into_iter()
-        .map(|entry| match entry {
-            crate::clients::Listed::Readable(c) => serde_json::json!(c),
-            crate::clients::Listed::Unreadable(id) => {
-                serde_json::json!({ "id": id, "unreadable": true })
-            }
-        })
-        .collect();
-    let video_sessions = crate::schedule::list(state, account, 0, i64::MAX / 2).await?;
-    // As the dashboard shows it: the anonymous answers are no one's to export.
-    let survey_summary = crate::surveys::therapist_summary(state, &account.id).await?;
-    Ok(serde_json::json!({
-        "survey_summary": survey_summary,
-        "policy_acknowledgements": site.acknowledgements,
-        "support_tickets": site.tickets,
-        "announcements_opted_out_at": site.opted_out_at,
-        "format": "regroup-export/1",
-        "exported_at": rfc3339(state.clock.unix()),
-        "account": TherapistView::from(account),
-        "last_sign_in_at": account.last_sign_in_at.map(rfc3339),
-        "security": {
-            "totp_enabled": account.totp_enabled(),
-            "unused_recovery_codes": recovery_left,
-        },
-        "sessions": sessions.iter().map(|s| serde_json::json!({
-            "kind": s.kind,
-            "created_at": rfc3339(s.created_at),
-            "last_seen_at": rfc3339(s.last_seen_at),
-            "expires_at": rfc3339(s.expires_at),
-        })).collect::<Vec<_>>(),
-        "clients": clients,
-        "video_sessions": video_sessions,
-        "audit_trail": trail.iter().map(|e| serde_json::json!({
-            "at": rfc3339(e.at),
-            "action": e.action,
-            "target_kind": e.target_kind,
-            "target_id": e.target_id,
-        })).collect::<Vec<_>>(),
-    }))
-}
-
 /// Deletes the account after the password (and second factor, if enrolled)
 /// confirm that its owner asks for it.
 pub async fn delete(
@@ -452,7 +385,7 @@ pub async fn delete(
     account: &Account,
     password_input: &str,
     code: Option<&str>,
-    addr: std::net::IpAddr,
+    addr: IpAddr,
 ) -> AppResult<()> {
     if !password::verify(password_input, Some(&account.password_hash)).await? {
         return Err(AppError::invalid("password", "Your password is not right."));
@@ -464,11 +397,11 @@ pub async fn delete(
                 "Enter the current code from your authenticator app.",
             )
         })?;
-        signin::check_second_factor(state, account, code, addr)
-            .await
-            .map_err(|e| AppError::invalid("totp_code", e.message))?;
+        if !signin::second_factor_accepted(state, account, code, addr).await? {
+            return Err(AppError::invalid("totp_code", signin::WRONG_SECOND_FACTOR));
+        }
     }
-    crate::audit::record_own(state, account, crate::audit::Action::AccountDeleted, addr).await?;
+    audit::record_own(state, account, Action::AccountDeleted, addr).await?;
     // The key goes first: once it is gone, every copy of this therapist's
     // client data (backups included) is unreadable, even if a later step fails.
     state.keys.shred(&account.id).await?;

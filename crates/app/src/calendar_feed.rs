@@ -43,7 +43,7 @@ pub async fn status(state: &AppState, account: &Account) -> AppResult<FeedStatus
     let row = state.store.calendar_feed_of(&account.id).await?;
     Ok(FeedStatus {
         enabled: row.is_some(),
-        created_at: row.as_ref().map(|r| crate::accounts::rfc3339(r.created_at)),
+        created_at: row.as_ref().map(|r| crate::clock::rfc3339(r.created_at)),
         show_titles: row.is_some_and(|r| r.show_titles != 0),
     })
 }
@@ -91,7 +91,7 @@ pub async fn fetch(state: &AppState, file: &str, addr: IpAddr) -> AppResult<Stri
         .ok_or_else(AppError::not_found)?;
     let now = state.clock.unix();
     let subject = throttle::subject(
-        &state.settings.throttle_key,
+        state.settings.throttle_key(),
         "calendar_feed",
         &feed.account_id,
     );

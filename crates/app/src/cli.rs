@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::audit::Action;
@@ -74,7 +75,7 @@ enum Command {
         force: bool,
         /// Base64 backup key; default: the key file DATA_DIR/backup.key.
         #[arg(long, env = "REGROUP_BACKUP_KEY", hide_env_values = true)]
-        backup_key: Option<String>,
+        backup_key: Option<SecretString>,
     },
 }
 
@@ -95,7 +96,7 @@ struct BackupArgs {
     keep: u32,
     /// Base64 backup key (32 bytes); default: the key file DATA_DIR/backup.key, created on first backup.
     #[arg(long, env = "REGROUP_BACKUP_KEY", hide_env_values = true)]
-    backup_key: Option<String>,
+    backup_key: Option<SecretString>,
 }
 
 impl BackupArgs {
@@ -141,11 +142,11 @@ struct StorageArgs {
     #[arg(long, env = "REGROUP_DATA_DIR", default_value = "./regroup-data")]
     data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL; default: SQLite in the data directory.
-    #[arg(long, env = "REGROUP_DATABASE_URL")]
-    database_url: Option<String>,
+    #[arg(long, env = "REGROUP_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<SecretString>,
     /// Base64 master key (32 bytes); default: the key file DATA_DIR/master.key, created on first run.
     #[arg(long, env = "REGROUP_MASTER_KEY", hide_env_values = true)]
-    master_key: Option<String>,
+    master_key: Option<SecretString>,
 }
 
 #[derive(Args, Debug)]
@@ -159,8 +160,8 @@ struct ServeArgs {
     #[arg(long, env = "REGROUP_PUBLIC_URL")]
     public_url: Option<Url>,
     /// `smtps://user:pass@host:465` or `smtp://host:587?tls=required`; unset: write mail to DATA_DIR/outbox.
-    #[arg(long, env = "REGROUP_SMTP_URL")]
-    smtp_url: Option<String>,
+    #[arg(long, env = "REGROUP_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<SecretString>,
     /// Without SMTP, list the outbox at /dev/outbox even when the public URL is not
     /// plain-http localhost (and allow an https public URL without SMTP). Never on a real site.
     #[arg(long, env = "REGROUP_DEV_OUTBOX")]
@@ -298,7 +299,7 @@ struct MediaArgs {
     turn_urls: Vec<String>,
     /// The TURN server's shared secret (coturn `static-auth-secret`).
     #[arg(long, env = "REGROUP_TURN_SECRET", hide_env_values = true)]
-    turn_secret: Option<String>,
+    turn_secret: Option<SecretString>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -406,7 +407,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_ips: args.media.media_public_ip,
         tcp_only: args.media.media_tcp_only,
         turn_urls: args.media.turn_urls,
-        turn_secret: args.media.turn_secret.filter(|s| !s.is_empty()),
+        turn_secret: args
+            .media
+            .turn_secret
+            .map(|s| s.expose_secret().to_owned())
+            .filter(|s| !s.is_empty()),
     };
     args.backup.apply(&mut config);
     config.backup.every = args

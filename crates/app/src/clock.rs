@@ -30,3 +30,11 @@ impl Clock {
         self.offset.fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
 }
+
+/// Unix seconds as the API and exports write times: RFC 3339 in UTC, whole
+/// seconds (`2026-03-01T09:30:00Z`).
+pub fn rfc3339(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

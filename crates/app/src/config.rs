@@ -2,19 +2,21 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-/// Everything `regroup serve` needs, already parsed.
+/// Everything `regroup serve` needs, already parsed. Secrets (keys, and URLs
+/// that may hold a password) are `SecretString`s, so `Debug` never shows them.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// `None` means the embedded SQLite file in the data directory.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     /// `None` means `http://` plus the bound address.
     pub public_url: Option<Url>,
     /// `None` means mail is written to the outbox folder instead of sent.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
     /// Serve `/dev/outbox` even though the public URL is not plain-http
     /// loopback (see `dev_outbox_served`).
     pub dev_outbox: bool,
@@ -22,7 +24,7 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_max: Duration,
     /// Base64 master key from the environment; `None` means the key file.
-    pub master_key: Option<String>,
+    pub master_key: Option<SecretString>,
     /// How often due jobs (invitations, reminders) are looked for; `None`
     /// turns the background runner off (tests run jobs by hand).
     pub job_interval: Option<Duration>,
@@ -55,7 +57,7 @@ pub struct BackupConfig {
     /// How many of the newest backups rotation keeps (at least 1).
     pub keep: usize,
     /// Base64 backup key from the environment; `None` means `DATA_DIR/backup.key`.
-    pub key: Option<String>,
+    pub key: Option<SecretString>,
     /// How often `serve` makes a backup; `None` turns scheduled backups off.
     pub every: Option<Duration>,
 }
@@ -78,7 +80,7 @@ pub struct TlsFiles {
 }
 
 /// Where the media engine listens and what it tells browsers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MediaConfig {
     /// The one UDP port for all media (ICE-lite). Port 0 picks a free port.
     pub udp: SocketAddr,
@@ -92,6 +94,29 @@ pub struct MediaConfig {
     pub turn_urls: Vec<String>,
     /// coturn's `static-auth-secret`; TURN is off without it.
     pub turn_secret: Option<String>,
+}
+
+impl std::fmt::Debug for MediaConfig {
+    /// By hand, to leave out the TURN secret (a plain `String`, as the room
+    /// hands it on); naming every field makes a new one a compile error here.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            udp,
+            tcp,
+            public_ips,
+            tcp_only,
+            turn_urls,
+            turn_secret,
+        } = self;
+        f.debug_struct("MediaConfig")
+            .field("udp", udp)
+            .field("tcp", tcp)
+            .field("public_ips", public_ips)
+            .field("tcp_only", tcp_only)
+            .field("turn_urls", turn_urls)
+            .field("turn_secret", &turn_secret.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
 }
 
 impl MediaConfig {
@@ -147,9 +172,14 @@ impl Config {
         }
     }
 
+    /// The `--database-url` given, if any.
+    pub fn given_database_url(&self) -> Option<&str> {
+        self.database_url.as_ref().map(|url| url.expose_secret())
+    }
+
     pub fn database_url(&self) -> String {
-        match &self.database_url {
-            Some(url) => url.clone(),
+        match self.given_database_url() {
+            Some(url) => url.to_owned(),
             None => format!(
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("regroup.db").display()
@@ -252,5 +282,26 @@ mod tests {
         assert!(err.to_string().contains("--smtp-url"), "{err}");
         assert!(err.to_string().contains("--dev-outbox"), "{err}");
         assert!(!served("https://video.example.org", true, false).unwrap());
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let mut config = Config::for_data_dir("/srv/regroup".into());
+        config.database_url = Some("postgres://app:db-pass-1@db/regroup".into());
+        config.smtp_url = Some("smtps://mail:smtp-pass-2@mail.example.org".into());
+        config.master_key = Some("master-key-3".into());
+        config.backup.key = Some("backup-key-4".into());
+        config.media.turn_secret = Some("turn-secret-5".into());
+        let printed = format!("{config:?} {config:#?}");
+        for secret in [
+            "db-pass-1",
+            "smtp-pass-2",
+            "master-key-3",
+            "backup-key-4",
+            "turn-secret-5",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("/srv/regroup"), "{printed}");
     }
 }

@@ -50,7 +50,7 @@ pub async fn for_rotation(config: &Config) -> anyhow::Result<DataLock> {
 }
 
 async fn take(config: &Config, mode: Mode) -> anyhow::Result<DataLock> {
-    match &config.database_url {
+    match config.given_database_url() {
         Some(url) if url.starts_with("postgres") => {
             sqlx::any::install_default_drivers();
             let mut conn = AnyConnection::connect(url)

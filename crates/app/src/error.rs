@@ -1,9 +1,12 @@
+use std::sync::Arc;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The one error type of every handler. Its message is written for the person
-/// who made the request; internal causes are logged and never sent.
+/// who made the request; internal causes are never sent, only logged (by
+/// `routes::request_log::log_errors`).
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
@@ -171,11 +174,25 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// The internal cause of an error answer, left in the response's extensions
+/// for the logging middleware.
+#[derive(Clone)]
+pub struct InternalCause(pub Arc<anyhow::Error>);
+
+/// For `map_err` on a write that may hit a unique constraint: a duplicate
+/// becomes `duplicate()`, any other database error the usual answer.
+pub fn on_unique(duplicate: impl FnOnce() -> AppError) -> impl FnOnce(sqlx::Error) -> AppError {
+    move |err| {
+        if crate::store::is_unique_violation(&err) {
+            duplicate()
+        } else {
+            err.into()
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let Some(source) = &self.source {
-            tracing::error!(error = format!("{source:#}"), "request failed");
-        }
         let body = self.body();
         let mut response = (self.status, axum::Json(body.clone())).into_response();
         if let Some(secs) = self.retry_after {
@@ -183,8 +200,13 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        // Page routes turn this into an HTML page; see `routes::pages::html_errors`.
+        // Page routes turn this into an HTML page; see `routes::html_errors`.
         response.extensions_mut().insert(body);
+        if let Some(source) = self.source {
+            response
+                .extensions_mut()
+                .insert(InternalCause(Arc::new(source)));
+        }
         response
     }
 }

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::client_addr::RequestAddr;
 use crate::error::AppError;
+use crate::peer_addr::RequestAddr;
 
 /// JSON body whose rejections (wrong content type, syntax, unknown or missing
 /// fields, too large) become clear 4xx errors.
@@ -156,15 +156,16 @@ where
     }
 }
 
-/// The address the request came from. Used only for throttling, in keyed-hash
-/// form; never stored or logged as it is.
-pub struct ClientAddr(pub IpAddr);
+/// The address the request came from (the HTTP peer, or whom a trusted proxy
+/// forwards for; not a therapy client). Used only for throttling, in
+/// keyed-hash form; never stored or logged as it is.
+pub struct PeerAddr(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // Resolved by `client_addr::layer`; the peer when it did not run.
+        // Resolved by `peer_addr::layer`; the peer when it did not run.
         let resolved = parts.extensions.get::<RequestAddr>().map(|a| a.0);
         let addr = resolved
             .or_else(|| {
@@ -174,6 +175,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
                     .map(|ConnectInfo(addr)| addr.ip())
             })
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(ClientAddr(addr))
+        Ok(PeerAddr(addr))
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::backup::BackupPlan;
@@ -83,7 +84,7 @@ impl Application {
             None => None,
         };
         let mailer = Mailer::new(
-            config.smtp_url.as_deref(),
+            config.smtp_url.as_ref().map(|url| url.expose_secret()),
             &config.outbox_dir(),
             &config.mail_from,
         )?;
@@ -102,8 +103,8 @@ impl Application {
             dev_outbox,
             session_idle: config.session_idle,
             session_max: config.session_max,
-            throttle_key: store.server_secret("throttle").await?,
-            survey_key: store.server_secret("survey").await?,
+            throttle_key: store.server_secret("throttle").await?.into(),
+            survey_key: store.server_secret("survey").await?.into(),
             job_interval: config.job_interval,
             geoip: crate::site::geo::GeoIp::open(config.geoip_db.as_deref())?,
             trusted_proxies: config.trusted_proxies.clone(),

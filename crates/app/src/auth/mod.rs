@@ -2,6 +2,7 @@
 
 pub mod csrf;
 pub mod email_links;
+pub mod enrolment;
 mod hashing_pool;
 pub mod operator;
 pub mod password;

@@ -99,6 +99,7 @@ pub async fn resolve(
         account,
         token_hash,
         expires_at: session.expires_at,
+        policy_notice: None,
     }))
 }
 
@@ -108,6 +109,9 @@ pub struct Signed {
     pub account: Account,
     pub token_hash: String,
     pub expires_at: i64,
+    /// On pages of a therapist: the policy versions waiting for them
+    /// ("privacy policy (version 2)"), which the page header asks them to read.
+    pub policy_notice: Option<String>,
 }
 
 /// An API caller with a valid bearer token.
@@ -160,7 +164,11 @@ where
             return Err(Redirect::to("/sign-in").into_response());
         };
         match resolve(&state, &token, SessionKind::Cookie).await {
-            Ok(Some(signed)) => Ok(PageAuth(signed)),
+            Ok(Some(mut signed)) => {
+                signed.policy_notice =
+                    crate::site::policy::notice_for(&state, &signed.account).await;
+                Ok(PageAuth(signed))
+            }
             Ok(None) => Err(Redirect::to("/sign-in?expired=1").into_response()),
             Err(err) => Err(err.into_response()),
         }

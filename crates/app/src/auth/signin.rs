@@ -43,7 +43,7 @@ pub async fn check_password(
     addr: IpAddr,
 ) -> AppResult<Account> {
     let now = state.clock.unix();
-    let subjects = Subjects::new(&state.settings.throttle_key, email, addr);
+    let subjects = Subjects::new(state.settings.throttle_key(), email, addr);
     let attempt = throttle::begin(&state.store, &subjects, now).await?;
     let account = match Email::parse(email) {
         Ok(email) => state.store.account_by_email(email.as_str()).await?,
@@ -90,15 +90,38 @@ pub async fn check_password(
     Ok(account)
 }
 
-/// Checks a TOTP code or a recovery code; each is accepted only once.
+/// What a wrong or reused second factor is told.
+pub const WRONG_SECOND_FACTOR: &str = "That code is not right or was already used. Enter the current code from your app, or a recovery code.";
+
+/// Checks a TOTP code or a recovery code during sign-in; each is accepted
+/// only once.
 pub async fn check_second_factor(
     state: &AppState,
     account: &Account,
     code: &str,
     addr: IpAddr,
 ) -> AppResult<()> {
+    if second_factor_accepted(state, account, code, addr).await? {
+        Ok(())
+    } else {
+        Err(AppError::unauthorized(
+            "invalid_second_factor",
+            WRONG_SECOND_FACTOR,
+        ))
+    }
+}
+
+/// Whether a TOTP code or a recovery code is accepted (each only once),
+/// throttled like a password. A wrong code is `Ok(false)`, counted and
+/// audited; the caller words the answer.
+pub async fn second_factor_accepted(
+    state: &AppState,
+    account: &Account,
+    code: &str,
+    addr: IpAddr,
+) -> AppResult<bool> {
     let now = state.clock.unix();
-    let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
+    let subjects = Subjects::new(state.settings.throttle_key(), &account.email, addr);
     let attempt = throttle::begin(&state.store, &subjects, now).await?;
     let accepted = if recovery::looks_like_code(code) {
         state
@@ -121,17 +144,13 @@ pub async fn check_second_factor(
         metrics::counter!(SIGN_IN_FAILURES, "factor" => "second_factor").increment(1);
         audit_refusal(state, Action::SecondFactorFailed, Some(&account.id), addr).await?;
         tracing::info!(account = %account.id, "sign-in refused: wrong second factor");
-        return Err(AppError::unauthorized(
-            "invalid_second_factor",
-            "That code is not right or was already used. Enter the current code from your app, or a recovery code.",
-        ));
     }
-    Ok(())
+    Ok(accepted)
 }
 
 /// Bookkeeping once every factor has been accepted.
 pub async fn finish(state: &AppState, account: &Account, addr: IpAddr) -> AppResult<()> {
-    let subjects = Subjects::new(&state.settings.throttle_key, &account.email, addr);
+    let subjects = Subjects::new(state.settings.throttle_key(), &account.email, addr);
     throttle::clear(&state.store, &subjects).await?;
     state
         .store

@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::Utc;
 use regroup_vault::backup_stream::{self, BackupHeader, BackupSource};
 use regroup_vault::BackupKey;
+use secrecy::ExposeSecret;
 
 use super::files::{self, Scratch};
 use super::{snapshot, BackupPlan};
@@ -60,7 +61,8 @@ pub async fn create(store: &Store, plan: &BackupPlan) -> anyhow::Result<Made> {
         Backend::Postgres => {
             let url = plan
                 .postgres_url
-                .clone()
+                .as_ref()
+                .map(|url| url.expose_secret().to_owned())
                 .context("a PostgreSQL backup needs the database URL")?;
             let header = header(BackupSource::Postgres, now.timestamp());
             blocking(move || {

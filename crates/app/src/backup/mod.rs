@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use regroup_vault::BackupKey;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::{self, Action, Actor, AuditEvent};
 use crate::config::Config;
@@ -37,16 +38,15 @@ pub struct BackupPlan {
     /// directory, which already holds the live database.
     pub scratch_dir: PathBuf,
     /// `Some` for PostgreSQL (handed to `pg_dump`).
-    pub postgres_url: Option<String>,
+    pub postgres_url: Option<SecretString>,
 }
 
 impl BackupPlan {
     /// Resolves the plan, creating `DATA_DIR/backup.key` on first use.
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let key = match &config.backup.key {
-            Some(encoded) => {
-                BackupKey::from_base64(encoded).context("while reading REGROUP_BACKUP_KEY")?
-            }
+            Some(encoded) => BackupKey::from_base64(encoded.expose_secret())
+                .context("while reading REGROUP_BACKUP_KEY")?,
             None => BackupKey::load_or_create(config.data_dir.join("backup.key"))
                 .context("while loading the backup key file")?,
         };
@@ -91,9 +91,8 @@ pub async fn audit_by_tool(config: &Config, store: &Store, action: Action) -> an
 /// could open nothing.
 fn existing_key(config: &Config) -> anyhow::Result<BackupKey> {
     match &config.backup.key {
-        Some(encoded) => {
-            BackupKey::from_base64(encoded).context("while reading REGROUP_BACKUP_KEY")
-        }
+        Some(encoded) => BackupKey::from_base64(encoded.expose_secret())
+            .context("while reading REGROUP_BACKUP_KEY"),
         None => {
             let path = config.data_dir.join("backup.key");
             BackupKey::load(&path).with_context(|| {

@@ -34,7 +34,7 @@ pub struct Restored {
 pub async fn restore(config: &Config, file: &Path, force: bool) -> anyhow::Result<Restored> {
     config.ensure_data_dir()?;
     let key = existing_key(config)?;
-    let wanted = match &config.database_url {
+    let wanted = match config.given_database_url() {
         None => {
             let target = config.data_dir.join("regroup.db");
             if target.exists() && !force {
@@ -76,14 +76,14 @@ pub async fn restore(config: &Config, file: &Path, force: bool) -> anyhow::Resul
         );
     }
 
-    let (url, target) = match &config.database_url {
+    let (url, target) = match config.given_database_url() {
         None => {
             let target = config.data_dir.join("regroup.db");
             put_sqlite_in_place(plain, &target)?;
             (config.database_url(), target.display().to_string())
         }
         Some(url) => {
-            let (url, archive) = (url.clone(), plain);
+            let (url, archive) = (url.to_owned(), plain);
             tokio::task::spawn_blocking(move || snapshot::pg_restore(&url, archive.path(), force))
                 .await
                 .context("the restore task stopped unexpectedly")??;

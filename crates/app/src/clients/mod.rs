@@ -8,9 +8,9 @@ use std::net::IpAddr;
 
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::{DisplayName, Email};
-use crate::error::{AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{is_unique_violation, new_id, Account, ClientRow};
+use crate::store::{new_id, Account, ClientRow};
 
 const TABLE: &str = "clients";
 
@@ -144,13 +144,11 @@ pub async fn create(
     let key = state.keys.data_key(&owner.id).await?;
     let now = state.clock.unix();
     let row = sealed_row(&key, &owner.id, &new_id(), &name, &email, now, now);
-    state.store.insert_client(&row).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            duplicate()
-        } else {
-            e.into()
-        }
-    })?;
+    state
+        .store
+        .insert_client(&row)
+        .await
+        .map_err(on_unique(duplicate))?;
     tracing::info!(client = %row.id, "client created");
     trace(state, owner, Action::ClientCreated, Some(&row.id), addr).await?;
     open(&key, &row)
@@ -263,13 +261,11 @@ pub async fn update(
         state.clock.unix(),
         row.created_at,
     );
-    let found = state.store.update_client(&updated).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            duplicate()
-        } else {
-            e.into()
-        }
-    })?;
+    let found = state
+        .store
+        .update_client(&updated)
+        .await
+        .map_err(on_unique(duplicate))?;
     if !found {
         return Err(AppError::not_found());
     }

@@ -16,6 +16,7 @@ use std::time::Instant;
 use anyhow::Context;
 use base64::Engine;
 use regroup_vault::{DataKey, MasterKey};
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -33,9 +34,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// The master key from `REGROUP_MASTER_KEY` (base64) or the key file in the data dir.
 pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     match &config.master_key {
-        Some(encoded) => {
-            MasterKey::from_base64(encoded).context("while reading REGROUP_MASTER_KEY")
-        }
+        Some(encoded) => MasterKey::from_base64(encoded.expose_secret())
+            .context("while reading REGROUP_MASTER_KEY"),
         None => MasterKey::load_or_create(config.data_dir.join("master.key"))
             .context("while loading the master key file"),
     }

@@ -21,7 +21,7 @@ use super::{Cmd, Identity, Out, Role};
 use crate::auth::session::PageTherapist;
 use crate::auth::tokens::hash_token;
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::nodes::placement;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 async fn therapist_socket(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -70,7 +70,7 @@ async fn therapist_socket(
 #[tracing::instrument(skip_all)]
 async fn client_socket(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(token): Path<String>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::error::AppResult;
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -17,7 +17,7 @@ pub fn router() -> Router<AppState> {
 
 async fn feed(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(file): Path<String>,
 ) -> AppResult<impl IntoResponse> {
     let body = crate::calendar_feed::fetch(&state, &file, addr).await?;

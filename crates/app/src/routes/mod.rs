@@ -6,12 +6,14 @@ mod calendar;
 mod health;
 mod pages;
 mod request_checks;
+mod request_log;
 pub(crate) mod security_headers;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower_http::trace::TraceLayer;
 
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
@@ -32,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         // Innermost, so the matched route's template is known.
         .layer(middleware::from_fn(crate::monitoring::http::record))
         .layer(middleware::from_fn(request_checks::layer))
+        // Inside `html_errors`, which answers pages with a new response.
+        .layer(middleware::from_fn(request_log::log_errors))
         .layer(middleware::from_fn(html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -44,9 +48,12 @@ pub fn router(state: AppState) -> Router {
         // Outermost: everything inside sees the resolved client address.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::client_addr::layer,
+            crate::peer_addr::layer,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Every layer here runs after routing, so even the outermost span
+        // knows the route's template.
+        .layer(TraceLayer::new_for_http().make_span_with(request_log::span))
         .with_state(state)
 }
 

@@ -10,7 +10,7 @@ pub use plan::{
     local_to_utc, parse_duration, parse_time_zone, Kind, Plan, MAX_GROUP_CLIENTS,
     MAX_WEEKLY_OCCURRENCES,
 };
-pub use view::{rfc3339, short_local, ParticipantView, SessionView};
+pub use view::{short_local, ParticipantView, SessionView};
 
 use plan::{check_participant_count, check_text};
 use view::view;

@@ -34,10 +34,6 @@ pub struct ParticipantView {
     pub invitation_status: String,
 }
 
-pub fn rfc3339(t: i64) -> String {
-    crate::accounts::rfc3339(t)
-}
-
 /// The therapist's room page of a session (it needs their sign-in).
 pub fn room_url(state: &AppState, session_id: &str) -> String {
     state.settings.link(&format!("/sessions/{session_id}/room"))
@@ -58,7 +54,7 @@ pub(super) async fn view(
         kind: row.kind.clone(),
         title: open("title", &row.title_sealed)?,
         notes: open("notes", &row.notes_sealed)?,
-        starts_at: rfc3339(row.starts_at),
+        starts_at: crate::clock::rfc3339(row.starts_at),
         duration_minutes: row.duration_minutes,
         time_zone: row.time_zone.clone(),
         status: row.status.clone(),

@@ -15,7 +15,7 @@ use axum::response::Response;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::client_addr::RequestAddr;
+use crate::peer_addr::RequestAddr;
 use crate::state::AppState;
 use crate::store::PageView;
 

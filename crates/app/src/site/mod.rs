@@ -44,7 +44,7 @@ pub async fn housekeeping(state: &AppState) {
 
 fn keyed(state: &AppState, label: &str, value: &str) -> String {
     // HMAC takes keys of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.settings.throttle_key)
+    let mut mac = Hmac::<Sha256>::new_from_slice(state.settings.throttle_key())
         .expect("HMAC accepts any key length");
     mac.update(label.as_bytes());
     mac.update(&[0]);
@@ -376,7 +376,7 @@ pub struct ExportPart {
 }
 
 pub async fn export_of(state: &AppState, account_id: &str) -> AppResult<ExportPart> {
-    let rfc = crate::accounts::rfc3339;
+    let rfc = crate::clock::rfc3339;
     let acknowledgements = state
         .store
         .acknowledgements_of(account_id)

@@ -1,26 +1,15 @@
 //! The privacy policy and terms of use, in published versions. A version
 //! takes effect on its date; therapists acknowledge each new one once.
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::Response;
-use axum_extra::extract::CookieJar;
 use chrono::NaiveDate;
 
-use crate::auth::csrf::CsrfToken;
-use crate::auth::session::cookie_name;
-use crate::auth::tokens::hash_token;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{PolicyVersion, Role, SessionKind};
+use crate::store::{Account, PolicyVersion, Role};
 
 pub const KINDS: [&str; 2] = ["privacy", "terms"];
 const PRIVACY_V1: &str = include_str!("../../policy/privacy-v1.md");
 const TERMS_V1: &str = include_str!("../../policy/terms-v1.md");
-/// Where base.html wants the notice of a new version, if any.
-pub const NOTICE_MARKER: &str = "<!--policy-notice-->";
 /// Bodies longer than this are refused.
 pub const MAX_BODY: usize = 60_000;
 
@@ -141,70 +130,21 @@ pub async fn acknowledge_pending(
     Ok(())
 }
 
-/// The signed-in therapist behind a page request's cookie, without touching
-/// the session (the page's own extractor does that).
-async fn therapist_of(state: &AppState, token: Option<String>) -> AppResult<Option<(String, i64)>> {
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    let Some(session) = state
-        .store
-        .auth_session(&hash_token(&token), SessionKind::Cookie)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let account = state.store.account_by_id(&session.account_id).await?;
-    Ok(account
-        .filter(|a| a.role() == Role::Therapist)
-        .map(|a| (a.id, a.created_at)))
-}
-
-/// Middleware: on pages of a signed-in therapist with a version to
-/// acknowledge, fills base.html's notice slot.
-pub async fn notice(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let csrf = request
-        .extensions()
-        .get::<CsrfToken>()
-        .map(|t| t.0.clone())
-        .unwrap_or_default();
-    let token = CookieJar::from_headers(request.headers())
-        .get(cookie_name(&state.settings))
-        .map(|c| c.value().to_owned());
-    let pending = match therapist_of(&state, token).await {
-        Ok(Some((id, created))) => pending_for(&state, &id, created).await.unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    let response = next.run(request).await;
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if pending.is_empty() || !is_html {
-        return response;
+/// What the page header tells a therapist with versions to acknowledge
+/// (`None` for anyone else, or when the lookup fails: a page is not refused
+/// for its notice).
+pub async fn notice_for(state: &AppState, account: &Account) -> Option<String> {
+    if account.role() != Role::Therapist {
+        return None;
     }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 2 * 1024 * 1024).await else {
-        return Response::from_parts(parts, Body::empty());
-    };
-    let html = String::from_utf8_lossy(&bytes);
+    let pending = pending_for(state, &account.id, account.created_at)
+        .await
+        .unwrap_or_default();
     let names: Vec<String> = pending
         .iter()
         .map(|p| format!("{} (version {})", title(&p.kind).to_lowercase(), p.version))
         .collect();
-    let banner = format!(
-        "<aside class=\"notice policy-notice\" role=\"status\"><p>We have updated our {}. \
-         <a href=\"/privacy\">Read what changed</a>.</p>\
-         <form method=\"post\" action=\"/privacy/acknowledge\" class=\"inline\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\
-         <button type=\"submit\" class=\"small\">I have read it</button></form></aside>",
-        names.join(" and "),
-        csrf
-    );
-    let out = html.replacen(NOTICE_MARKER, &banner, 1);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(out))
+    (!names.is_empty()).then(|| names.join(" and "))
 }
 
 #[cfg(test)]

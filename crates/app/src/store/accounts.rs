@@ -1,6 +1,8 @@
+//! Therapist and operator accounts: the `accounts` table, roles and status.
+
 use sqlx::FromRow;
 
-use super::{detached, new_id, Store};
+use super::{detached, new_id, Store, UnknownValue};
 use crate::domain::ProfileDetails;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,11 +35,48 @@ impl Role {
     }
 }
 
+impl TryFrom<String> for Role {
+    type Error = UnknownValue;
+
+    fn try_from(raw: String) -> Result<Self, UnknownValue> {
+        Self::parse(&raw).ok_or(UnknownValue("role", raw))
+    }
+}
+
+/// Whether an account may sign in: operators suspend therapists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    Suspended,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
+impl TryFrom<String> for AccountStatus {
+    type Error = UnknownValue;
+
+    fn try_from(raw: String) -> Result<Self, UnknownValue> {
+        match raw.as_str() {
+            "active" => Ok(Self::Active),
+            "suspended" => Ok(Self::Suspended),
+            _ => Err(UnknownValue("status", raw)),
+        }
+    }
+}
+
 /// A row of `accounts`: a therapist or an operator.
 #[derive(Clone, FromRow)]
 pub struct Account {
     pub id: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub name: String,
     pub email: String,
     pub password_hash: String,
@@ -50,7 +89,8 @@ pub struct Account {
     pub practice_states: String,
     pub bio: String,
     pub time_zone: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AccountStatus,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_sign_in_at: Option<i64>,
@@ -67,8 +107,7 @@ impl std::fmt::Debug for Account {
 
 impl Account {
     pub fn role(&self) -> Role {
-        // The CHECK constraint on the column admits only known roles.
-        Role::parse(&self.role).unwrap_or(Role::Therapist)
+        self.role
     }
 
     pub fn totp_enabled(&self) -> bool {
@@ -76,7 +115,7 @@ impl Account {
     }
 
     pub fn is_suspended(&self) -> bool {
-        self.status == "suspended"
+        self.status == AccountStatus::Suspended
     }
 }
 
@@ -340,5 +379,22 @@ impl Store {
             tx.commit().await
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_roles_and_statuses_are_errors_not_defaults() {
+        assert_eq!(Role::try_from("support".to_owned()).unwrap(), Role::Support);
+        assert!(Role::try_from("owner".to_owned()).is_err());
+        assert_eq!(
+            AccountStatus::try_from("suspended".to_owned()).unwrap(),
+            AccountStatus::Suspended
+        );
+        let err = AccountStatus::try_from("paused".to_owned()).unwrap_err();
+        assert!(err.to_string().contains("paused"), "{err}");
     }
 }

@@ -1,3 +1,5 @@
+//! Sign-in sessions (cookie or bearer token, stored as a hash): `auth_sessions`.
+
 use sqlx::FromRow;
 
 use super::Store;

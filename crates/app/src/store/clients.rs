@@ -1,3 +1,5 @@
+//! Therapy clients' rows, name and email sealed under the owner's data key: `clients`.
+
 use sqlx::FromRow;
 
 use super::{detached, Backend, Store};

@@ -1,3 +1,5 @@
+//! Single-use links mailed for verification, password reset and email change: `email_tokens`.
+
 use sqlx::FromRow;
 
 use super::Store;

@@ -1,3 +1,5 @@
+//! Background jobs (invitations, reminders) waiting for their time: `jobs`.
+
 use sqlx::FromRow;
 
 use super::{new_id, Store};

@@ -13,6 +13,8 @@ mod clients;
 mod detached;
 mod email_tokens;
 mod jobs;
+#[cfg(test)]
+mod migration_folders;
 mod nodes;
 mod recovery_codes;
 mod room_leases;
@@ -24,7 +26,7 @@ mod surveys;
 mod throttle;
 mod video_sessions;
 
-pub use accounts::{Account, NewAccount, Role};
+pub use accounts::{Account, AccountStatus, NewAccount, Role};
 pub use analytics::{Breakdown, DayRange, PageView};
 pub use audit::{AuditFields, AuditRow, ChainLink, OwnedFields};
 pub use auth_sessions::{AuthSession, SessionKind};
@@ -171,6 +173,12 @@ impl Store {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// A column held a value the code does not know (`column`, value): an error
+/// when the row is read, never a silent default.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {0} {1:?} in the database")]
+pub struct UnknownValue(pub &'static str, pub String);
 
 /// True when the error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

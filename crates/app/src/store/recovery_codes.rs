@@ -1,3 +1,5 @@
+//! Hashed second-factor recovery codes, each usable once: `recovery_codes`.
+
 use super::{detached, Store};
 
 impl Store {

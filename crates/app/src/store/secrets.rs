@@ -1,3 +1,5 @@
+//! Server-wide random secrets made on first use (the throttle key): `app_secrets`.
+
 use base64::Engine;
 use rand::RngCore;
 

@@ -1,3 +1,5 @@
+//! Failed attempts per keyed subject, for sign-in and mail throttling: `login_failures`.
+
 use super::Store;
 
 impl Store {

@@ -44,7 +44,7 @@ pub async fn submit(state: &AppState, submission: Submission<'_>) -> AppResult<(
     let comment = comment(submission.comment)?;
     let now = state.clock.unix();
     let ticket =
-        Ticket::verify(&state.settings.survey_key, submission.ticket, now).map_err(refusal)?;
+        Ticket::verify(state.settings.survey_key(), submission.ticket, now).map_err(refusal)?;
     let answer = SurveyAnswer {
         week: ticket.week,
         kind: ticket.kind,
@@ -130,7 +130,7 @@ pub fn ticket_for(
     therapist: &str,
 ) -> String {
     let now = state.clock.unix();
-    Ticket::new(kind, people, role, therapist, now).sign(&state.settings.survey_key)
+    Ticket::new(kind, people, role, therapist, now).sign(state.settings.survey_key())
 }
 
 #[cfg(test)]

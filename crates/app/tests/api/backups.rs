@@ -332,7 +332,7 @@ async fn a_postgres_backup_restores_the_backed_up_clients_and_keeps_shredded_one
     let bea = app.token_for("bea@example.com").await;
     add_client(&app, &bea, "Carla Reyes", "carla@example.com").await;
     let dir = app.data_dir.path().to_path_buf();
-    let url = app.config().database_url.clone().unwrap();
+    let url = app.config().given_database_url().unwrap().to_owned();
 
     backup(&dir, &["--database-url", &url]);
     let file = backups_in(&dir.join("backups"))[0].clone();

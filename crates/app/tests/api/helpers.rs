@@ -99,7 +99,7 @@ impl TestApp {
         let mut postgres_db = None;
         if let Backend::Postgres = backend {
             let (url, name) = fresh_postgres_database().await;
-            config.database_url = Some(url);
+            config.database_url = Some(url.into());
             postgres_db = Some(name);
         }
         // Jobs run when a test says so, not on a timer racing the test.
@@ -189,8 +189,8 @@ impl TestApp {
     /// is on PostgreSQL (SQLite lives in the data dir).
     #[allow(dead_code)] // used by the browser tests, which share this file
     pub fn database_url_args(&self) -> Vec<String> {
-        match &self.config.database_url {
-            Some(url) => vec!["--database-url".into(), url.clone()],
+        match self.config.given_database_url() {
+            Some(url) => vec!["--database-url".into(), url.to_owned()],
             None => Vec::new(),
         }
     }

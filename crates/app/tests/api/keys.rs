@@ -107,7 +107,7 @@ fn rotate_master(app: &TestApp) -> std::process::Output {
         .arg(app.data_dir.path())
         .env_remove("REGROUP_MASTER_KEY")
         .env_remove("REGROUP_DATABASE_URL");
-    if let Some(url) = &app.config().database_url {
+    if let Some(url) = app.config().given_database_url() {
         command.args(["--database-url", url]);
     }
     command.output().unwrap()

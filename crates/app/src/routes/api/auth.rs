@@ -5,12 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::accounts::{self, rfc3339};
+use crate::accounts;
 use crate::audit::{self, Action};
 use crate::auth::session::{self, ApiAuth};
 use crate::auth::signin;
+use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, PeerAddr};
 use crate::state::AppState;
 use crate::store::SessionKind;
 
@@ -52,7 +53,7 @@ pub struct LoginToken {
 #[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<Login>,
 ) -> AppResult<Json<LoginToken>> {
     let account = signin::check_password(&state, &body.email, &body.password, addr).await?;
@@ -85,7 +86,7 @@ async fn login(
 async fn logout(
     State(state): State<AppState>,
     ApiAuth(signed): ApiAuth,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> AppResult<StatusCode> {
     state.store.delete_auth_session(&signed.token_hash).await?;
     audit::record_own(&state, &signed.account, Action::SignOut, addr).await?;
@@ -121,7 +122,7 @@ pub struct EmailBody {
     responses((status = 202)))]
 async fn resend_verification(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> AppResult<StatusCode> {
     accounts::resend_verification(&state, &body.email, addr).await?;
@@ -133,7 +134,7 @@ async fn resend_verification(
     responses((status = 202)))]
 async fn forgot_password(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> AppResult<StatusCode> {
     accounts::request_password_reset(&state, &body.email, addr).await?;
@@ -152,7 +153,7 @@ pub struct ResetBody {
     responses((status = 204), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> AppResult<StatusCode> {
     accounts::reset_password(&state, &body.token, &body.password, addr).await?;

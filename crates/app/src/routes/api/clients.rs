@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::session::ApiTherapist;
 use crate::clients::{self, Client, Listed};
 use crate::error::{AppResult, ErrorBody};
-use crate::extract::{ApiJson, ClientAddr, QueryString};
+use crate::extract::{ApiJson, PeerAddr, QueryString};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,7 +31,7 @@ pub struct NewClient {
 async fn create(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<NewClient>,
 ) -> AppResult<(StatusCode, Json<Client>)> {
     let client = clients::create(&state, &signed.account, &body.name, &body.email, addr).await?;
@@ -59,7 +59,7 @@ pub struct ClientList {
 async fn list(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     QueryString(query): QueryString<Search>,
 ) -> AppResult<Json<ClientList>> {
     let mut out = ClientList {
@@ -82,7 +82,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
 ) -> AppResult<Json<Client>> {
     Ok(Json(
@@ -105,7 +105,7 @@ pub struct ClientPatch {
 async fn update(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ClientPatch>,
 ) -> AppResult<Json<Client>> {
@@ -128,7 +128,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
     clients::delete(&state, &signed.account, &id, addr).await?;

@@ -9,7 +9,7 @@ use crate::accounts::{self, ProfileChange, TherapistView};
 use crate::auth::session::ApiTherapist;
 use crate::calendar_feed::{self, FeedStatus};
 use crate::error::{AppResult, ErrorBody};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, PeerAddr};
 use crate::state::AppState;
 use crate::surveys::{self, TherapistSummary};
 
@@ -82,7 +82,7 @@ pub struct CalendarFeedUrl {
 async fn calendar_feed_on(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     body: Option<ApiJson<CalendarFeedOptions>>,
 ) -> AppResult<Json<CalendarFeedUrl>> {
     let options = body.map(|ApiJson(o)| o).unwrap_or_default();
@@ -97,7 +97,7 @@ async fn calendar_feed_on(
 async fn calendar_feed_off(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> AppResult<StatusCode> {
     calendar_feed::turn_off(&state, &signed.account, addr).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -156,9 +156,11 @@ async fn update(
 async fn export(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> AppResult<Json<serde_json::Value>> {
-    Ok(Json(accounts::export(&state, &signed.account, addr).await?))
+    Ok(Json(
+        crate::export::gather(&state, &signed.account, addr).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -175,7 +177,7 @@ pub struct DeleteBody {
 async fn delete(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<DeleteBody>,
 ) -> AppResult<StatusCode> {
     accounts::delete(

@@ -7,7 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts;
 use crate::error::{AppResult, ErrorBody};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, PeerAddr};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,7 +42,7 @@ pub struct SignedUp {
 #[tracing::instrument(skip_all)]
 async fn sign_up(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     ApiJson(body): ApiJson<SignUp>,
 ) -> AppResult<(StatusCode, Json<SignedUp>)> {
     let account = accounts::register(

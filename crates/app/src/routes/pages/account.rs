@@ -1,3 +1,5 @@
+//! The account page: overview, the data export download and deleting the account.
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -12,7 +14,7 @@ use super::{render, Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{cookie_name, removal_cookie, PageTherapist, Signed};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,9 +45,9 @@ async fn show(
 async fn export(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> Response {
-    match accounts::export(&state, &signed.account, addr).await {
+    match crate::export::gather(&state, &signed.account, addr).await {
         Ok(doc) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
@@ -92,7 +94,7 @@ async fn submit_delete(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     jar: CookieJar,
     CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Response {

@@ -14,7 +14,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{PageTherapist, Signed};
 use crate::calendar_feed;
 use crate::error::AppError;
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -94,7 +94,7 @@ async fn turn_on(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<FeedForm>,
 ) -> Response {
     let show_titles = form.show_titles.is_some();
@@ -108,7 +108,7 @@ async fn turn_off(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(_): CsrfForm<FeedForm>,
 ) -> Response {
     match calendar_feed::turn_off(&state, &signed.account, addr).await {

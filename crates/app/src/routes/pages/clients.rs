@@ -1,3 +1,5 @@
+//! The therapist's client list and each client's page: add, edit, delete.
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +14,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{PageTherapist, Signed};
 use crate::clients::{self, Client, Listed};
 use crate::error::AppError;
-use crate::extract::{ClientAddr, QueryString};
+use crate::extract::{PeerAddr, QueryString};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -95,7 +97,7 @@ async fn list(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     QueryString(query): QueryString<SearchQuery>,
 ) -> Response {
     let form = add_form(&Nav::signed(&csrf, &signed), &ClientForm::default());
@@ -115,7 +117,7 @@ async fn create(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<ClientForm>,
 ) -> Response {
     match clients::create(&state, &signed.account, &form.name, &form.email, addr).await {
@@ -164,7 +166,7 @@ async fn show(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
 ) -> Response {
     match clients::get(&state, &signed.account, &id, addr).await {
@@ -184,7 +186,7 @@ async fn update(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ClientForm>,
 ) -> Response {
@@ -224,7 +226,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<ClientForm>,
 ) -> Result<Redirect, AppError> {

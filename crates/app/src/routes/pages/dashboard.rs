@@ -1,3 +1,5 @@
+//! The signed-in therapist's start page: upcoming sessions.
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,7 +8,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use chrono::TimeZone;
 
-use super::sessions::SessionLine;
+use super::video_sessions::SessionLine;
 use super::{render, Nav};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::session::PageTherapist;

@@ -15,7 +15,7 @@ use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
 use crate::error::AppResult;
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 use crate::store::TokenPurpose;
 
@@ -168,7 +168,7 @@ async fn show_resend(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit_resend(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Response {
     match accounts::resend_verification(&state, &form.email, addr).await {
@@ -197,7 +197,7 @@ async fn show_forgot(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit_forgot(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Response {
     match accounts::request_password_reset(&state, &form.email, addr).await {
@@ -240,7 +240,7 @@ async fn submit_reset(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     Path(token): Path<String>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
     let nav = Nav::anonymous(&csrf);

@@ -1,3 +1,5 @@
+//! Form fields and the generic one-form page many pages render through.
+
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,3 +1,5 @@
+//! The public front page.
+
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -14,7 +14,7 @@ use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::tokens::hash_token;
 use crate::error::AppResult;
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
 
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 async fn join(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(token): Path<String>,
 ) -> Response {
     match page(&state, Nav::anonymous(&csrf), &token, addr).await {

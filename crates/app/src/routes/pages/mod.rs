@@ -15,10 +15,10 @@ mod join;
 mod profile;
 mod room;
 mod security;
-mod sessions;
 mod sign_in;
 mod sign_up;
 mod site;
+mod video_sessions;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -45,14 +45,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security::router())
         .merge(account::router())
         .merge(clients::router())
-        .merge(sessions::router())
+        .merge(video_sessions::router())
         .merge(dev_outbox::router())
         .merge(site::router())
         .merge(admin::router())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::site::policy::notice,
-        ))
         .layer(middleware::from_fn_with_state(state, csrf::ensure_token))
 }
 
@@ -64,6 +60,8 @@ pub struct Nav {
     pub name: String,
     /// Operators get the console's menu instead of the therapist's.
     pub operator: bool,
+    /// Policy versions waiting for the therapist's acknowledgement.
+    pub policy_notice: Option<String>,
 }
 
 impl Nav {
@@ -80,6 +78,7 @@ impl Nav {
             signed_in: true,
             name: signed.account.name.clone(),
             operator: signed.account.role().is_operator(),
+            policy_notice: signed.policy_notice.clone(),
         }
     }
 }

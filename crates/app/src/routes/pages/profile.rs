@@ -1,3 +1,5 @@
+//! The therapist's profile form (credential, license, bio, time zone).
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,3 +1,5 @@
+//! The security page: password, authenticator app, recovery codes, signing out everywhere.
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,14 +11,15 @@ use serde::Deserialize;
 
 use super::form::failed_status;
 use super::{render, Nav};
-use crate::accounts::{self, rfc3339};
+use crate::accounts;
 use crate::audit::{self, Action};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
+use crate::auth::enrolment;
 use crate::auth::session::{cookie_name, removal_cookie, PageTherapist, Signed};
 use crate::auth::{second_factor, totp};
+use crate::clock::rfc3339;
 use crate::error::AppError;
-use crate::extract::ClientAddr;
-use crate::security;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -134,7 +137,7 @@ async fn change_password(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<ChangePasswordForm>,
 ) -> Response {
     let result = accounts::change_password(
@@ -167,7 +170,7 @@ async fn start_totp(
     PageTherapist(signed): PageTherapist,
     CsrfForm(_): CsrfForm<CodeForm>,
 ) -> Response {
-    let pending = match security::start_totp(&state, &signed.account).await {
+    let pending = match enrolment::start_totp(&state, &signed.account).await {
         Ok(pending) => pending,
         Err(err) => return page(&state, &csrf, &signed, None, Some(&err)).await,
     };
@@ -199,10 +202,10 @@ async fn confirm_totp(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
-    match security::confirm_totp(&state, &signed.account, &form.code, addr).await {
+    match enrolment::confirm_totp(&state, &signed.account, &form.code, addr).await {
         Ok(codes) => render(
             StatusCode::OK,
             &RecoveryCodesPage {
@@ -224,10 +227,10 @@ async fn disable_totp(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    match security::disable_totp(&state, &signed.account, &form.password, addr).await {
+    match enrolment::disable_totp(&state, &signed.account, &form.password, addr).await {
         Ok(()) => {
             page(
                 &state,
@@ -246,10 +249,11 @@ async fn recovery_codes(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    match security::regenerate_recovery_codes(&state, &signed.account, &form.password, addr).await {
+    match enrolment::regenerate_recovery_codes(&state, &signed.account, &form.password, addr).await
+    {
         Ok(codes) => render(
             StatusCode::OK,
             &RecoveryCodesPage {
@@ -264,7 +268,7 @@ async fn recovery_codes(
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     jar: CookieJar,
     CsrfForm(_): CsrfForm<PasswordForm>,
 ) -> Response {

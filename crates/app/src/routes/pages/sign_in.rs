@@ -1,3 +1,5 @@
+//! Signing in (password, then the second factor when enrolled) and signing out.
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +15,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{self, cookie_name, pending_cookie_name, removal_cookie, token_cookie};
 use crate::auth::signin;
 use crate::error::AppError;
-use crate::extract::{ClientAddr, QueryString};
+use crate::extract::{PeerAddr, QueryString};
 use crate::state::AppState;
 use crate::store::{Account, SessionKind};
 
@@ -82,7 +84,7 @@ async fn show(
 async fn submit(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     jar: CookieJar,
     CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Response {
@@ -197,7 +199,7 @@ async fn show_code(
 async fn submit_code(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     jar: CookieJar,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
@@ -220,7 +222,7 @@ async fn submit_code(
 
 async fn sign_out(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     jar: CookieJar,
     CsrfForm(_): CsrfForm<CodeForm>,
 ) -> Response {

@@ -1,3 +1,5 @@
+//! Signing up as a therapist, and the "check your email" page after it.
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -9,7 +11,7 @@ use super::form::failed_status;
 use super::{Field, FormPage, MessagePage, Nav};
 use crate::accounts;
 use crate::auth::csrf::{CsrfForm, CsrfToken};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -61,7 +63,7 @@ async fn show(Extension(csrf): Extension<CsrfToken>) -> Response {
 async fn submit(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<SignUpForm>,
 ) -> Response {
     let nav = Nav::anonymous(&csrf);

@@ -15,7 +15,7 @@ use super::{render, MessagePage, Nav};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::PageTherapist;
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::site::{self, policy};
 use crate::state::AppState;
 use crate::store::{PolicyVersion, TicketMessage, TicketRow};
@@ -201,7 +201,7 @@ struct ContactForm {
 async fn send_contact(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<ContactForm>,
 ) -> Response {
     let thanks = || {

@@ -36,14 +36,14 @@ impl Store {
     pub async fn set_account_status(
         &self,
         id: &str,
-        status: &str,
+        status: crate::store::AccountStatus,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1 AND role = 'therapist'",
         )
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .execute(self.pool())
         .await?;

@@ -13,7 +13,7 @@ use super::{audited_redirect, form_outcome, Dates, Empty};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::operator::{require_admin, PageAdmin, PageOperator};
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::site;
 use crate::state::AppState;
 use crate::store::AnnouncementRow;
@@ -126,7 +126,7 @@ pub(super) async fn preview(
 pub(super) async fn send(
     State(state): State<AppState>,
     PageAdmin(signed): PageAdmin,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {

@@ -13,7 +13,7 @@ use super::{audited_redirect, Dates};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::operator::PageOperator;
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::site;
 use crate::state::AppState;
 use crate::store::InquiryRow;
@@ -93,7 +93,7 @@ pub(super) struct Reply {
 pub(super) async fn answer(
     State(state): State<AppState>,
     PageOperator(signed): PageOperator,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<Reply>,
 ) -> AppResult<Response> {

@@ -12,7 +12,7 @@ use super::{audited_redirect, day, form_outcome, Dates};
 use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::operator::{require_admin, PageAdmin, PageOperator};
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::site::policy;
 use crate::state::AppState;
 use crate::store::PolicyVersion;
@@ -94,7 +94,7 @@ pub(super) async fn publish(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageAdmin(signed): PageAdmin,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> AppResult<Response> {
     let published = policy::publish(

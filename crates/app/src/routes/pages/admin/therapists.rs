@@ -14,9 +14,9 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::email_links;
 use crate::auth::operator::{require_admin, PageOperator};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ClientAddr, QueryString};
+use crate::extract::{PeerAddr, QueryString};
 use crate::state::AppState;
-use crate::store::{DirectoryRow, Role};
+use crate::store::{AccountStatus, DirectoryRow, Role};
 
 /// An operator's action on a therapist's account, named by its URL segment
 /// (which also comes back as `?done=` to pick the notice).
@@ -38,10 +38,10 @@ impl TherapistAction {
     }
 
     /// The account status the action sets, if it sets one.
-    fn account_status(self) -> Option<&'static str> {
+    fn account_status(self) -> Option<AccountStatus> {
         match self {
-            Self::Suspend => Some("suspended"),
-            Self::Reinstate => Some("active"),
+            Self::Suspend => Some(AccountStatus::Suspended),
+            Self::Reinstate => Some(AccountStatus::Active),
             Self::ResendVerification => None,
         }
     }
@@ -110,7 +110,7 @@ pub(super) async fn directory(
 pub(super) async fn act(
     State(state): State<AppState>,
     PageOperator(signed): PageOperator,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path((id, slug)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {

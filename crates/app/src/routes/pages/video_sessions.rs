@@ -1,3 +1,5 @@
+//! Scheduled video sessions: list, plan, show, reschedule, cancel, resend invitations.
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +14,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::{PageTherapist, Signed};
 use crate::clients::{self, Listed};
 use crate::error::{AppError, AppResult};
-use crate::extract::ClientAddr;
+use crate::extract::PeerAddr;
 use crate::schedule::{self, invitations, Change, Plan, SessionView};
 use crate::state::AppState;
 
@@ -174,7 +176,7 @@ async fn new(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
 ) -> Response {
     let (date, time) = next_quarter_hour(state.clock.now(), &signed.account.time_zone);
     let form = NewSessionForm {
@@ -218,7 +220,7 @@ async fn create(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     CsrfForm(form): CsrfForm<NewSessionForm>,
 ) -> Response {
     let planned = async {
@@ -316,7 +318,7 @@ async fn show(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
 ) -> Response {
     session_page(&state, &csrf, &signed, addr, &id, None, None).await
@@ -336,7 +338,7 @@ async fn reschedule(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RescheduleForm>,
 ) -> Response {
@@ -387,7 +389,7 @@ async fn resend(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    ClientAddr(addr): ClientAddr,
+    PeerAddr(addr): PeerAddr,
     Path((id, client_id)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<RescheduleForm>,
 ) -> Response {

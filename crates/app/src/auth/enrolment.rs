@@ -1,9 +1,10 @@
-//! Second-factor enrolment and recovery codes, shared by pages and API.
+//! Second-factor enrolment (set up, confirm, turn off) and recovery codes,
+//! what a signed-in therapist does on the security page.
 
 use std::net::IpAddr;
 
+use super::{password, recovery, second_factor, totp};
 use crate::audit::{self, Action};
-use crate::auth::{password, recovery, second_factor, totp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::Account;

@@ -15,7 +15,7 @@ use ipnet::IpNet;
 use crate::state::AppState;
 
 /// The resolved address, put in the request's extensions for the extractor
-/// (`crate::extract::ClientAddr`) and the analytics.
+/// (`crate::extract::PeerAddr`) and the analytics.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestAddr(pub IpAddr);
 
