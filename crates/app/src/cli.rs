@@ -438,7 +438,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn list_nodes(storage: &StorageArgs) -> anyhow::Result<()> {
     let store = storage.store().await?;
-    let nodes = store.nodes().await;
+    let nodes = store.nodes().await.context("while reading the nodes");
     store.close().await;
     let now = chrono::Utc::now().timestamp();
     println!("id\tstate\trooms\tparticipants\turl");
@@ -460,7 +460,8 @@ async fn drain_node(storage: &StorageArgs, id: &str) -> anyhow::Result<()> {
     let store = storage.store().await?;
     let asked = store.request_drain(id).await;
     store.close().await;
-    anyhow::ensure!(asked?, "no node is called {id:?}: see `regroup node list`");
+    let asked = asked.context("while asking the node to drain")?;
+    anyhow::ensure!(asked, "no node is called {id:?}: see `regroup node list`");
     println!("node {id} drains: it takes no new rooms and stops once its rooms have ended");
     Ok(())
 }

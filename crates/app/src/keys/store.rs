@@ -50,8 +50,7 @@ impl KeyStore {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
-                            .await?;
+                        crate::store::sqlite_waits_and_wal(conn).await?;
                     }
                     Ok(())
                 })

@@ -94,16 +94,9 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets pages read while a write is in progress;
-                        // busy_timeout makes concurrent writers wait, not fail.
-                        // It comes first: switching to WAL needs a lock too,
-                        // which a tool run beside a busy server (`regroup
-                        // node drain`) otherwise failed to get at once.
-                        conn.execute(
-                            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
+                        sqlite_waits_and_wal(conn).await?;
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                            .await?;
                     }
                     Ok(())
                 })
@@ -170,6 +163,24 @@ impl Store {
 
 /// A fresh random id: UUIDv7 keeps index locality, and its random tail keeps
 /// it unguessable enough for URLs that are also access-checked.
+/// Every SQLite connection, here and in the key store: busy_timeout first
+/// and on its own, so that whatever follows waits for a lock instead of
+/// failing; then WAL (pages read while a write is under way), set only when
+/// the file is not in WAL yet: asking again takes a lock, which a tool run
+/// beside a busy server (`regroup node drain`) then failed to get at once.
+pub(crate) async fn sqlite_waits_and_wal(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA busy_timeout = 5000").await?;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.execute("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(())
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

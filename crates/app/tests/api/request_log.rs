@@ -46,10 +46,9 @@ async fn request_logs_name_the_route_and_never_the_token() {
     let base = loop {
         let (line, _) = next_line("start-up line");
         if let Some(at) = line.find("open http://") {
-            break line[at + "open ".len()..]
-                .trim()
-                .trim_end_matches('/')
-                .to_owned();
+            // The URL, then the line's fields (`node=…`).
+            let url = line[at + "open ".len()..].split_whitespace().next();
+            break url.unwrap_or_default().trim_end_matches('/').to_owned();
         }
     };
 
