@@ -483,3 +483,37 @@ async fn the_sign_in_throttle_holds_across_three_nodes() {
     assert_eq!(checked + throttled, 60, "{statuses:?}");
     assert_eq!(a.store().nodes().await.unwrap().len(), 3);
 }
+
+/// Jobs run once across nodes: three nodes look for due jobs at the same
+/// moment, and the client gets one reminder, not three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_due_on_three_nodes_at_once_goes_out_once() {
+    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let (b, c) = (a.another_node().await, a.another_node().await);
+    // Starts in 16 minutes: the 15-minute reminder is due in one.
+    let _s = setup(
+        &a,
+        "ana@example.com",
+        "individual",
+        &["ben@example.com"],
+        16,
+    )
+    .await;
+    let reminders = |app: &TestApp| {
+        app.mail_to("ben@example.com")
+            .iter()
+            .filter(|m| m.subject.starts_with("Starting soon"))
+            .count()
+    };
+    assert_eq!(reminders(&a), 0);
+    for node in [&a, &b, &c] {
+        node.clock.advance(chrono::Duration::minutes(2));
+    }
+    let (ra, rb, rc) = tokio::join!(a.run_jobs(), b.run_jobs(), c.run_jobs());
+    assert_eq!(
+        ra + rb + rc,
+        1,
+        "one node ran the reminder ({ra}, {rb}, {rc})"
+    );
+    assert_eq!(reminders(&a), 1);
+}
