@@ -115,9 +115,9 @@ pub async fn fetch(state: &AppState, file: &str, addr: IpAddr) -> AppResult<Stri
     };
     let mut texts = Vec::with_capacity(rows.len());
     for row in &rows {
-        let generic = match Kind::parse(&row.kind) {
-            Ok(Kind::Group) => "Group session",
-            _ => "Session",
+        let generic = match row.kind {
+            Kind::Group => "Group session",
+            Kind::Individual => "Session",
         };
         // A title that cannot be opened falls back to the generic one.
         let summary = key

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::error::AppResult;
 use crate::schedule::invitations::{self, Mail};
 use crate::state::AppState;
+use crate::store::InvitationStatus;
 use crate::store::JobRow;
 
 /// Mails a password reset link; the job's id column holds the account id.
@@ -64,7 +65,7 @@ async fn run_one(state: &AppState, job: &JobRow) -> AppResult<()> {
     };
     let stale = session.is_cancelled()
         || session.ended_at.is_some()
-        || participant.status == "revoked"
+        || participant.status == InvitationStatus::Revoked
         || state.clock.unix() >= session.ends_at();
     if stale {
         return Ok(());

@@ -25,6 +25,7 @@ use crate::extract::PeerAddr;
 use crate::nodes::placement;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
+use crate::store::InvitationStatus;
 use crate::store::SessionRow;
 
 /// Frames above this size end the connection (protects memory); frames
@@ -86,7 +87,7 @@ async fn client_socket(
         .session_by_id(&participant.session_id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    if participant.status == "revoked" || session.is_cancelled() {
+    if participant.status == InvitationStatus::Revoked || session.is_cancelled() {
         return Err(gone());
     }
     // A suspended therapist's clients would only wait for someone who

@@ -12,6 +12,7 @@ use crate::clients;
 use crate::error::{AppError, AppResult};
 use crate::mail::Message;
 use crate::state::AppState;
+use crate::store::InvitationStatus;
 use crate::store::{ParticipantRow, SessionRow};
 
 /// Invitations for sessions further out are sent this long before the start.
@@ -64,7 +65,7 @@ pub async fn schedule_reminders(
 
 /// Tells an already-invited client that the time changed.
 pub async fn send_update(state: &AppState, row: &SessionRow, p: &ParticipantRow) -> AppResult<()> {
-    if p.status == "pending" {
+    if p.status == InvitationStatus::Pending {
         // Not invited yet: the invitation, when it goes, carries the new time.
         if row.starts_at - state.clock.unix() <= INVITE_AHEAD_SECS {
             return send(state, row, p, Mail::Invitation).await;
@@ -87,7 +88,10 @@ pub async fn revoke(
     notify: bool,
 ) -> AppResult<()> {
     let now = state.clock.unix();
-    state.store.mark_participant(&p.id, "revoked", now).await?;
+    state
+        .store
+        .mark_participant(&p.id, InvitationStatus::Revoked, now)
+        .await?;
     state.store.cancel_jobs_for(&p.id, now).await?;
     // An open room drops them now, not at the old end time.
     crate::room::across::tell(
@@ -98,7 +102,7 @@ pub async fn revoke(
         },
     )
     .await;
-    if notify && p.status != "pending" {
+    if notify && p.status != InvitationStatus::Pending {
         send(state, row, p, Mail::Cancellation).await?;
     }
     Ok(())
@@ -147,7 +151,7 @@ pub async fn send(
     let link = state.settings.link(&format!("/join/{token}"));
     let therapist = &owner.name;
     let at = when(row.starts_at, &row.time_zone);
-    let kind = if row.kind == "group" {
+    let kind = if row.is_group() {
         "group session"
     } else {
         "video session"
@@ -231,7 +235,7 @@ pub async fn send(
     if mail == Mail::Invitation {
         state
             .store
-            .mark_participant(&p.id, "sent", state.clock.unix())
+            .mark_participant(&p.id, InvitationStatus::Sent, state.clock.unix())
             .await?;
         let event = AuditEvent::new(Actor::system(), Action::InvitationSent)
             .target(TargetKind::Invitation, &p.id);

@@ -23,6 +23,7 @@ use crate::auth::tokens::{hash_token, new_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{new_id, Account, ParticipantRow, SessionRow};
+use crate::store::{InvitationStatus, SessionStatus};
 
 /// Every id must be one of the owner's clients. The message is the same for
 /// an id that does not exist and one that belongs to someone else.
@@ -87,7 +88,7 @@ fn new_participant(
         id,
         session_id: session_id.to_string(),
         client_id: client_id.to_string(),
-        status: "pending".into(),
+        status: InvitationStatus::Pending,
         sent_at: None,
         opened_at: None,
         revoked_at: None,
@@ -107,13 +108,13 @@ pub async fn create(state: &AppState, owner: &Account, plan: Plan) -> AppResult<
         let row = SessionRow {
             owner_id: owner.id.clone(),
             series_id: series_id.clone(),
-            kind: plan.kind.as_str().into(),
+            kind: plan.kind,
             title_sealed: key.seal_str(&seal_ctx(&owner.id, "title", &id), &plan.title),
             notes_sealed: key.seal_str(&seal_ctx(&owner.id, "notes", &id), &plan.notes),
             starts_at: (plan.starts_at + chrono::Duration::weeks(week.into())).timestamp(),
             duration_minutes: plan.duration_minutes,
             time_zone: plan.time_zone.name().to_string(),
-            status: "scheduled".into(),
+            status: SessionStatus::Scheduled,
             sequence: 0,
             created_at: now,
             updated_at: now,
@@ -241,14 +242,14 @@ pub async fn update(
     let participants = state.store.participants_of(&row.id).await?;
     let active: Vec<&ParticipantRow> = participants
         .iter()
-        .filter(|p| p.status != "revoked")
+        .filter(|p| p.status != InvitationStatus::Revoked)
         .collect();
     let (added, removed) = match &change.client_ids {
         Some(ids) => {
             let mut ids = ids.clone();
             ids.sort();
             ids.dedup();
-            check_participant_count(Kind::parse(&row.kind)?, ids.len())?;
+            check_participant_count(row.kind, ids.len())?;
             check_clients_are_owned(state, owner, &ids).await?;
             let added: Vec<String> = ids
                 .iter()
@@ -309,10 +310,9 @@ pub async fn update(
         invitations::plan_mail(state, &row, &p).await?;
     }
     if time_moved {
-        for p in participants
-            .iter()
-            .filter(|p| p.status != "revoked" && !removed.iter().any(|r| r.id == p.id))
-        {
+        for p in participants.iter().filter(|p| {
+            p.status != InvitationStatus::Revoked && !removed.iter().any(|r| r.id == p.id)
+        }) {
             invitations::send_update(state, &row, p).await?;
             invitations::schedule_reminders(state, &row, p).await?;
         }
@@ -327,7 +327,7 @@ pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()
     if row.is_cancelled() {
         return Ok(());
     }
-    row.status = "cancelled".into();
+    row.status = SessionStatus::Cancelled;
     row.sequence += 1;
     row.updated_at = state.clock.unix();
     state.store.update_session(&row).await?;
@@ -335,7 +335,7 @@ pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()
     // "removed" one by one.
     crate::room::across::tell(state, crate::room::across::Outside::Session(&row)).await;
     for p in state.store.participants_of(&row.id).await? {
-        if p.status != "revoked" {
+        if p.status != InvitationStatus::Revoked {
             invitations::revoke(state, &row, &p, true).await?;
         }
     }
@@ -359,7 +359,7 @@ pub async fn resend(state: &AppState, owner: &Account, id: &str, client_id: &str
         .participants_of(&row.id)
         .await?
         .into_iter()
-        .find(|p| p.client_id == client_id && p.status != "revoked")
+        .find(|p| p.client_id == client_id && p.status != InvitationStatus::Revoked)
         .ok_or_else(AppError::not_found)?;
     invitations::send(state, &row, &participant, invitations::Mail::Invitation).await
 }

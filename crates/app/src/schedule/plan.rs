@@ -21,11 +21,7 @@ pub struct Plan {
     pub weekly_occurrences: u32,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
-    Individual,
-    Group,
-}
+pub use crate::store::Kind;
 
 impl Kind {
     pub fn parse(raw: &str) -> AppResult<Self> {
@@ -36,13 +32,6 @@ impl Kind {
                 "kind",
                 "Choose \"individual\" or \"group\".",
             )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Individual => "individual",
-            Kind::Group => "group",
         }
     }
 

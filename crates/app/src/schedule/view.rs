@@ -51,20 +51,20 @@ pub(super) async fn view(
     let participants = state.store.participants_of(&row.id).await?;
     Ok(SessionView {
         id: row.id.clone(),
-        kind: row.kind.clone(),
+        kind: row.kind.as_str().into(),
         title: open("title", &row.title_sealed)?,
         notes: open("notes", &row.notes_sealed)?,
         starts_at: crate::clock::rfc3339(row.starts_at),
         duration_minutes: row.duration_minutes,
         time_zone: row.time_zone.clone(),
-        status: row.status.clone(),
+        status: row.status.as_str().into(),
         series_id: row.series_id.clone(),
         room_url: room_url(state, &row.id),
         participants: participants
             .into_iter()
             .map(|p| ParticipantView {
                 client_id: p.client_id,
-                invitation_status: p.status,
+                invitation_status: p.status.as_str().into(),
             })
             .collect(),
     })

@@ -45,7 +45,7 @@ pub use room_leases::LEASE_SECS;
 pub use room_notices::RoomNoticeRow;
 pub use room_state::KeptRoom;
 pub use surveys::{SurveyAnswer, SurveyCell, SurveyTotals, TOTALS_STEP};
-pub use video_sessions::{ParticipantRow, SessionRow};
+pub use video_sessions::{InvitationStatus, Kind, ParticipantRow, SessionRow, SessionStatus};
 
 use std::sync::Arc;
 use std::time::Duration;

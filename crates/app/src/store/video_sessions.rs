@@ -2,20 +2,111 @@
 
 use sqlx::FromRow;
 
-use super::{detached, Store};
+use super::{detached, Store, UnknownValue};
+
+/// One-to-one or group (stored as `individual` / `group`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Individual,
+    Group,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Individual => "individual",
+            Kind::Group => "group",
+        }
+    }
+}
+
+impl TryFrom<String> for Kind {
+    type Error = UnknownValue;
+
+    fn try_from(raw: String) -> Result<Self, UnknownValue> {
+        match raw.as_str() {
+            "individual" => Ok(Kind::Individual),
+            "group" => Ok(Kind::Group),
+            _ => Err(UnknownValue("kind", raw)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SessionStatus {
+    Scheduled,
+    Cancelled,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Scheduled => "scheduled",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl TryFrom<String> for SessionStatus {
+    type Error = UnknownValue;
+
+    fn try_from(raw: String) -> Result<Self, UnknownValue> {
+        match raw.as_str() {
+            "scheduled" => Ok(SessionStatus::Scheduled),
+            "cancelled" => Ok(SessionStatus::Cancelled),
+            _ => Err(UnknownValue("status", raw)),
+        }
+    }
+}
+
+/// Where an invitation stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum InvitationStatus {
+    Pending,
+    Sent,
+    Opened,
+    Revoked,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Sent => "sent",
+            InvitationStatus::Opened => "opened",
+            InvitationStatus::Revoked => "revoked",
+        }
+    }
+}
+
+impl TryFrom<String> for InvitationStatus {
+    type Error = UnknownValue;
+
+    fn try_from(raw: String) -> Result<Self, UnknownValue> {
+        match raw.as_str() {
+            "pending" => Ok(InvitationStatus::Pending),
+            "sent" => Ok(InvitationStatus::Sent),
+            "opened" => Ok(InvitationStatus::Opened),
+            "revoked" => Ok(InvitationStatus::Revoked),
+            _ => Err(UnknownValue("status", raw)),
+        }
+    }
+}
 
 #[derive(Clone, FromRow)]
 pub struct SessionRow {
     pub id: String,
     pub owner_id: String,
     pub series_id: Option<String>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: Kind,
     pub title_sealed: String,
     pub notes_sealed: String,
     pub starts_at: i64,
     pub duration_minutes: i64,
     pub time_zone: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SessionStatus,
     pub sequence: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -29,7 +120,11 @@ impl SessionRow {
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.status == "cancelled"
+        self.status == SessionStatus::Cancelled
+    }
+
+    pub fn is_group(&self) -> bool {
+        self.kind == Kind::Group
     }
 }
 
@@ -40,7 +135,8 @@ pub struct ParticipantRow {
     pub client_id: String,
     pub token_hash: String,
     pub token_sealed: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: InvitationStatus,
     pub sent_at: Option<i64>,
     pub opened_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -68,13 +164,13 @@ impl Store {
             .bind(&row.id)
             .bind(&row.owner_id)
             .bind(&row.series_id)
-            .bind(&row.kind)
+            .bind(row.kind.as_str())
             .bind(&row.title_sealed)
             .bind(&row.notes_sealed)
             .bind(row.starts_at)
             .bind(row.duration_minutes)
             .bind(&row.time_zone)
-            .bind(&row.status)
+            .bind(row.status.as_str())
             .bind(row.sequence)
             .bind(row.created_at)
             .bind(row.updated_at)
@@ -179,7 +275,7 @@ impl Store {
         .bind(row.starts_at)
         .bind(row.duration_minutes)
         .bind(&row.time_zone)
-        .bind(&row.status)
+        .bind(row.status.as_str())
         .bind(row.sequence)
         .bind(row.updated_at)
         .execute(self.pool())
@@ -215,13 +311,13 @@ impl Store {
     pub async fn mark_participant(
         &self,
         id: &str,
-        status: &str,
+        status: InvitationStatus,
         at: i64,
     ) -> Result<(), sqlx::Error> {
         let column = match status {
-            "sent" => "sent_at",
-            "opened" => "opened_at",
-            _ => "revoked_at",
+            InvitationStatus::Sent => "sent_at",
+            InvitationStatus::Opened => "opened_at",
+            InvitationStatus::Pending | InvitationStatus::Revoked => "revoked_at",
         };
         // An opened or revoked invitation does not fall back to "sent" on a reminder.
         sqlx::query(&format!(
@@ -230,7 +326,7 @@ impl Store {
              WHEN status = 'opened' AND $2 = 'sent' THEN status ELSE $2 END WHERE id = $1"
         ))
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(at)
         .execute(self.pool())
         .await?;
@@ -250,11 +346,39 @@ async fn insert_participant(
     .bind(&p.client_id)
     .bind(&p.token_hash)
     .bind(&p.token_sealed)
-    .bind(&p.status)
+    .bind(p.status.as_str())
     .bind(p.sent_at)
     .bind(p.opened_at)
     .bind(p.revoked_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kinds_and_statuses_are_errors_not_defaults() {
+        assert_eq!(Kind::try_from("group".to_owned()).unwrap(), Kind::Group);
+        assert!(Kind::try_from("party".to_owned()).is_err());
+        assert_eq!(
+            SessionStatus::try_from("cancelled".to_owned()).unwrap(),
+            SessionStatus::Cancelled
+        );
+        assert!(SessionStatus::try_from("done".to_owned()).is_err());
+        for s in [
+            InvitationStatus::Pending,
+            InvitationStatus::Sent,
+            InvitationStatus::Opened,
+            InvitationStatus::Revoked,
+        ] {
+            assert_eq!(
+                InvitationStatus::try_from(s.as_str().to_owned()).unwrap(),
+                s
+            );
+        }
+        assert!(InvitationStatus::try_from("lost".to_owned()).is_err());
+    }
 }

@@ -295,7 +295,7 @@ impl Room {
             .map(|(conn, role)| {
                 let ticket = crate::surveys::ticket_for(
                     &self.ctx.state,
-                    &session.kind,
+                    session.kind.as_str(),
                     people,
                     role.as_str(),
                     &session.owner_id,

@@ -264,7 +264,7 @@ impl Room {
         display_name: Option<String>,
         ack: bool,
     ) -> Result<(), Refusal> {
-        let group = self.ctx.session.kind == "group";
+        let group = self.ctx.session.is_group();
         if who.role == Role::Client && group && !ack {
             return Err(Refusal::new(
                 "confidentiality_required",

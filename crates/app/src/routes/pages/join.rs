@@ -17,6 +17,7 @@ use crate::error::AppResult;
 use crate::extract::PeerAddr;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
+use crate::store::InvitationStatus;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/join/{token}", get(join))
@@ -72,7 +73,7 @@ async fn page(
     if session.ended_at.is_some() || state.rooms.is_ended(&session.id) {
         return Ok(gone("This session has ended."));
     }
-    if participant.status == "revoked" || session.is_cancelled() {
+    if participant.status == InvitationStatus::Revoked || session.is_cancelled() {
         return Ok(gone("This session was cancelled, or your invitation was withdrawn. Please contact your therapist."));
     }
     let now = state.clock.unix();
@@ -93,14 +94,14 @@ async fn page(
         Window::Open => {
             state
                 .store
-                .mark_participant(&participant.id, "opened", now)
+                .mark_participant(&participant.id, InvitationStatus::Opened, now)
                 .await?;
             let event = AuditEvent::new(Actor::client(&participant.id), Action::InvitationOpened)
                 .target(TargetKind::VideoSession, &session.id)
                 .from_addr(addr);
             audit::record_now(state, event).await?;
             let name = suggested_name(state, &session, &participant).await;
-            let group = session.kind == "group";
+            let group = session.is_group();
             let ws_path =
                 super::room::socket_for(state, &session.id, format!("/join/{token}/ws")).await?;
             return Ok(RoomPage {
@@ -116,7 +117,7 @@ async fn page(
                 ],
                 ws_path,
                 role: "client",
-                kind: session.kind.clone(),
+                kind: session.kind.as_str().into(),
                 suggested_name: name,
             }
             .respond());

@@ -85,7 +85,7 @@ async fn room(
         .link("/dashboard", "Back to the dashboard")
         .respond(StatusCode::OK)),
         Window::Open => {
-            let group = session.kind == "group";
+            let group = session.is_group();
             let ws_path =
                 socket_for(&state, &session.id, format!("/sessions/{}/ws", session.id)).await?;
             Ok(RoomPage {
@@ -101,7 +101,7 @@ async fn room(
                 )],
                 ws_path,
                 role: "therapist",
-                kind: session.kind.clone(),
+                kind: session.kind.as_str().into(),
                 suggested_name: String::new(),
             }
             .respond())
