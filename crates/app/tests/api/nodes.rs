@@ -295,12 +295,9 @@ async fn a_room_lives_on_one_node_and_sockets_elsewhere_are_moved_there() {
     drop(b);
 }
 
-/// The node holding a room dies (its server and heartbeat stop at once, as
-/// under `kill -9`). Within 15 s the room is back on the other node, the
-/// client who was let in is in again without a second admission, and the
-/// therapist's lock still holds for someone new.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_a_rooms_node_dies_the_room_comes_back_on_another_as_it_was() {
+/// Two nodes on one database and a group session with Ben and Cleo:
+/// the node its room page names as home first, then the other.
+async fn two_nodes_and_a_group() -> (TestApp, TestApp, crate::room::Setup) {
     let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
     let b = a.another_node().await;
     let s = setup(
@@ -311,14 +308,23 @@ async fn when_a_rooms_node_dies_the_room_comes_back_on_another_as_it_was() {
         10,
     )
     .await;
-    let (mut home, other) = if socket_named_by(&a, &s.session, &s.cookie)
+    if socket_named_by(&a, &s.session, &s.cookie)
         .await
         .starts_with('/')
     {
-        (a, b)
+        (a, b, s)
     } else {
-        (b, a)
-    };
+        (b, a, s)
+    }
+}
+
+/// The node holding a room dies (its server and heartbeat stop at once, as
+/// under `kill -9`). Within 15 s the room is back on the other node, the
+/// client who was let in is in again without a second admission, and the
+/// therapist's lock still holds for someone new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_rooms_node_dies_the_room_comes_back_on_another_as_it_was() {
+    let (mut home, other, s) = two_nodes_and_a_group().await;
     let mut host = therapist(&home, &s).await;
     let mut ben = client(&home, &s.tokens[0]).await.unwrap();
     hello(&mut ben).await;
@@ -389,28 +395,11 @@ async fn expect_any(ws: &mut crate::room::Ws) -> Value {
 /// session, while the room lives on node A.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_made_on_another_node_reach_the_open_room() {
-    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
-    let b = a.another_node().await;
-    let s = setup(
-        &a,
-        "ana@example.com",
-        "group",
-        &["ben@example.com", "cleo@example.com"],
-        10,
-    )
-    .await;
-    let (home, other) = if socket_named_by(&a, &s.session, &s.cookie)
-        .await
-        .starts_with('/')
-    {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
-    let mut host = therapist(home, &s).await;
+    let (home, other, s) = two_nodes_and_a_group().await;
+    let mut host = therapist(&home, &s).await;
     let mut guests = Vec::new();
     for token in &s.tokens {
-        let mut ws = client(home, token).await.unwrap();
+        let mut ws = client(&home, token).await.unwrap();
         hello(&mut ws).await;
         let welcome = expect(&mut ws, "welcome").await;
         send(&mut host, json!({"type": "admit", "id": welcome["you"]})).await;
