@@ -376,6 +376,7 @@ impl Browser {
 
     pub async fn click(&self, xpath: &str) {
         let id = self.find(xpath, 20).await;
+        self.settle().await;
         self.post(&format!("/element/{id}/click"), json!({})).await;
     }
 
@@ -487,7 +488,28 @@ impl Browser {
     pub async fn set_window(&self, width: u32, height: u32) {
         self.post("/window/rect", json!({"width": width, "height": height}))
             .await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.settle().await;
+    }
+
+    /// Waits until nothing on the page is still moving: two frames drawn
+    /// (so a resize or a closed panel has been laid out), then no running
+    /// transition of a box's place or size (tiles glide 0.2 s to a new
+    /// layout). A person waits for a button to stop before clicking it; on
+    /// a busy machine the frames come late, so a fixed sleep is not enough.
+    /// Gives up after 5 s and lets the next step say what it found.
+    pub async fn settle(&self) {
+        self.js_async(
+            "const done = arguments[arguments.length - 1]; \
+             const t0 = performance.now(); let frames = 0; \
+             const geometry = new Set(['left', 'top', 'width', 'height', 'inset', 'transform']); \
+             const moving = () => document.getAnimations().some((a) => a.playState === 'running' \
+                 && typeof CSSTransition !== 'undefined' && a instanceof CSSTransition && geometry.has(a.transitionProperty)); \
+             const frame = () => { frames += 1; \
+                 if ((frames >= 2 && !moving()) || performance.now() - t0 > 5000) done(frames); \
+                 else requestAnimationFrame(frame); }; \
+             requestAnimationFrame(frame);",
+        )
+        .await;
     }
 
     /// Presses keys with the focus on the element at `xpath` (WebDriver
