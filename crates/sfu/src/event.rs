@@ -42,6 +42,15 @@ pub enum Event {
         participant: ParticipantId,
         mid: String,
     },
+    /// The bandwidth estimate towards `participant` has stayed below what
+    /// the lowest layers of the pictures they receive need (`low: true`),
+    /// or has been enough again (`false`), for a few seconds. The engine
+    /// keeps forwarding: the app may offer them audio only.
+    Downlink {
+        room: RoomId,
+        participant: ParticipantId,
+        low: bool,
+    },
     /// The loudest participant changed; `None` when everyone has been quiet.
     ActiveSpeaker {
         room: RoomId,

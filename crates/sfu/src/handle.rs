@@ -19,7 +19,7 @@ use crate::event::Event;
 use crate::ids::{ParticipantId, RoomId, TrackKind};
 use crate::net::{udp_loop, Dispatch, NetOut};
 use crate::tcp::{accept_loop, TcpConns};
-use crate::traffic::{Counters, Traffic};
+use crate::traffic::{Counters, Forwarded, Traffic};
 use crate::worker::{Command, Inbox, Worker, WorkerMsg};
 
 /// The engine's events, for the web app to read (and act on `Offer`s).
@@ -312,6 +312,30 @@ impl SfuHandle {
         let p = participant.into();
         self.call(room.into(), |r| Command::SetScreenShare(p, allowed, r))
             .await
+    }
+
+    /// Stops (`false`) or resumes writing video to this participant: their
+    /// choice of audio only, which spares their downlink. Resuming asks the
+    /// publishers for keyframes, so pictures come back within a second.
+    pub async fn set_receive_video(
+        &self,
+        room: impl Into<RoomId>,
+        participant: impl Into<ParticipantId>,
+        on: bool,
+    ) -> Result<(), SfuError> {
+        let p = participant.into();
+        self.call(room.into(), |r| Command::SetReceiveVideo(p, on, r))
+            .await
+    }
+
+    /// The media packets the engine has written to this participant.
+    pub async fn forwarded_to(
+        &self,
+        room: impl Into<RoomId>,
+        participant: impl Into<ParticipantId>,
+    ) -> Result<Forwarded, SfuError> {
+        let p = participant.into();
+        self.call(room.into(), |r| Command::Forwarded(p, r)).await
     }
 
     /// Whether every engine thread still runs: false after `shutdown`, or

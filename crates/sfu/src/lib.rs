@@ -7,6 +7,7 @@
 mod config;
 mod contain;
 mod demux;
+mod downlink;
 mod error;
 mod event;
 mod handle;
@@ -27,8 +28,10 @@ pub use error::SfuError;
 pub use event::{DisconnectReason, Event};
 pub use handle::{EventReceiver, Sfu, SfuHandle};
 pub use ids::{ParticipantId, RoomId, TrackKind};
-pub use traffic::Traffic;
+pub use traffic::{Forwarded, Traffic};
 
+#[cfg(test)]
+mod audio_only_tests;
 #[cfg(test)]
 mod keyframe_tests;
 #[cfg(test)]

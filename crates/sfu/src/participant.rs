@@ -18,10 +18,12 @@ use str0m::{Event as RtcEvent, IceConnectionState, IceCreds, Input, Output, Rtc,
 use tracing::{debug, warn};
 
 use crate::contain::contained;
+use crate::downlink::DownlinkWatch;
 use crate::error::SfuError;
 use crate::ids::{ParticipantId, PeerKey};
 use crate::rewrite::{InPacket, Rewriter};
 use crate::simulcast::LayerSelector;
+use crate::traffic::Forwarded;
 use crate::transmits::Transmits;
 
 mod forward;
@@ -124,6 +126,12 @@ pub(crate) struct Participant {
     pub screen_allowed: bool,
     /// Highest simulcast layer index this participant wants (tile size).
     pub max_layer: Option<usize>,
+    /// False while the person chose audio only: no video is written to
+    /// them, so their downlink carries audio alone.
+    pub receive_video: bool,
+    /// What was written to this participant, for the app and its tests.
+    pub forwarded: Forwarded,
+    pub downlink: DownlinkWatch,
     pub subs: HashMap<TrackKey, Subscription>,
     sub_by_mid: HashMap<Mid, TrackKey>,
     pending: Option<(SdpPendingOffer, Instant)>,
@@ -192,6 +200,9 @@ impl Participant {
             forward_video: true,
             screen_allowed: false,
             max_layer: None,
+            receive_video: true,
+            forwarded: Forwarded::default(),
+            downlink: DownlinkWatch::default(),
             subs: HashMap::new(),
             sub_by_mid: HashMap::new(),
             pending: None,

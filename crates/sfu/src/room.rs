@@ -20,6 +20,7 @@ use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
 use crate::participant::{Found, Participant, SubState, Subscription, TrackKey};
 use crate::simulcast::Layers;
 use crate::speaker::SpeakerDetector;
+use crate::traffic::Forwarded;
 use crate::transmits::Transmits;
 
 mod forwarding;
@@ -324,6 +325,45 @@ impl Room {
     ) -> Result<(), SfuError> {
         self.participant_mut(who)?.max_layer = max;
         Ok(())
+    }
+
+    /// Starts or stops writing video to `who` (audio only). Back on, each
+    /// picture starts again from a keyframe, numbered on from where it
+    /// stopped, so the browser sees a pause rather than a loss.
+    pub fn set_receive_video(
+        &mut self,
+        now: Instant,
+        who: &ParticipantId,
+        on: bool,
+    ) -> Result<(), SfuError> {
+        let p = self.participant_mut(who)?;
+        if mem::replace(&mut p.receive_video, on) == on || !on {
+            self.settle(now);
+            return Ok(());
+        }
+        let key = p.key;
+        let mut resumed = Vec::new();
+        for (tk, sub) in p.subs.iter_mut() {
+            if sub.kind == MediaKind::Video {
+                sub.layers = Default::default();
+                sub.rebase = true;
+                resumed.push(*tk);
+            }
+        }
+        for tk in resumed {
+            self.start_subscription(now, key, tk);
+        }
+        self.settle(now);
+        Ok(())
+    }
+
+    /// What the engine has written to `who` since they joined.
+    pub fn forwarded_to(&self, who: &ParticipantId) -> Result<Forwarded, SfuError> {
+        let key = self.key_of(who).ok_or(SfuError::NoSuchParticipant)?;
+        self.participants
+            .get(&key)
+            .map(|p| p.forwarded)
+            .ok_or(SfuError::NoSuchParticipant)
     }
 
     #[cfg(test)]

@@ -15,6 +15,14 @@ pub struct Traffic {
     pub bytes_out: u64,
 }
 
+/// Media packets the engine wrote towards one participant since it joined
+/// (what it forwarded; RTCP, retransmissions and padding not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Forwarded {
+    pub audio_packets: u64,
+    pub video_packets: u64,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     packets_in: AtomicU64,

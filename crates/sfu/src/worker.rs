@@ -20,6 +20,7 @@ use crate::event::Event;
 use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
 use crate::net::NetOut;
 use crate::room::{Room, RouteChange};
+use crate::traffic::Forwarded;
 
 /// Packets queued for a worker beyond this are dropped, like a full socket
 /// buffer: a stalled worker must not eat all memory.
@@ -41,6 +42,8 @@ pub(crate) enum Command {
     SetForwarding(ParticipantId, TrackKind, bool, Reply<()>),
     SetPreferredLayer(ParticipantId, Option<usize>, Reply<()>),
     SetScreenShare(ParticipantId, bool, Reply<()>),
+    SetReceiveVideo(ParticipantId, bool, Reply<()>),
+    Forwarded(ParticipantId, Reply<Forwarded>),
 }
 
 pub(crate) enum WorkerMsg {
@@ -257,6 +260,10 @@ impl Worker {
             Command::SetScreenShare(who, allowed, r) => {
                 drop(r.send(room.set_screen_share(now, &who, allowed)))
             }
+            Command::SetReceiveVideo(who, on, r) => {
+                drop(r.send(room.set_receive_video(now, &who, on)))
+            }
+            Command::Forwarded(who, r) => drop(r.send(room.forwarded_to(&who))),
         }
         self.flush(&id);
     }
@@ -305,6 +312,8 @@ fn reply_no_room(cmd: Command) {
         | Command::Close(r)
         | Command::SetForwarding(_, _, _, r)
         | Command::SetPreferredLayer(_, _, r)
-        | Command::SetScreenShare(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
+        | Command::SetScreenShare(_, _, r)
+        | Command::SetReceiveVideo(_, _, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
+        Command::Forwarded(_, r) => drop(r.send(Err(SfuError::NoSuchRoom))),
     }
 }

@@ -3,6 +3,7 @@
 
 use std::mem;
 
+use str0m::media::MediaKind;
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use super::{Participant, SubState, TrackKey};
@@ -58,6 +59,10 @@ impl Participant {
         let SubState::Open(mid) = sub.state else {
             return;
         };
+        let video = sub.kind == MediaKind::Video;
+        if video && !self.receive_video {
+            return;
+        }
         let verdict = match layer {
             Some(i) => sub.layers.accept(i, pkt.keyframe_start),
             None => Verdict::Forward,
@@ -115,6 +120,11 @@ impl Participant {
             write = write.vp8_patch(patch);
         }
         tx.write_rtp(write);
+        if video {
+            self.forwarded.video_packets += 1;
+        } else {
+            self.forwarded.audio_packets += 1;
+        }
         // Drained by the room once this packet (or a batch) is written everywhere.
         self.unsent = true;
     }

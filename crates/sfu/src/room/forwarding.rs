@@ -7,6 +7,7 @@ use str0m::media::MediaKind;
 use tracing::debug;
 
 use super::{Room, AUDIO_BPS};
+use crate::event::Event;
 use crate::ids::PeerKey;
 use crate::participant::{SubState, Subscription, TrackKey};
 use crate::rewrite::InPacket;
@@ -16,6 +17,7 @@ impl Room {
     /// bandwidth estimate, and tells BWE how much more it could use.
     pub(super) fn choose_layers(&mut self, now: Instant) {
         let mut keyframes = Vec::new();
+        let mut downlinks = Vec::new();
         for p in self.participants.values_mut() {
             let estimate = p.send_budget();
             let open = |s: &&Subscription| matches!(s.state, SubState::Open(_)) && !s.source_gone;
@@ -31,12 +33,18 @@ impl Room {
                 .filter(open)
                 .filter(|s| s.kind == MediaKind::Video)
                 .count() as u64;
-            if video == 0 {
+            if video == 0 || !p.receive_video {
+                // Audio only (or nothing to see): no budget for video, and
+                // no bandwidth probing for it.
+                p.set_desired_bitrate(now, audio * AUDIO_BPS, audio * AUDIO_BPS);
                 continue;
             }
             // An even share per video tile: in a group every face matters equally.
             let budget = estimate.saturating_sub(audio * AUDIO_BPS) / video;
             let (mut current, mut desired) = (audio * AUDIO_BPS, audio * AUDIO_BPS);
+            // What the lowest layers of every picture need beside the audio:
+            // below it the person is offered audio only (see `downlink.rs`).
+            let mut lowest = audio * AUDIO_BPS;
             for (tk, sub) in p.subs.iter_mut() {
                 if !matches!(sub.state, SubState::Open(_)) || sub.source_gone {
                     continue;
@@ -59,11 +67,23 @@ impl Room {
                     .min(layers.rids.len().saturating_sub(1));
                 desired += layers.bitrate(top);
                 current += sub.layers.current.map_or(0, |c| layers.bitrate(c));
+                lowest += layers.bitrate(0);
             }
             p.set_desired_bitrate(now, current, desired);
+            if let Some(low) = p.downlink.update(now, estimate < lowest) {
+                debug!(room = %self.id, subscriber = %p.id, low, "downlink");
+                downlinks.push((p.id.clone(), low));
+            }
         }
         for (tk, rid) in keyframes {
             self.request_keyframe(now, tk, rid);
+        }
+        for (participant, low) in downlinks {
+            self.events.push(Event::Downlink {
+                room: self.id.clone(),
+                participant,
+                low,
+            });
         }
     }
 
