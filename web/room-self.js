@@ -9,6 +9,10 @@ export class OwnMedia {
     this.micOn = true;
     this.camOn = true;
     this.hand = false;
+    // Audio only: no camera sent, no pictures received (the server tells
+    // the engine). `camBefore`: the camera as it was, for the way back.
+    this.audioOnly = false;
+    this.camBefore = true;
     this.sharing = null; // the screen track while sharing
     this.controls = { host_muted: false, host_camera_off: false, may_unmute: true, may_share: opts.isTherapist };
   }
@@ -39,9 +43,34 @@ export class OwnMedia {
   }
 
   toggleCam() {
+    // Starting the camera is a way out of audio only.
+    if (this.audioOnly && !this.camOn) {
+      this.camBefore = true;
+      this.setAudioOnly(false);
+      return;
+    }
     this.camOn = !this.camOn;
     this.apply();
     this.send();
+  }
+
+  setAudioOnly(on) {
+    if (on === this.audioOnly) return;
+    this.audioOnly = on;
+    if (on) {
+      this.camBefore = this.camOn;
+      this.camOn = false;
+    } else if (this.camBefore && !(this.controls.host_camera_off && !this.controls.may_unmute)) {
+      this.camOn = true;
+    }
+    this.apply();
+    this.send();
+    this.opts.signal.send('audio_only', { on });
+  }
+
+  // After (re)joining: the server starts every new page with pictures.
+  resendAudioOnly() {
+    if (this.audioOnly) this.opts.signal.send('audio_only', { on: true });
   }
 
   toggleHand() {

@@ -183,6 +183,21 @@ export class Media extends EventTarget {
     this.making = false;
   }
 
+  // Audio only: the camera's encodings stop, so nothing is sent (not even
+  // the black frames of a disabled track); back on, they start again.
+  async pauseCamera(paused) {
+    if (!this.video || this.cameraPaused === paused) return;
+    const params = this.video.sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return;
+    params.encodings.forEach((e) => { e.active = !paused; });
+    try {
+      await this.video.sender.setParameters(params);
+      this.cameraPaused = paused;
+    } catch {
+      // Not negotiated yet: the next refresh tries again.
+    }
+  }
+
   async replaceCamera(stream) {
     const audio = stream.getAudioTracks()[0];
     const video = stream.getVideoTracks()[0];

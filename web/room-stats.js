@@ -27,7 +27,8 @@ export function judge({ rtt, loss, height, people = 2 }) {
 
 export class Stats {
   // `pc()`: the current connection (or null); `onUpdate(stats)` gets
-  // { rtt, tracks: Map(trackId -> { loss, height }) }.
+  // { rtt, tracks: Map(trackId -> { loss, height, frames }) } (frames: video
+  // frames decoded so far).
   constructor(pc, onUpdate) {
     this.pc = pc;
     this.onUpdate = onUpdate;
@@ -79,7 +80,8 @@ export class Stats {
         if (dl + dr > 0) loss = Math.max(0, dl) / (Math.max(0, dl) + Math.max(0, dr));
         else loss = 0;
       }
-      tracks.set(id, { loss, height: s.kind === 'video' ? s.frameHeight || 0 : 0, kind: s.kind });
+      const video = s.kind === 'video';
+      tracks.set(id, { loss, height: video ? s.frameHeight || 0 : 0, frames: video ? s.framesDecoded : null, kind: s.kind });
     });
     this.onUpdate({ rtt, tracks });
   }

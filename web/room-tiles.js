@@ -28,7 +28,8 @@ export function notesFor(person) {
   const notes = [];
   if (!person.connected) notes.push('reconnecting');
   if (!person.audio || person.host_muted) notes.push('muted');
-  if (!person.video || person.host_camera_off) notes.push('camera off');
+  if (person.audio_only) notes.push('audio only');
+  else if (!person.video || person.host_camera_off) notes.push('camera off');
   if (person.hand) notes.push('hand raised');
   return notes;
 }
@@ -125,6 +126,9 @@ export class Tiles {
       const camOff = document.createElement('span');
       camOff.className = 'flag flag-cam';
       camOff.append(icon('camOff'));
+      const audioOnly = document.createElement('span');
+      audioOnly.className = 'flag flag-audio-only';
+      audioOnly.append(icon('audio'));
       const hand = document.createElement('span');
       hand.className = 'flag flag-hand';
       hand.append(icon('hand'));
@@ -136,7 +140,7 @@ export class Tiles {
       badge.hidden = true;
       const state = document.createElement('span');
       state.className = 'state visually-hidden';
-      caption.append(muted, camOff, hand, name, badge, state);
+      caption.append(muted, camOff, audioOnly, hand, name, badge, state);
       const tools = document.createElement('div');
       tools.className = 'tile-tools';
       el.append(video, avatar, caption, tools);
@@ -280,6 +284,12 @@ export class Tiles {
     this.relayout();
   }
 
+  // On audio only no pictures arrive: every other tile shows its initials
+  // (a last frozen frame would say the wrong thing).
+  setAudioOnly(on) {
+    this.container.classList.toggle('audio-only', on);
+  }
+
   markSelf({ micOn, camOn, hand }) {
     const self = this.tiles.get('self');
     if (self) markState(self, { connected: true, audio: micOn, video: camOn, hand });
@@ -368,7 +378,8 @@ function markRole(el, personRole) {
 function markState(t, person) {
   const notes = notesFor(person);
   t.el.classList.toggle('muted', notes.includes('muted'));
-  t.el.classList.toggle('cam-off', notes.includes('camera off'));
+  t.el.classList.toggle('cam-off', notes.includes('camera off') || notes.includes('audio only'));
+  t.el.classList.toggle('audio-only', notes.includes('audio only'));
   t.el.classList.toggle('hand-up', Boolean(person.hand));
   t.el.classList.toggle('away', !person.connected);
   t.el.querySelector('.state').textContent = notes.length ? ` · ${notes.join(', ')}` : '';

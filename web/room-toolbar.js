@@ -24,7 +24,7 @@ export function name(button, text) {
   button.querySelector('.tip').textContent = text;
 }
 
-// handlers: { mic, cam, screen, hand, background, layout, lock, end, leave }
+// handlers: { mic, cam, screen, hand, audioOnly, background, layout, lock, end, leave }
 export class Toolbar {
   constructor(handlers) {
     this.el = document.querySelector('.toolbar');
@@ -34,6 +34,7 @@ export class Toolbar {
     on('toggle-cam', handlers.cam);
     on('toggle-screen', handlers.screen);
     on('toggle-hand', handlers.hand);
+    on('toggle-audio-only', handlers.audioOnly);
     on('toggle-background', handlers.background);
     on('toggle-layout', handlers.layout);
     on('lock', handlers.lock);
@@ -50,7 +51,7 @@ export class Toolbar {
     document.querySelectorAll('.leave-button').forEach((b) => b.addEventListener('click', handlers.leave));
   }
 
-  // s: { micOn, camOn, controls, sharing, canShare, hand, background, locked, speakerView }
+  // s: { micOn, camOn, controls, sharing, canShare, hand, audioOnly, background, locked, speakerView }
   update(s) {
     const mic = $('toggle-mic');
     name(mic, s.micOn ? 'Mute me' : 'Unmute me');
@@ -67,6 +68,10 @@ export class Toolbar {
     screen.hidden = !s.canShare;
     name(screen, s.sharing ? 'Stop sharing' : 'Share screen');
     screen.classList.toggle('active', Boolean(s.sharing));
+    const audioOnly = $('toggle-audio-only');
+    name(audioOnly, s.audioOnly ? 'Turn video back on' : 'Audio only');
+    setIcon(audioOnly, s.audioOnly ? 'audioOnly' : 'audio');
+    audioOnly.setAttribute('aria-pressed', String(s.audioOnly));
     const hand = $('toggle-hand');
     if (hand) {
       name(hand, s.hand ? 'Lower hand' : 'Raise hand');

@@ -14,6 +14,7 @@ import { Panels, unlockChime } from './room-panels.js';
 import { Stats } from './room-stats.js';
 import { OwnMedia } from './room-self.js';
 import { offerSurvey } from './room-survey.js';
+import { AudioOnlyOffer } from './room-audio-only.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -45,6 +46,11 @@ const streams = new Map(); // MediaStream.id -> MediaStream
 const trace = [];
 window.regroup = {
   get pc() { return media ? media.pc : null; },
+  // This page's media connection at the server (the engine's participant).
+  get stream() {
+    const mine = roster.find((p) => p.id === me);
+    return mine ? mine.stream : null;
+  },
   trace,
   restartIce() { if (media) media.restartIce(); },
   dropSignal() { signal.drop(); },
@@ -68,12 +74,17 @@ const ctx = {
 const tiles = new Tiles(ctx);
 const panels = new Panels(ctx);
 const own = new OwnMedia({ devices, signal, group, isTherapist, onChange: () => refresh() });
-const stats = new Stats(() => (media ? media.pc : null), (s) => tiles.applyStats(s));
+const audioOffer = new AudioOnlyOffer(() => own.setAudioOnly(true));
+const stats = new Stats(() => (media ? media.pc : null), (s) => {
+  tiles.applyStats(s);
+  audioOffer.watch(s, movingPictures(), own.audioOnly);
+});
 const toolbar = new Toolbar({
   mic: () => own.toggleMic(),
   cam: () => own.toggleCam(),
   screen: () => own.toggleScreen(media),
   hand: () => own.toggleHand(),
+  audioOnly: () => own.setAudioOnly(!own.audioOnly),
   background: async () => {
     const wanted = devices.background === 'none' ? 'blur' : 'none';
     await devices.setBackground(wanted);
@@ -212,6 +223,9 @@ async function handle(msg) {
       if (news) status(news);
       break;
     }
+    case 'downlink':
+      audioOffer.downlink(msg.low, own.audioOnly);
+      break;
     case 'speaker':
       tiles.setSpeaker(msg.id);
       break;
@@ -233,6 +247,19 @@ async function handle(msg) {
     default:
       break;
   }
+}
+
+// The camera tracks of the others whose pictures should be moving: what
+// a stall is measured against.
+function movingPictures() {
+  const ids = [];
+  for (const p of roster) {
+    if (p.id === me || !p.connected || !p.video || p.host_camera_off || p.audio_only || !p.stream) continue;
+    const stream = streams.get(p.stream);
+    const cam = stream ? stream.getVideoTracks()[0] : null;
+    if (cam) ids.push(cam.id);
+  }
+  return ids;
 }
 
 // A hand newly raised is news to the others (the therapist above all).
@@ -258,6 +285,7 @@ async function enterRoom(fresh) {
   status('');
   devices.stopMeter();
   if (fresh || !media) startMedia();
+  own.resendAudioOnly();
   render();
   $('stage').focus({ preventScroll: true });
 }
@@ -324,7 +352,10 @@ document.addEventListener('regroup:sink', (event) => tiles.setSink(event.detail)
 function refresh() {
   toolbar.update({
     micOn: own.micOn, camOn: own.camOn, controls: own.controls, sharing: own.sharing, hand: own.hand,
-    background: devices.background, locked, speakerView, canShare: own.canShare(),
+    background: devices.background, locked, speakerView, canShare: own.canShare(), audioOnly: own.audioOnly,
   });
   tiles.markSelf(own);
+  tiles.setAudioOnly(own.audioOnly);
+  if (own.audioOnly) audioOffer.hide();
+  if (media) media.pauseCamera(own.audioOnly);
 }

@@ -302,7 +302,8 @@ impl Rooms {
             | Event::Disconnected { room, .. }
             | Event::TrackPublished { room, .. }
             | Event::TrackUnpublished { room, .. }
-            | Event::ActiveSpeaker { room, .. } => room.as_str().to_owned(),
+            | Event::ActiveSpeaker { room, .. }
+            | Event::Downlink { room, .. } => room.as_str().to_owned(),
         };
         let tx = lock(&self.inner.live).get(&room).cloned();
         if let Some(tx) = tx {

@@ -52,6 +52,11 @@ pub enum ClientMsg {
     Screen {
         on: bool,
     },
+    /// Audio only (`on: true`): the engine stops writing video to this
+    /// participant; `false` brings pictures back.
+    AudioOnly {
+        on: bool,
+    },
     Leave,
     Ping,
     /// Pre-call check: asks for the ICE servers of a throwaway connection.
@@ -103,6 +108,7 @@ const TYPES: &[&str] = &[
     "chat",
     "self_state",
     "screen",
+    "audio_only",
     "leave",
     "ping",
     "probe",
@@ -201,6 +207,8 @@ pub struct PersonView {
     pub connected: bool,
     /// A raised hand (`self_state` with `hand: true`), until lowered.
     pub hand: bool,
+    /// On audio only: receives no video (and sends none).
+    pub audio_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -237,6 +245,12 @@ pub enum ServerMsg {
         message: &'static str,
     },
     Admitted,
+    /// The network towards this participant has stayed too slow for the
+    /// pictures they receive (`low: true`), or is enough again; the page
+    /// offers audio only (added within version 1).
+    Downlink {
+        low: bool,
+    },
     /// Back to the waiting room: close the media connection.
     MovedToWaiting {
         message: &'static str,
@@ -376,6 +390,21 @@ mod tests {
                 .code,
             "bad_message"
         );
+    }
+
+    #[test]
+    fn audio_only_takes_a_boolean() {
+        assert_eq!(
+            parse(r#"{"v":1,"type":"audio_only","on":true}"#).unwrap(),
+            ClientMsg::AudioOnly { on: true }
+        );
+        for bad in [
+            r#"{"v":1,"type":"audio_only"}"#,
+            r#"{"v":1,"type":"audio_only","on":"yes"}"#,
+            r#"{"v":1,"type":"audio_only","on":true,"video":false}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().code, "bad_message", "{bad}");
+        }
     }
 
     #[test]

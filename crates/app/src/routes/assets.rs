@@ -44,6 +44,7 @@ const FILES: &[(&str, &str, &str)] = &[
     css!("room-survey.css"),
     js!("room-precall.js"),
     js!("room-self.js"),
+    js!("room-audio-only.js"),
     js!("room-icons.js"),
     js!("room-menu.js"),
     js!("room-layout.js"),

@@ -4,6 +4,7 @@
 //! media both ways, chat, controls. The tests run one at a time (a lock),
 //! since three browsers already fill two cores.
 
+mod audio_only;
 mod background;
 mod every_form;
 mod firefox;

@@ -44,13 +44,17 @@ impl Room {
                     sfu.join_held(room.as_str(), media.as_str(), sdp).await
                 };
                 if result.is_ok() {
-                    let (audio_off, video_off, may_share) = match self.members.get_mut(id) {
-                        Some(m) => {
-                            m.media = Some(media.clone());
-                            (m.host_muted, m.host_camera_off, m.may_share)
-                        }
-                        None => (false, false, false),
-                    };
+                    let (audio_off, video_off, may_share, audio_only) =
+                        match self.members.get_mut(id) {
+                            Some(m) => {
+                                m.media = Some(media.clone());
+                                (m.host_muted, m.host_camera_off, m.may_share, m.audio_only)
+                            }
+                            None => (false, false, false, false),
+                        };
+                    if audio_only {
+                        self.receive_video(Some(media.clone()), false).await;
+                    }
                     // The engine forwards a screen only once told it may.
                     if may_share {
                         self.allow_screen_media(Some(media.clone()), true).await;
@@ -178,6 +182,13 @@ impl Room {
                 let id = participant.and_then(|p| self.member_of_media(p.as_str()));
                 self.broadcast_admitted(&ServerMsg::Speaker { id });
             }
+            Event::Downlink {
+                participant, low, ..
+            } => {
+                if let Some(id) = self.member_of_media(participant.as_str()) {
+                    self.send_member(&id, &ServerMsg::Downlink { low });
+                }
+            }
             Event::Connected { .. }
             | Event::TrackPublished { .. }
             | Event::TrackUnpublished { .. } => {}
@@ -260,6 +271,34 @@ impl Room {
                 .await
             {
                 tracing::debug!(error = %err, "screen share permission not applied");
+            }
+        }
+    }
+
+    /// The participant's choice of audio only: the engine stops (or
+    /// resumes) writing video to them, and everyone sees it on the roster.
+    pub(super) async fn audio_only(&mut self, id: &str, on: bool) -> Result<(), Refusal> {
+        let m = self.admitted_mut(id)?;
+        if m.audio_only == on {
+            return Ok(());
+        }
+        m.audio_only = on;
+        let media = m.media.clone();
+        self.receive_video(media, !on).await;
+        self.roster();
+        Ok(())
+    }
+
+    async fn receive_video(&self, media: Option<String>, on: bool) {
+        if let Some(media) = media {
+            if let Err(err) = self
+                .ctx
+                .state
+                .sfu
+                .set_receive_video(self.session_id(), media.as_str(), on)
+                .await
+            {
+                tracing::debug!(error = %err, "audio only not applied");
             }
         }
     }

@@ -91,6 +91,8 @@ struct Member {
     may_share: bool,
     sharing: bool,
     hand: bool,
+    /// Chose audio only: the engine writes them no video.
+    audio_only: bool,
 }
 
 struct Room {
@@ -239,6 +241,7 @@ impl Room {
             ClientMsg::SelfState { audio, video, hand } => {
                 self.self_state(&id, audio, video, hand).await
             }
+            ClientMsg::AudioOnly { on } => self.audio_only(&id, on).await,
             ClientMsg::Screen { on } => {
                 let m = self.admitted_mut(&id)?;
                 if on && m.role == Role::Client && !m.may_share {
@@ -326,8 +329,12 @@ impl Room {
             may_share: who.role == Role::Therapist,
             sharing: false,
             hand: false,
+            audio_only: false,
         });
         member.conn = Some(conn);
+        // A new page starts with pictures; it sends `audio_only` again if
+        // the person had chosen it.
+        member.audio_only = false;
         member.gone_since = None;
         member.display = display;
         let admitted = member.admitted;

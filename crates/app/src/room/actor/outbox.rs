@@ -75,6 +75,7 @@ impl Room {
                     may_share: m.may_share,
                     connected: m.conn.is_some(),
                     hand: m.hand,
+                    audio_only: m.audio_only,
                 })
                 .collect()
         };
