@@ -121,6 +121,30 @@ async fn on_audio_only_a_client_hears_the_therapist_and_the_engine_sends_them_no
     );
     decodes_from(&therapist, "the therapist sees Ben again", 1).await;
 
+    // A picture that stops (here the therapist's camera sends no more
+    // frames, while the room still says it is on) is noticed after 5 s:
+    // Ben is offered audio only, and nothing switches until he chooses.
+    therapist
+        .js(
+            "const s = window.regroup.pc.getSenders().find((x) => x.track && x.track.kind === 'video'); s.replaceTrack(null);",
+            json!([]),
+        )
+        .await;
+    ben.wait_text("Video has stopped coming through", 20).await;
+    ben.find(
+        "//button[@aria-label='Audio only' and @aria-pressed='false']",
+        1,
+    )
+    .await;
+    ben.screenshot("audio-only-offer-desktop").await;
+    ben.click_button("Switch to audio only").await;
+    ben.find(
+        "//button[@aria-label='Turn video back on' and @aria-pressed='true']",
+        10,
+    )
+    .await;
+    therapist.wait_text("Ben Okafor\n· audio only", 10).await;
+
     ends_the_session(&therapist).await;
     ben.wait_text("The session has ended", 10).await;
     for b in [therapist, ben] {
