@@ -6,15 +6,16 @@
 const FINAL = new Set(['denied', 'removed', 'ended', 'locked', 'replaced']);
 
 export class Signal extends EventTarget {
-  // `path` is this server's socket path, or a full URL when the room lives
-  // on another node.
-  constructor(path) {
+  // `path`: the socket path on the server this page came from; `node`: the
+  // full socket URL of the node the room lives on, when that is another.
+  constructor(path, node) {
     super();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.home = /^wss?:/.test(path) ? path : `${scheme}//${location.host}${path}`;
-    // Where the next connection goes once, after `moved`; any later one
-    // starts from `home` again, so a node that died sends nobody astray.
-    this.next = null;
+    this.home = `${scheme}//${location.host}${path}`;
+    // Where the next connection goes once (the room's node, or after
+    // `moved`); any later one starts from `home` again, so a node that died
+    // sends nobody astray.
+    this.next = node || null;
     this.socket = null;
     this.hello = null;
     this.closedForGood = false;

@@ -27,7 +27,7 @@ const devices = new Devices({
   speaker: $('speaker-select'), speakerTest: $('speaker-test'), meter: $('mic-level'),
   background: $('background-select'), backgroundStatus: $('background-status'),
 });
-const signal = new Signal(app.dataset.ws);
+const signal = new Signal(app.dataset.ws, app.dataset.wsNode);
 
 let me = null;
 let media = null;

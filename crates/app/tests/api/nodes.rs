@@ -38,8 +38,20 @@ async fn socket_named_by(app: &TestApp, session: &str, cookie: &str) -> String {
         .text()
         .await
         .unwrap();
-    let ws = page.split("data-ws=\"").nth(1).unwrap();
-    ws[..ws.find('"').unwrap()].to_owned()
+    let attribute = |name: &str| {
+        let value = page.split(&format!("{name}=\"")).nth(1).unwrap();
+        value[..value.find('"').unwrap()].to_owned()
+    };
+    // The page always keeps this node's path as its way back; the room's
+    // node, when it is another, comes first.
+    let node = attribute("data-ws-node");
+    let path = attribute("data-ws");
+    assert!(path.starts_with('/'), "the way back is a path here: {path}");
+    if node.is_empty() {
+        path
+    } else {
+        node
+    }
 }
 
 fn regroup(app: &TestApp, args: &[&str]) -> std::process::Output {

@@ -102,8 +102,8 @@ async fn page(
             audit::record_now(state, event).await?;
             let name = suggested_name(state, &session, &participant).await;
             let group = session.is_group();
-            let ws_path =
-                super::room::socket_for(state, &session.id, format!("/join/{token}/ws")).await?;
+            let ws_path = format!("/join/{token}/ws");
+            let ws_node = super::room::node_socket(state, &session.id, &ws_path).await?;
             return Ok(RoomPage {
                 nav,
                 title: if group {
@@ -116,6 +116,7 @@ async fn page(
                     "You are expected. Check your camera and microphone, then join: you wait in a waiting room until your therapist lets you in.".into(),
                 ],
                 ws_path,
+                ws_node,
                 role: "client",
                 kind: session.kind.as_str().into(),
                 suggested_name: name,

@@ -28,17 +28,22 @@ pub struct RoomPage {
     pub title: String,
     pub intro: Vec<String>,
     pub ws_path: String,
+    /// See `node_socket`.
+    pub ws_node: String,
     pub role: &'static str,
     pub kind: String,
     pub suggested_name: String,
 }
 
-/// Where the page's socket goes: `path` on this node, or the full URL on
-/// the node that holds (or should start) the session's room.
-pub async fn socket_for(state: &AppState, session_id: &str, path: String) -> AppResult<String> {
-    Ok(crate::nodes::placement::elsewhere(state, session_id, &path)
+/// The full socket URL on the node that holds (or should start) the
+/// session's room when that is another node; empty when it is this one.
+/// The page goes there first but keeps `path` on the node it came from as
+/// its way back: should the room's node die, its reconnection then reaches
+/// a live node through the proxy's shared route, not the dead node's prefix.
+pub async fn node_socket(state: &AppState, session_id: &str, path: &str) -> AppResult<String> {
+    Ok(crate::nodes::placement::elsewhere(state, session_id, path)
         .await?
-        .unwrap_or(path))
+        .unwrap_or_default())
 }
 
 impl RoomPage {
@@ -86,8 +91,8 @@ async fn room(
         .respond(StatusCode::OK)),
         Window::Open => {
             let group = session.is_group();
-            let ws_path =
-                socket_for(&state, &session.id, format!("/sessions/{}/ws", session.id)).await?;
+            let ws_path = format!("/sessions/{}/ws", session.id);
+            let ws_node = node_socket(&state, &session.id, &ws_path).await?;
             Ok(RoomPage {
                 nav,
                 title: if group {
@@ -100,6 +105,7 @@ async fn room(
                     session.duration_minutes
                 )],
                 ws_path,
+                ws_node,
                 role: "therapist",
                 kind: session.kind.as_str().into(),
                 suggested_name: String::new(),
