@@ -20,6 +20,15 @@ export class Probe {
       this.resolve = resolve;
       this.reject = reject;
       this.timer = setTimeout(() => this.fail('timeout'), WAIT_MS);
+      // A socket that reached another node than the room's is moved there
+      // (or a dropped one comes back): the check starts again on the new one.
+      this.reopened = () => {
+        if (this.done) return;
+        if (this.pc) this.pc.close();
+        this.pc = null;
+        this.signal.send('probe');
+      };
+      this.signal.addEventListener('open', this.reopened);
       this.signal.send('probe');
     });
   }
@@ -104,6 +113,7 @@ export class Probe {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
+    this.signal.removeEventListener('open', this.reopened);
     this.signal.send('probe_end');
     if (this.pc) this.pc.close();
     if (ok) this.resolve(value);

@@ -161,13 +161,28 @@ impl TestApp {
     /// database goes when this app goes.
     #[allow(dead_code)]
     pub async fn another_node(&self) -> TestApp {
+        self.another_node_with(|_| {}).await
+    }
+
+    /// As `another_node`, with its own settings on top of the shared ones
+    /// (its node id and URL behind a proxy, say).
+    #[allow(dead_code)]
+    pub async fn another_node_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         assert!(
             self.postgres_db.is_some(),
             "several nodes share a PostgreSQL database"
         );
         let shared = self.config.clone();
         let turn = Turn::shared().await;
-        let mut node = Self::build(Backend::Sqlite, move |c| *c = shared, turn).await;
+        let mut node = Self::build(
+            Backend::Sqlite,
+            move |c| {
+                *c = shared;
+                adjust(c);
+            },
+            turn,
+        )
+        .await;
         node.postgres_db = None;
         node
     }

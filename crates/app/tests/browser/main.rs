@@ -15,6 +15,7 @@ mod join_speed;
 mod journeys;
 mod netns;
 mod person;
+mod proxied_nodes;
 mod reconnect;
 mod room_ui;
 mod scene;

@@ -1,0 +1,288 @@
+//! Two nodes on one PostgreSQL database behind nginx, configured the way
+//! docs/deploy.md says (a path prefix per node on one origin, everything
+//! else to any live node). A one-to-one room runs in real browsers; its
+//! node dies (server, engine and heartbeat stop at once, as under
+//! `kill -9`); both people are back in the room on the other node, with
+//! video, and the client is not asked to wait for admission again.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use url::Url;
+
+use crate::helpers::{Backend, TestApp};
+use crate::scene::{decodes_from, scene};
+use crate::webdriver::{Browser, Driver};
+use crate::ONE_AT_A_TIME;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// nginx in the foreground, with everything it writes in a directory of
+/// its own; stopped when dropped.
+struct Nginx {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Listens on `port`; `/n/ID/` goes to that node with the prefix
+    /// stripped, the rest to whichever node answers.
+    fn start(port: u16, nodes: &[(&str, u16)]) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let headers = "proxy_http_version 1.1; proxy_set_header Host $host; \
+            proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; \
+            proxy_read_timeout 1h;";
+        let mut locations = String::new();
+        let mut servers = String::new();
+        for (id, node_port) in nodes {
+            locations.push_str(&format!(
+                "location /n/{id}/ {{ proxy_pass http://127.0.0.1:{node_port}/; {headers} }}\n"
+            ));
+            servers.push_str(&format!(
+                "server 127.0.0.1:{node_port} max_fails=1 fail_timeout=30s;\n"
+            ));
+        }
+        let conf = format!(
+            "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+             events {{ worker_connections 512; }}\n\
+             http {{\n\
+               access_log off;\n\
+               client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n\
+               uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+               map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}\n\
+               upstream any_node {{ {servers} }}\n\
+               server {{\n\
+                 listen 127.0.0.1:{port};\n\
+                 {locations}\n\
+                 location / {{ proxy_pass http://any_node; {headers} proxy_next_upstream error timeout http_502; }}\n\
+               }}\n\
+             }}\n"
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = Command::new(nginx())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("nginx starts (apt-get install nginx)");
+        Nginx { child, _dir: dir }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self._dir.path().join("error.log"));
+            eprintln!("nginx's error log: {}", log.unwrap_or_default());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx() -> &'static str {
+    if Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    }
+}
+
+/// The messages the page has had since `from` (the room's trace).
+async fn trace_since(browser: &Browser, from: usize) -> Vec<String> {
+    let trace = browser
+        .js(
+            "return window.regroup.trace.slice(arguments[0])",
+            json!([from]),
+        )
+        .await;
+    serde_json::from_value(trace).unwrap()
+}
+
+async fn trace_len(browser: &Browser) -> usize {
+    browser
+        .js("return window.regroup.trace.length", json!([]))
+        .await
+        .as_u64()
+        .unwrap() as usize
+}
+
+/// `regroup serve` as an operator runs it on one machine of several: the
+/// shared database and data directory (its master key and outbox), this
+/// node's id and its URL behind the proxy. Killed (SIGKILL) when dropped.
+struct Node {
+    id: &'static str,
+    port: u16,
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Node {
+    fn start(app: &TestApp, id: &'static str, public: &str, logs: &Path) -> Node {
+        let port = free_port();
+        let log = logs.join(format!("{id}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_regroup"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--media-udp", "127.0.0.1:0", "--media-tcp", "127.0.0.1:0"])
+            .args(["--node-id", id, "--node-url", &format!("{public}/n/{id}/")])
+            .args(["--public-url", public, "--data-dir"])
+            .arg(app.data_dir.path())
+            .args(app.database_url_args())
+            .env_remove("REGROUP_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("regroup serve starts");
+        Node {
+            id,
+            port,
+            child,
+            log,
+        }
+    }
+
+    /// As the kernel ends a machine that lost power: no drain, no goodbye.
+    fn kill_9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            eprintln!(
+                "node {} said, last lines first:\n{}",
+                self.id,
+                tail.join("\n")
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Three nodes on one database (the in-process one only keeps the test's
+/// view of the data: it takes no room), two of them real `regroup serve`
+/// processes behind nginx. A one-to-one room runs in real browsers; its
+/// node gets `kill -9`; both people are back in the room on the other node
+/// with video, and the client is not asked to wait again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nginx_a_room_whose_node_is_killed_comes_back_on_another_with_video() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let proxy = free_port();
+    let public = format!("http://127.0.0.1:{proxy}");
+    let pu = Url::parse(&public).unwrap();
+    let mut a = TestApp::spawn_with(Backend::Postgres, move |c| {
+        c.public_url = Some(pu);
+        c.node.id = Some("a".into());
+    })
+    .await;
+    // The test's own node steps aside: no room is placed on it.
+    assert!(a.state.store.request_drain("a").await.unwrap());
+    a.stop().await;
+    a.base = public.clone();
+    let logs = tempfile::tempdir().unwrap();
+    let mut nodes = [
+        Node::start(&a, "b", &public, logs.path()),
+        Node::start(&a, "c", &public, logs.path()),
+    ];
+    let _nginx = Nginx::start(proxy, &[("b", nodes[0].port), ("c", nodes[1].port)]);
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    for node in ["b", "c"] {
+        while !http
+            .get(format!("{public}/n/{node}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "node {node} never got ready behind nginx"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    let driver = Driver::start().await;
+    let (therapist, ben) = (driver.browser().await, driver.browser().await);
+    let scene = scene(
+        a,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
+    scene.one_to_one(&therapist, &ben).await;
+    // Which node holds the room: the lease says.
+    let session = therapist
+        .js(
+            "return document.getElementById('room-app').dataset.ws.split('/')[2]",
+            json!([]),
+        )
+        .await;
+    let session = session.as_str().unwrap().to_owned();
+    let holder = async |app: &TestApp| {
+        app.state
+            .store
+            .room_holder(&session, app.clock.unix())
+            .await
+            .unwrap()
+            .map(|(node, _)| node)
+    };
+    let first = holder(&scene.app).await.expect("a node holds the room");
+    eprintln!("the room lives on node {first}");
+    let marks = (trace_len(&therapist).await, trace_len(&ben).await);
+
+    let died = Instant::now();
+    nodes
+        .iter_mut()
+        .find(|n| n.id == first)
+        .expect("the holder is one of the processes")
+        .kill_9();
+    decodes_from(&therapist, "the therapist after the node died", 1).await;
+    decodes_from(&ben, "Ben after the node died", 1).await;
+    eprintln!(
+        "both decode video again {} ms after kill -9 of the room's node",
+        died.elapsed().as_millis()
+    );
+    let since = trace_since(&ben, marks.1).await;
+    assert!(
+        since.iter().any(|m| m == "welcome"),
+        "Ben's page joined again: {since:?}"
+    );
+    assert!(
+        !since.iter().any(|m| m == "waiting"),
+        "no second admission: {since:?}"
+    );
+    assert!(trace_since(&therapist, marks.0)
+        .await
+        .iter()
+        .any(|m| m == "welcome"));
+    let second = holder(&scene.app).await;
+    assert!(
+        second.as_ref().is_some_and(|n| *n != first),
+        "another node holds the room now: {second:?}"
+    );
+    ben.screenshot("failover-client-after").await;
+    for browser in [therapist, ben] {
+        browser.quit().await;
+    }
+}
