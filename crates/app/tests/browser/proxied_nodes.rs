@@ -1,9 +1,6 @@
-//! Two nodes on one PostgreSQL database behind nginx, configured the way
-//! docs/deploy.md says (a path prefix per node on one origin, everything
-//! else to any live node). A one-to-one room runs in real browsers; its
-//! node dies (server, engine and heartbeat stop at once, as under
-//! `kill -9`); both people are back in the room on the other node, with
-//! video, and the client is not asked to wait for admission again.
+//! Several nodes on one PostgreSQL database behind nginx, configured the
+//! way docs/deploy.md says (a path prefix per node on one origin,
+//! everything else to any live node), in real browsers.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -13,6 +10,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::helpers::{Backend, TestApp};
+use crate::person;
 use crate::scene::{decodes_from, scene};
 use crate::webdriver::{Browser, Driver};
 use crate::ONE_AT_A_TIME;
@@ -180,9 +178,10 @@ impl Drop for Node {
 
 /// Three nodes on one database (the in-process one only keeps the test's
 /// view of the data: it takes no room), two of them real `regroup serve`
-/// processes behind nginx. A one-to-one room runs in real browsers; its
-/// node gets `kill -9`; both people are back in the room on the other node
-/// with video, and the client is not asked to wait again.
+/// processes behind nginx. Two one-to-one rooms run at once, one on each;
+/// then the first room's node gets `kill -9`; both its people are back in
+/// their room on the other node with video, the client not asked to wait
+/// again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_nginx_a_room_whose_node_is_killed_comes_back_on_another_with_video() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -231,6 +230,23 @@ async fn behind_nginx_a_room_whose_node_is_killed_comes_back_on_another_with_vid
     )
     .await;
     scene.one_to_one(&therapist, &ben).await;
+    // A second practice's session at the same time: placed on the node with
+    // fewer people, the other one. Both rooms decode video at once.
+    let (dana, cleo) = (driver.browser().await, driver.browser().await);
+    person::signs_up_and_in(&scene.app, &dana, "Dana Lee", "dana@example.com").await;
+    person::adds_a_client(&dana, "Cleo Park", "cleo@example.com").await;
+    person::schedules(&dana, "individual", &["Cleo Park"]).await;
+    dana.click_link("Open the room").await;
+    dana.wait_text("Connected to the video server", 20).await;
+    dana.click_button("Join session").await;
+    person::follow_mailed_link(&scene.app, &cleo, "cleo@example.com", "/join/").await;
+    cleo.wait_text("Connected to the video server", 20).await;
+    cleo.click_button("Join session").await;
+    dana.wait_text("Cleo Park", 20).await;
+    dana.click_button("Admit").await;
+    decodes_from(&dana, "Dana", 1).await;
+    decodes_from(&cleo, "Cleo", 1).await;
+    decodes_from(&therapist, "the first room while the second runs", 1).await;
     // Which node holds the room: the lease says.
     let session = therapist
         .js(
@@ -239,16 +255,35 @@ async fn behind_nginx_a_room_whose_node_is_killed_comes_back_on_another_with_vid
         )
         .await;
     let session = session.as_str().unwrap().to_owned();
-    let holder = async |app: &TestApp| {
+    let holder = async |app: &TestApp, session: &str| {
         app.state
             .store
-            .room_holder(&session, app.clock.unix())
+            .room_holder(session, app.clock.unix())
             .await
             .unwrap()
             .map(|(node, _)| node)
     };
-    let first = holder(&scene.app).await.expect("a node holds the room");
-    eprintln!("the room lives on node {first}");
+    let first = holder(&scene.app, &session)
+        .await
+        .expect("a node holds the room");
+    let session2 = dana
+        .js(
+            "return document.getElementById('room-app').dataset.ws.split('/')[2]",
+            json!([]),
+        )
+        .await;
+    let session2 = session2.as_str().unwrap().to_owned();
+    let first2 = holder(&scene.app, &session2)
+        .await
+        .expect("a node holds room 2");
+    eprintln!("the rooms live on nodes {first} and {first2}");
+    assert_ne!(first, first2, "the two rooms are spread across the nodes");
+    // Two rooms at once were the point; four browsers decoding on two
+    // cores would decide the failover time below, so the second room's
+    // people leave first.
+    for browser in [dana, cleo] {
+        browser.quit().await;
+    }
     let marks = (trace_len(&therapist).await, trace_len(&ben).await);
 
     let died = Instant::now();
@@ -276,7 +311,7 @@ async fn behind_nginx_a_room_whose_node_is_killed_comes_back_on_another_with_vid
         .await
         .iter()
         .any(|m| m == "welcome"));
-    let second = holder(&scene.app).await;
+    let second = holder(&scene.app, &session).await;
     assert!(
         second.as_ref().is_some_and(|n| *n != first),
         "another node holds the room now: {second:?}"
