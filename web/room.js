@@ -14,6 +14,7 @@ import { Panels, unlockChime } from './room-panels.js';
 import { Stats } from './room-stats.js';
 import { OwnMedia } from './room-self.js';
 import { offerSurvey } from './room-survey.js';
+import { SessionClock } from './room-clock.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -68,6 +69,8 @@ const ctx = {
 const tiles = new Tiles(ctx);
 const panels = new Panels(ctx);
 const own = new OwnMedia({ devices, signal, group, isTherapist, onChange: () => refresh() });
+// Session clock (room-clock.js).
+const clock = new SessionClock({ isTherapist, send: ctx.send });
 const stats = new Stats(() => (media ? media.pc : null), (s) => tiles.applyStats(s));
 const toolbar = new Toolbar({
   mic: () => own.toggleMic(),
@@ -215,6 +218,14 @@ async function handle(msg) {
     case 'speaker':
       tiles.setSpeaker(msg.id);
       break;
+    // ---- session clock ----
+    case 'clock':
+      clock.update(msg);
+      break;
+    case 'clock_hidden':
+      clock.hide();
+      break;
+    // ---- end of session clock ----
     case 'chat':
       panels.addChat(msg.name, msg.text, msg.from === me, msg.role);
       break;
@@ -223,6 +234,8 @@ async function handle(msg) {
         joinRefused(msg.message);
       } else if (msg.code === 'bad_sdp' || msg.code === 'media_unavailable') {
         recover();
+      } else if (clock.answers(msg)) {
+        // A refused "Extend": said beside the clock (room-clock.js).
       } else if (msg.code === 'room_full') {
         if (media) media.onRefused();
         status(msg.message);
