@@ -95,8 +95,9 @@ pub enum ClientMsg {
     },
     End,
     // ---- session clock (therapist only; see actor/clock.rs) ----
-    /// Fifteen more minutes on the scheduled end.
-    Extend,
+    /// Fifteen more minutes on the scheduled end. A struct variant, so that
+    /// any field (a wished-for length) is refused rather than ignored.
+    Extend {},
     /// Clients see the session clock (`on`) or stop seeing it.
     ShowClock {
         on: bool,
@@ -438,7 +439,7 @@ mod tests {
     fn parses_the_clock_controls() {
         assert_eq!(
             parse(r#"{"v":1,"type":"extend"}"#).unwrap(),
-            ClientMsg::Extend
+            ClientMsg::Extend {}
         );
         assert_eq!(
             parse(r#"{"v":1,"type":"show_clock","on":true}"#).unwrap(),

@@ -108,7 +108,7 @@ impl Room {
                 Ok(())
             }
             // Session clock (clock.rs).
-            ClientMsg::Extend => self.extend().await,
+            ClientMsg::Extend {} => self.extend().await,
             ClientMsg::ShowClock { on } => {
                 self.show_clock(on);
                 Ok(())
