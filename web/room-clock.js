@@ -22,7 +22,7 @@ export function clockText(seconds) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-const timeOfDay = (unix) => new Date(unix * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const timeOfDay = (unix) => new Date(unix * 1000).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
 
 export class SessionClock {
   // ctx: { isTherapist, send(type, fields), onChange() }
@@ -107,8 +107,10 @@ export class SessionClock {
       left.textContent = now < t.ends_at ? `${clockText(t.ends_at - now)} left` : `${clockText(now - t.ends_at)} over time`;
     }
     const stage = now >= t.ends_at ? 'over' : now >= t.ends_at - NOTICE_BEFORE ? 'notice' : 'running';
-    this.el.classList.toggle('ending', stage !== 'running');
     if (!this.ctx.isTherapist) return;
+    // Only the therapist's strip changes colour near the end: a client's
+    // clock stays calm.
+    this.el.classList.toggle('ending', stage !== 'running');
     this.extend.hidden = stage === 'running';
     if (stage === this.stage) return;
     this.stage = stage;

@@ -178,4 +178,31 @@ async fn the_therapist_keeps_time_extends_near_the_end_and_shows_clients_the_clo
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     ben.screenshot("clock-client-hidden-desktop").await;
+
+    // A minute past the (new) scheduled end: the therapist is told, the
+    // room stays open with Ben in it, and Extend is there again.
+    let left = seconds_left(&therapist).await;
+    scene
+        .app
+        .clock
+        .advance(chrono::Duration::seconds(left + 60));
+    therapist
+        .wait_text(
+            "The scheduled time is over. The room stays open while you are here, until",
+            10,
+        )
+        .await;
+    therapist
+        .find("//button[normalize-space()='Extend 15 minutes']", 10)
+        .await;
+    let (_, over) = reads_the_clock(&therapist).await;
+    assert!(over.ends_with(" over time"), "{over}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let text = ben.text().await;
+    assert!(
+        !text.contains("The session has ended"),
+        "the client is not cut off: {text}"
+    );
+    ben.find("//button[@aria-label='Leave']", 5).await;
+    therapist.screenshot("clock-therapist-over-desktop").await;
 }
