@@ -15,6 +15,7 @@ import { Stats } from './room-stats.js';
 import { OwnMedia } from './room-self.js';
 import { offerSurvey } from './room-survey.js';
 import { AudioOnlyOffer } from './room-audio-only.js';
+import { SessionClock } from './room-clock.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -74,6 +75,8 @@ const ctx = {
 const tiles = new Tiles(ctx);
 const panels = new Panels(ctx);
 const own = new OwnMedia({ devices, signal, group, isTherapist, onChange: () => refresh() });
+// Session clock (room-clock.js).
+const clock = new SessionClock({ isTherapist, send: ctx.send });
 const audioOffer = new AudioOnlyOffer(() => own.setAudioOnly(true));
 const stats = new Stats(() => (media ? media.pc : null), (s) => {
   tiles.applyStats(s);
@@ -229,6 +232,14 @@ async function handle(msg) {
     case 'speaker':
       tiles.setSpeaker(msg.id);
       break;
+    // ---- session clock ----
+    case 'clock':
+      clock.update(msg);
+      break;
+    case 'clock_hidden':
+      clock.hide();
+      break;
+    // ---- end of session clock ----
     case 'chat':
       panels.addChat(msg.name, msg.text, msg.from === me, msg.role);
       break;
@@ -237,6 +248,8 @@ async function handle(msg) {
         joinRefused(msg.message);
       } else if (msg.code === 'bad_sdp' || msg.code === 'media_unavailable') {
         recover();
+      } else if (clock.answers(msg)) {
+        // A refused "Extend": said beside the clock (room-clock.js).
       } else if (msg.code === 'room_full') {
         if (media) media.onRefused();
         status(msg.message);

@@ -21,10 +21,11 @@ use regroup_sfu::{Event, EventReceiver};
 use tokio::sync::mpsc;
 
 use crate::config::MediaConfig;
+use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
 use crate::store::SessionRow;
 
-pub use actor::RECONNECT_GRACE;
+pub use actor::{OVERTIME, RECONNECT_GRACE};
 
 /// Every live room, by session id. Cheap to clone.
 #[derive(Clone)]
@@ -166,6 +167,22 @@ impl Rooms {
     /// Whether the therapist ended this session's room.
     pub fn is_ended(&self, session_id: &str) -> bool {
         lock(&self.inner.ended).contains(session_id)
+    }
+
+    /// Whether a link to `session` works at `now`. Past the scheduled end a
+    /// room the therapist keeps open (actor/clock.rs) still takes its people
+    /// back (a reload, a dropped connection) until its late bound.
+    pub fn window(&self, session: &SessionRow, now: i64) -> Window {
+        match invitations::window(session, now) {
+            Window::Ended
+                if now < session.ends_at() + OVERTIME
+                    && self.is_live(&session.id)
+                    && !self.is_ended(&session.id) =>
+            {
+                Window::Open
+            }
+            other => other,
+        }
     }
 
     /// Whether `session_id` has a room open on this node.

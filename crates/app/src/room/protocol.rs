@@ -99,6 +99,15 @@ pub enum ClientMsg {
         id: String,
     },
     End,
+    // ---- session clock (therapist only; see actor/clock.rs) ----
+    /// Fifteen more minutes on the scheduled end. A struct variant, so that
+    /// any field (a wished-for length) is refused rather than ignored.
+    Extend {},
+    /// Clients see the session clock (`on`) or stop seeing it.
+    ShowClock {
+        on: bool,
+    },
+    // ---- end of session clock ----
 }
 
 const TYPES: &[&str] = &[
@@ -125,6 +134,9 @@ const TYPES: &[&str] = &[
     "allow_screen",
     "remove",
     "end",
+    // session clock
+    "extend",
+    "show_clock",
 ];
 
 /// Why a frame was not acted on; sent back as `{"type":"error", code, message}`.
@@ -324,6 +336,22 @@ pub enum ServerMsg {
         id: Option<String>,
     },
     Pong,
+    // ---- session clock (see actor/clock.rs) ----
+    /// The session's times as the server sees them, in unix seconds; the
+    /// page measures its own clock's offset from `now`. Always to the
+    /// therapist; to clients only while `shown`.
+    Clock {
+        starts_at: i64,
+        ends_at: i64,
+        /// While the therapist stays, the room closes by itself only here.
+        closes_at: i64,
+        now: i64,
+        /// Whether clients see the clock.
+        shown: bool,
+    },
+    /// To clients: the therapist stopped showing them the clock.
+    ClockHidden,
+    // ---- end of session clock ----
     Error {
         code: &'static str,
         message: String,
@@ -434,6 +462,25 @@ mod tests {
     fn errors_never_quote_the_message() {
         let err = parse(r#"{"v":1,"type":"chat","text":5,"secret":"Ben"}"#).unwrap_err();
         assert!(!err.message.contains("Ben"));
+    }
+
+    #[test]
+    fn parses_the_clock_controls() {
+        assert_eq!(
+            parse(r#"{"v":1,"type":"extend"}"#).unwrap(),
+            ClientMsg::Extend {}
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"show_clock","on":true}"#).unwrap(),
+            ClientMsg::ShowClock { on: true }
+        );
+        for bad in [
+            r#"{"v":1,"type":"show_clock"}"#,
+            r#"{"v":1,"type":"show_clock","on":"yes"}"#,
+            r#"{"v":1,"type":"extend","minutes":600}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().code, "bad_message", "{bad}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::auth::tokens::hash_token;
 use crate::error::{AppError, AppResult};
 use crate::extract::PeerAddr;
 use crate::nodes::placement;
-use crate::schedule::invitations::{self, Window};
+use crate::schedule::invitations::Window;
 use crate::state::AppState;
 use crate::store::InvitationStatus;
 use crate::store::SessionRow;
@@ -142,7 +142,7 @@ fn open_window(state: &AppState, session: &SessionRow) -> AppResult<()> {
     if session.ended_at.is_some() || state.rooms.is_ended(&session.id) {
         return Err(gone());
     }
-    match invitations::window(session, state.clock.unix()) {
+    match state.rooms.window(session, state.clock.unix()) {
         Window::Open => Ok(()),
         Window::TooEarly => Err(AppError::new(
             StatusCode::CONFLICT,

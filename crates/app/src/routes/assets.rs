@@ -52,6 +52,9 @@ const FILES: &[(&str, &str, &str)] = &[
     js!("room-tiles.js"),
     js!("room-toolbar.js"),
     js!("room-panels.js"),
+    // session clock
+    js!("room-clock.js"),
+    css!("room-clock.css"),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

@@ -293,6 +293,54 @@ impl Store {
         Ok(())
     }
 
+    /// The owner's next session that still lies ahead: neither cancelled nor
+    /// ended, starting at or after `from`, other than `except`. It bounds how
+    /// far a running session may be extended.
+    pub async fn next_session_of(
+        &self,
+        owner_id: &str,
+        except: &str,
+        from: i64,
+    ) -> Result<Option<SessionRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM video_sessions WHERE owner_id = $1 AND id <> $2 \
+             AND starts_at >= $3 AND status = 'scheduled' AND ended_at IS NULL \
+             ORDER BY starts_at LIMIT 1"
+        ))
+        .bind(owner_id)
+        .bind(except)
+        .bind(from)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// Lengthens a session by `minutes`, only if it still lasts `expected`
+    /// minutes: a change made meanwhile (an edit, another extension) wins and
+    /// this one reports false instead of adding on top of it. The sequence
+    /// moves on so calendar feeds pick up the new end.
+    pub async fn extend_session(
+        &self,
+        owner_id: &str,
+        id: &str,
+        expected: i64,
+        minutes: i64,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE video_sessions SET duration_minutes = duration_minutes + $4, \
+             sequence = sequence + 1, updated_at = $5 \
+             WHERE owner_id = $1 AND id = $2 AND duration_minutes = $3 AND status = 'scheduled'",
+        )
+        .bind(owner_id)
+        .bind(id)
+        .bind(expected)
+        .bind(minutes)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Removes a (revoked) participant row so the client can be invited afresh.
     pub async fn delete_participant(
         &self,

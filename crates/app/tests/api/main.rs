@@ -29,6 +29,7 @@ mod readiness;
 mod request_log;
 mod room;
 mod room_audio_only;
+mod room_clock;
 mod room_held;
 mod room_identity;
 mod room_limits;

@@ -6,6 +6,7 @@
 
 mod audio_only;
 mod background;
+mod clock;
 mod every_form;
 mod firefox;
 #[allow(dead_code)]

@@ -107,6 +107,12 @@ impl Room {
                     .await;
                 Ok(())
             }
+            // Session clock (clock.rs).
+            ClientMsg::Extend {} => self.extend().await,
+            ClientMsg::ShowClock { on } => {
+                self.show_clock(on);
+                Ok(())
+            }
             _ => Err(Refusal::new(
                 "bad_message",
                 "This message is not a control.",
@@ -165,6 +171,7 @@ impl Room {
             }
         }
         self.send_controls(id);
+        self.send_clock(id);
         self.roster();
         self.waiting_list();
         Ok(true)

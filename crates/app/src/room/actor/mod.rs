@@ -2,6 +2,7 @@
 //! and engine events in order, so there are no locks and no races between a
 //! therapist's "Remove" and the removed client's next message.
 
+mod clock;
 mod controls;
 mod kept;
 mod media;
@@ -20,6 +21,8 @@ use super::{turn, Cmd, ConnId, Identity, Notice, Out, Role, Rooms};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::state::AppState;
 use crate::store::SessionRow;
+
+pub use clock::OVERTIME;
 
 /// A participant whose socket dropped keeps their place this long: a fresh
 /// socket within it returns to the room without waiting for admission.
@@ -110,6 +113,9 @@ struct Room {
     /// Clients an earlier node's room had let in, until they are back
     /// (see `kept.rs`).
     kept: HashSet<String>,
+    /// Session clock: whether clients see it, and where it stands (clock.rs).
+    clients_clock: bool,
+    clock_stage: clock::Stage,
 }
 
 pub(crate) async fn run(ctx: Context, inputs: Inputs) {
@@ -129,6 +135,8 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         layer_cap: None,
         therapist_name: None,
         kept: HashSet::new(),
+        clients_clock: false,
+        clock_stage: clock::Stage::default(),
     };
     room.restore_kept().await;
     let mut tick = tokio::time::interval(TICK);
@@ -356,6 +364,7 @@ impl Room {
                 .await;
             }
             self.send_controls(&who.member);
+            self.send_clock(&who.member);
             self.roster();
             if who.role == Role::Therapist {
                 self.waiting_list();
@@ -394,9 +403,8 @@ impl Room {
     }
 
     async fn tick(&mut self) {
-        if self.ctx.state.clock.unix() >= self.ctx.session.ends_at() {
-            self.end("The time for this session is over.", Ending::TimeOver)
-                .await;
+        // The scheduled end closes the room only as clock.rs decides.
+        if self.clock_tick().await {
             return;
         }
         let expired: Vec<String> = self

@@ -16,6 +16,7 @@ impl Room {
             Notice::Session(row) => {
                 let window = invitations::window(&row, self.ctx.state.clock.unix());
                 let cancelled = row.is_cancelled();
+                let shortened = row.ends_at() < self.ctx.session.ends_at();
                 self.ctx.session = *row;
                 if cancelled {
                     self.end("Your therapist cancelled this session.", Ending::Closed)
@@ -24,6 +25,10 @@ impl Room {
                 }
                 match window {
                     Window::Open => {}
+                    // An edit that leaves the end where it was (a new title
+                    // while the room runs over) is not a reason to close:
+                    // the clock decides, as for a room nobody touched.
+                    Window::Ended if !shortened => {}
                     Window::Ended => {
                         self.end("The time for this session is over.", Ending::TimeOver)
                             .await
@@ -35,6 +40,10 @@ impl Room {
                         )
                         .await
                     }
+                }
+                if !self.done {
+                    // The end may have moved: clocks show the new one.
+                    self.clock_changed();
                 }
             }
             Notice::Revoked(participant) => self.take_out(&participant, NOT_INVITED).await,

@@ -81,7 +81,7 @@ async fn page(
         "Your session with {therapist} is on {when}, for {} minutes.",
         session.duration_minutes
     );
-    let page = match invitations::window(&session, now) {
+    let page = match state.rooms.window(&session, now) {
         Window::Ended => return Ok(gone("This session has ended.")),
         Window::TooEarly => MessagePage::new(
             nav,

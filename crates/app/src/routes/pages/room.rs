@@ -78,7 +78,7 @@ async fn room(
     if state.rooms.is_ended(&session.id) {
         return closed("You ended this session.");
     }
-    match invitations::window(&session, state.clock.unix()) {
+    match state.rooms.window(&session, state.clock.unix()) {
         Window::Ended => closed("This session's time is over."),
         Window::TooEarly => Ok(MessagePage::new(
             nav,
