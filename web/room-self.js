@@ -9,6 +9,9 @@ export class OwnMedia {
     this.micOn = true;
     this.camOn = true;
     this.hand = false;
+    // Whether this client's browser names headphones in use, as last told
+    // to the server (which forgets it with each new socket).
+    this.headphones = false;
     this.sharing = null; // the screen track while sharing
     this.controls = { host_muted: false, host_camera_off: false, may_unmute: true, may_share: opts.isTherapist };
   }
@@ -29,6 +32,7 @@ export class OwnMedia {
   send() {
     const fields = { audio: this.micOn, video: this.camOn };
     if (this.opts.group) fields.hand = this.hand;
+    if (!this.opts.isTherapist) fields.headphones = this.headphones;
     this.opts.signal.send('self_state', fields);
   }
 

@@ -51,6 +51,9 @@ const FILES: &[(&str, &str, &str)] = &[
     js!("room-tiles.js"),
     js!("room-toolbar.js"),
     js!("room-panels.js"),
+    // The pre-call privacy check and the sound switches.
+    js!("room-privacy.js"),
+    js!("room-sound.js"),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

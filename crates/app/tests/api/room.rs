@@ -553,7 +553,7 @@ async fn the_therapist_denies_moves_back_and_locks_and_joins_and_leaves_are_audi
 }
 
 /// The id `welcome` gives a client after `hello`, then admission.
-async fn admitted(t: &mut Ws, ws: &mut Ws) -> String {
+pub(crate) async fn admitted(t: &mut Ws, ws: &mut Ws) -> String {
     hello(ws).await;
     let id = expect(ws, "welcome").await["you"]
         .as_str()

@@ -3,6 +3,7 @@
 //! therapist's "Remove" and the removed client's next message.
 
 mod controls;
+mod headphones;
 mod kept;
 mod media;
 mod outbox;
@@ -91,6 +92,9 @@ struct Member {
     may_share: bool,
     sharing: bool,
     hand: bool,
+    /// Headphones named by this socket's browser (`self_state`): for the
+    /// therapist's eyes, in memory only, reset with each new socket.
+    headphones: bool,
 }
 
 struct Room {
@@ -236,7 +240,14 @@ impl Room {
             ClientMsg::MediaOffer { sdp, fresh } => self.media_offer(&id, sdp, fresh).await,
             ClientMsg::MediaAnswer { sdp } => self.media_answer(&id, sdp).await,
             ClientMsg::Chat { text } => self.chat(&id, &text),
-            ClientMsg::SelfState { audio, video, hand } => {
+            ClientMsg::SelfState {
+                audio,
+                video,
+                hand,
+                headphones,
+            } => {
+                // First, so that the roster `self_state` sends carries it.
+                self.headphones(&id, headphones);
                 self.self_state(&id, audio, video, hand).await
             }
             ClientMsg::Screen { on } => {
@@ -326,8 +337,11 @@ impl Room {
             may_share: who.role == Role::Therapist,
             sharing: false,
             hand: false,
+            headphones: false,
         });
         member.conn = Some(conn);
+        // Another tab or device may have other headphones, or none.
+        member.headphones = false;
         member.gone_since = None;
         member.display = display;
         let admitted = member.admitted;

@@ -75,6 +75,10 @@ impl Room {
                     may_share: m.may_share,
                     connected: m.conn.is_some(),
                     hand: m.hand,
+                    // Only the therapist sees it, and only on a client.
+                    headphones: viewer == Role::Therapist
+                        && m.role == Role::Client
+                        && m.headphones,
                 })
                 .collect()
         };
