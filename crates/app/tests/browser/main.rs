@@ -14,6 +14,7 @@ mod join_speed;
 mod journeys;
 mod netns;
 mod person;
+mod privacy_and_sound;
 mod reconnect;
 mod room_ui;
 mod scene;
