@@ -407,8 +407,9 @@ mod tests {
             }
         );
         for bad in [r#""yes""#, "1", r#"{"on":true}"#] {
-            let frame =
-                format!(r#"{{"v":1,"type":"self_state","audio":true,"video":true,"headphones":{bad}}}"#);
+            let frame = format!(
+                r#"{{"v":1,"type":"self_state","audio":true,"video":true,"headphones":{bad}}}"#
+            );
             assert_eq!(parse(&frame).unwrap_err().code, "bad_message", "{bad}");
         }
     }

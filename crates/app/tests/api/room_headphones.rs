@@ -41,7 +41,10 @@ async fn headphones_reach_the_therapist_only_and_a_bad_value_is_refused(app: Tes
     let ben_id = admitted(&mut t, &mut ben).await;
     admitted(&mut t, &mut cleo).await;
     let before = expect_where(&mut t, "roster", |r| entry(r, &ben_id).is_object()).await;
-    assert!(!mentions_headphones(&before), "unknown until a browser says");
+    assert!(
+        !mentions_headphones(&before),
+        "unknown until a browser says"
+    );
 
     // Ben's browser names headphones (and he mutes, to mark the roster).
     send(
@@ -54,7 +57,10 @@ async fn headphones_reach_the_therapist_only_and_a_bad_value_is_refused(app: Tes
     assert_eq!(entry(&roster, &ben_id)["headphones"], true);
     for other in [&mut cleo, &mut ben] {
         let roster = expect_where(other, "roster", seen).await;
-        assert!(!mentions_headphones(&roster), "clients never see it: {roster}");
+        assert!(
+            !mentions_headphones(&roster),
+            "clients never see it: {roster}"
+        );
     }
 
     // The therapist's own headphones are nobody's business here.
@@ -64,9 +70,10 @@ async fn headphones_reach_the_therapist_only_and_a_bad_value_is_refused(app: Tes
     )
     .await;
     let roster = expect_where(&mut t, "roster", |r| {
-        r["people"]
-            .as_array()
-            .is_some_and(|p| p.iter().any(|p| p["role"] == "therapist" && p["audio"] == false))
+        r["people"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|p| p["role"] == "therapist" && p["audio"] == false)
+        })
     })
     .await;
     let mine = roster["people"]
@@ -104,7 +111,10 @@ async fn headphones_reach_the_therapist_only_and_a_bad_value_is_refused(app: Tes
     )
     .await;
     let roster = expect_where(&mut t, "roster", |r| entry(r, &ben_id)["audio"] == false).await;
-    assert!(entry(&roster, &ben_id).get("headphones").is_none(), "{roster}");
+    assert!(
+        entry(&roster, &ben_id).get("headphones").is_none(),
+        "{roster}"
+    );
 
     // Said again, then Ben opens the link on another device: that one has
     // not said anything yet, so the therapist sees nothing.
@@ -113,10 +123,16 @@ async fn headphones_reach_the_therapist_only_and_a_bad_value_is_refused(app: Tes
         json!({"type": "self_state", "audio": true, "video": true, "headphones": true}),
     )
     .await;
-    expect_where(&mut t, "roster", |r| entry(r, &ben_id)["headphones"] == true).await;
+    expect_where(&mut t, "roster", |r| {
+        entry(r, &ben_id)["headphones"] == true
+    })
+    .await;
     let mut other_device = client(&app, &s.tokens[0]).await.unwrap();
     hello(&mut other_device).await;
-    assert_eq!(expect(&mut other_device, "welcome").await["state"], "admitted");
+    assert_eq!(
+        expect(&mut other_device, "welcome").await["state"],
+        "admitted"
+    );
     expect(&mut ben, "replaced").await;
     send(
         &mut other_device,
@@ -124,5 +140,8 @@ async fn headphones_reach_the_therapist_only_and_a_bad_value_is_refused(app: Tes
     )
     .await;
     let roster = expect_where(&mut t, "roster", |r| entry(r, &ben_id)["audio"] == false).await;
-    assert!(entry(&roster, &ben_id).get("headphones").is_none(), "{roster}");
+    assert!(
+        entry(&roster, &ben_id).get("headphones").is_none(),
+        "{roster}"
+    );
 }

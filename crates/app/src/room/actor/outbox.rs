@@ -76,9 +76,7 @@ impl Room {
                     connected: m.conn.is_some(),
                     hand: m.hand,
                     // Only the therapist sees it, and only on a client.
-                    headphones: viewer == Role::Therapist
-                        && m.role == Role::Client
-                        && m.headphones,
+                    headphones: viewer == Role::Therapist && m.role == Role::Client && m.headphones,
                 })
                 .collect()
         };
