@@ -19,6 +19,11 @@ const BOXES = {
   autoGainControl: 'sound-gain',
 };
 
+// "a", "a and b", "a, b and c".
+function list(names) {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
 export class SoundOptions {
   constructor(devices) {
     this.devices = devices;
@@ -63,17 +68,22 @@ export class SoundOptions {
     const stream = this.devices.stream;
     const track = stream ? stream.getAudioTracks()[0] : null;
     const now = track ? track.getSettings() : {};
-    const words = [];
+    // Grouped, so three switches the browser ignores make one sentence.
+    const missing = [];
+    const silent = [];
+    const keptOn = [];
+    const keptOff = [];
     for (const key of SOUND_KEYS) {
       const name = NAMES[key];
-      if (!this.supported[key]) {
-        words.push(`Your browser does not offer ${name}.`);
-      } else if (track && !(key in now)) {
-        words.push(`Your browser does not say whether ${name} is on.`);
-      } else if (track && now[key] !== this.devices.sound[key]) {
-        words.push(`Your browser keeps ${name} ${now[key] ? 'on' : 'off'} for this microphone.`);
-      }
+      if (!this.supported[key]) missing.push(name);
+      else if (track && !(key in now)) silent.push(name);
+      else if (track && now[key] !== this.devices.sound[key]) (now[key] ? keptOn : keptOff).push(name);
     }
+    const words = [];
+    if (missing.length) words.push(`Your browser does not offer ${list(missing)}.`);
+    if (silent.length) words.push(`Your browser does not say whether ${list(silent)} ${silent.length > 1 ? 'are' : 'is'} on.`);
+    if (keptOn.length) words.push(`Your browser keeps ${list(keptOn)} on for this microphone.`);
+    if (keptOff.length) words.push(`Your browser keeps ${list(keptOff)} off for this microphone.`);
     status.textContent = words.join(' ');
   }
 

@@ -260,7 +260,7 @@ async fn in_firefox_the_sound_switches_say_what_the_microphone_does_and_are_reme
     ben.wait_text(CHECK, 20).await;
     ben.wait_text("what the others say stays with me", 5).await;
     ben.wait_text(
-        "Your browser keeps noise suppression off for this microphone.",
+        "Your browser keeps noise suppression, echo cancellation and automatic volume off for this microphone.",
         20,
     )
     .await;
