@@ -1,8 +1,10 @@
 // Pre-call check: camera preview, device pickers, background, microphone
-// level, speaker test. The last chosen devices and background are
-// remembered in localStorage (on this device only) and chosen again next
-// time. `stream` is what others get: the camera as it is, or the picture
-// with its background changed (room-background.js).
+// level, sound processing, speaker test. The last chosen devices,
+// background and sound processing are remembered in localStorage (on this
+// device only) and chosen again next time; other choices made on this
+// device (room-privacy.js) keep theirs in the same place. `stream` is what
+// others get: the camera as it is, or the picture with its background
+// changed (room-background.js).
 
 import { BackgroundEffect, TooSlow, Unsupported } from './room-background.js';
 
@@ -14,7 +16,16 @@ const BACKGROUND_WORDS = {
 
 const KEY = 'regroup.devices';
 
-function remembered() {
+// The browser's own sound processing, each on unless turned off
+// (room-sound.js offers the switches).
+export const SOUND_KEYS = ['noiseSuppression', 'echoCancellation', 'autoGainControl'];
+
+function rememberedSound() {
+  const saved = remembered().sound || {};
+  return Object.fromEntries(SOUND_KEYS.map((k) => [k, saved[k] !== false]));
+}
+
+export function remembered() {
   try {
     return JSON.parse(localStorage.getItem(KEY) || '{}');
   } catch {
@@ -22,7 +33,7 @@ function remembered() {
   }
 }
 
-function remember(choice) {
+export function remember(choice) {
   try {
     localStorage.setItem(KEY, JSON.stringify({ ...remembered(), ...choice }));
   } catch {
@@ -40,6 +51,7 @@ export class Devices {
     this.audioContext = null;
     this.meterTimer = null;
     this.sinkId = remembered().speaker || '';
+    this.sound = rememberedSound();
     // Camera and background changes run one after another, each on what
     // the last one left: a quick second choice must not race the first.
     this.pending = Promise.resolve();
@@ -86,7 +98,7 @@ export class Devices {
   async open(cameraId, micId) {
     const video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
     if (cameraId) video.deviceId = { ideal: cameraId };
-    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    const audio = { ...this.sound };
     if (micId) audio.deviceId = { ideal: micId };
     let stream;
     try {
@@ -166,6 +178,47 @@ export class Devices {
     this.effect = null;
     this.publish(await this.withBackground(this.camera));
     if (old) old.stop();
+  }
+
+  // Sound processing on or off, e.g. { noiseSuppression: false }, on the
+  // live microphone: the camera and the call go on.
+  setSound(choice) {
+    this.sound = { ...this.sound, ...choice };
+    remember({ sound: this.sound });
+    return this.serially(() => this.applySound());
+  }
+
+  async applySound() {
+    const track = this.camera && this.camera.getAudioTracks()[0];
+    if (!track || track.readyState === 'ended') return;
+    const wanted = this.sound;
+    // A setting the browser does not report cannot be checked: taken as done.
+    const done = () => {
+      const now = track.getSettings();
+      return SOUND_KEYS.every((k) => !(k in now) || now[k] === wanted[k]);
+    };
+    try {
+      await track.applyConstraints({ ...track.getConstraints(), ...wanted });
+    } catch {
+      // Refused: opening the microphone again below is the other way.
+    }
+    if (done()) return;
+    // Chromium says yes to applyConstraints and keeps its processing, and
+    // opens a microphone that is already open with the first one's. So the
+    // microphone closes and opens again: a moment of silence.
+    const deviceId = track.getSettings().deviceId;
+    track.stop();
+    let fresh;
+    try {
+      fresh = await navigator.mediaDevices.getUserMedia({ audio: { ...wanted, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) } });
+    } catch {
+      // That microphone went away meanwhile: the default one, then. If this
+      // fails too, whoever asked says so (room-sound.js).
+      fresh = await navigator.mediaDevices.getUserMedia({ audio: { ...wanted } });
+    }
+    const mic = fresh.getAudioTracks()[0];
+    this.camera = new MediaStream([...this.camera.getVideoTracks(), mic]);
+    this.publish(new MediaStream([...this.stream.getVideoTracks(), mic]));
   }
 
   publish(stream) {

@@ -22,9 +22,11 @@ const PATHS = {
   pin: 'M9 3h6 M10 3v6l-3 4h10l-3-4V3 M12 13v8',
   move: 'M12 3v18 M3 12h18 M12 3l-3 3 M12 3l3 3 M12 21l-3-3 M12 21l3-3 M3 12l3-3 M3 12l3 3 M21 12l-3-3 M21 12l-3 3',
   send: 'M4 12l16-8-6 16-2-6z',
-  // Headphones: audio only; struck through: pictures again.
-  audio: 'M4 15v-3a8 8 0 0 1 16 0v3 M4 15h3v5H4z M17 15h3v5h-3z',
-  audioOnly: 'M4 15v-3a8 8 0 0 1 16 0v3 M4 15h3v5H4z M17 15h3v5h-3z M3 3l18 18',
+  // A speaker with sound waves: audio only.
+  audio: 'M11 5L6 9H3v6h3l5 4z M15.5 8.5a5 5 0 0 1 0 7 M18.5 5.5a9 9 0 0 1 0 13',
+  // Settings (sound) and headphones (the pre-call privacy check).
+  settings: 'M4 7h9 M17 7h3 M15 5v4 M4 12h3 M11 12h9 M9 10v4 M4 17h11 M19 17h1 M17 15v4',
+  headphones: 'M4 16v-4a8 8 0 0 1 16 0v4 M4 15h3v5H4z M17 15h3v5h-3z',
   blur: 'M12 4a4 4 0 1 0 0 8 4 4 0 0 0 0-8z M5 21c0-4 3-6.5 7-6.5s7 2.5 7 6.5 M2 4h.01 M2 9h.01 M2 14h.01 M22 4h.01 M22 9h.01 M22 14h.01',
 };
 

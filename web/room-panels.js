@@ -1,5 +1,5 @@
-// The side panels: chat, and participants (with, for the therapist, the
-// waiting room). One panel at a time; its toolbar button says whether it is
+// The side panels: chat, participants (with, for the therapist, the
+// waiting room), and settings. One panel at a time; its toolbar button says whether it is
 // open (aria-expanded), Escape closes it and focus goes back to the button.
 import { PersonMenu, notesFor } from './room-tiles.js';
 
@@ -17,6 +17,11 @@ export class Panels {
     this.autoOpened = false;
     this.baseTitle = document.title;
     this.rows = new Map(); // person id -> { li, menu }
+    // Settings (the sound switches, room-sound.js).
+    if ($('settings-panel')) {
+      this.buttons.settings = $('toggle-settings');
+      this.panels.settings = $('settings-panel');
+    }
     for (const name of Object.keys(this.panels)) {
       this.buttons[name].addEventListener('click', () => this.toggle(name, true));
       this.panels[name].querySelector('.panel-close').addEventListener('click', () => this.close(true));

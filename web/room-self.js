@@ -13,6 +13,9 @@ export class OwnMedia {
     // the engine). `camBefore`: the camera as it was, for the way back.
     this.audioOnly = false;
     this.camBefore = true;
+    // Whether this client's browser names headphones in use, as last told
+    // to the server (which forgets it with each new socket).
+    this.headphones = false;
     this.sharing = null; // the screen track while sharing
     this.controls = { host_muted: false, host_camera_off: false, may_unmute: true, may_share: opts.isTherapist };
   }
@@ -33,6 +36,7 @@ export class OwnMedia {
   send() {
     const fields = { audio: this.micOn, video: this.camOn };
     if (this.opts.group) fields.hand = this.hand;
+    if (!this.opts.isTherapist) fields.headphones = this.headphones;
     this.opts.signal.send('self_state', fields);
   }
 

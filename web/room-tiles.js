@@ -31,6 +31,8 @@ export function notesFor(person) {
   if (person.audio_only) notes.push('audio only');
   else if (!person.video || person.host_camera_off) notes.push('camera off');
   if (person.hand) notes.push('hand raised');
+  // Only in the therapist's roster, only when the client's browser says so.
+  if (person.headphones) notes.push('using headphones');
   return notes;
 }
 
@@ -132,6 +134,9 @@ export class Tiles {
       const hand = document.createElement('span');
       hand.className = 'flag flag-hand';
       hand.append(icon('hand'));
+      const headphones = document.createElement('span');
+      headphones.className = 'flag flag-headphones';
+      headphones.append(icon('headphones'));
       const name = document.createElement('span');
       name.className = 'name';
       // The role is its own badge, outside the name: a client cannot type one.
@@ -140,7 +145,7 @@ export class Tiles {
       badge.hidden = true;
       const state = document.createElement('span');
       state.className = 'state visually-hidden';
-      caption.append(muted, camOff, audioOnly, hand, name, badge, state);
+      caption.append(muted, camOff, audioOnly, hand, headphones, name, badge, state);
       const tools = document.createElement('div');
       tools.className = 'tile-tools';
       el.append(video, avatar, caption, tools);
@@ -381,6 +386,7 @@ function markState(t, person) {
   t.el.classList.toggle('cam-off', notes.includes('camera off') || notes.includes('audio only'));
   t.el.classList.toggle('audio-only', notes.includes('audio only'));
   t.el.classList.toggle('hand-up', Boolean(person.hand));
+  t.el.classList.toggle('headphones', Boolean(person.headphones));
   t.el.classList.toggle('away', !person.connected);
   t.el.querySelector('.state').textContent = notes.length ? ` · ${notes.join(', ')}` : '';
 }

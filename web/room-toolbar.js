@@ -70,7 +70,7 @@ export class Toolbar {
     screen.classList.toggle('active', Boolean(s.sharing));
     const audioOnly = $('toggle-audio-only');
     name(audioOnly, s.audioOnly ? 'Turn video back on' : 'Audio only');
-    setIcon(audioOnly, s.audioOnly ? 'audioOnly' : 'audio');
+    setIcon(audioOnly, s.audioOnly ? 'cam' : 'audio');
     audioOnly.setAttribute('aria-pressed', String(s.audioOnly));
     const hand = $('toggle-hand');
     if (hand) {

@@ -16,6 +16,8 @@ import { OwnMedia } from './room-self.js';
 import { offerSurvey } from './room-survey.js';
 import { AudioOnlyOffer } from './room-audio-only.js';
 import { SessionClock } from './room-clock.js';
+import { SoundOptions } from './room-sound.js';
+import { offerPrivacyCheck, headphonesInUse } from './room-privacy.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -134,6 +136,23 @@ function reconnecting(on) {
 // waiting-room chime.
 const precall = startPrecall(signal, devices, () => { if (isTherapist) unlockChime(); });
 
+// ---- privacy check and sound switches (pre-call; sound also in the room) ----
+if (!isTherapist) offerPrivacyCheck();
+const sound = new SoundOptions(devices);
+
+// Headphones, as far as the browser names them, for the therapist's eyes:
+// told on entering the room and whenever the devices in use change.
+async function tellHeadphones() {
+  if (isTherapist || $('room').hidden) return;
+  const on = (await headphonesInUse(devices)) === true;
+  if (own.headphones === on) return;
+  own.headphones = on;
+  own.send();
+}
+document.addEventListener('regroup:stream', () => tellHeadphones());
+document.addEventListener('regroup:sink', () => tellHeadphones());
+if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', () => tellHeadphones());
+
 // Space on the stage itself (not on a button in it) mutes and unmutes.
 $('stage').addEventListener('keydown', (event) => {
   if (event.target === $('stage') && (event.key === ' ' || event.code === 'Space')) {
@@ -161,6 +180,8 @@ async function handle(msg) {
   switch (msg.type) {
     case 'welcome':
       me = msg.you;
+      // A new socket: the server has forgotten the headphones.
+      own.headphones = false;
       iceServers = msg.ice_servers || [];
       mediaWhileWaiting = msg.media_while_waiting === true;
       if (msg.state === 'admitted') await enterRoom(true);
@@ -300,6 +321,8 @@ async function enterRoom(fresh) {
   if (fresh || !media) startMedia();
   own.resendAudioOnly();
   render();
+  sound.moveTo($('settings-sound'));
+  tellHeadphones();
   $('stage').focus({ preventScroll: true });
 }
 

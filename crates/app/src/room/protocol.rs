@@ -47,6 +47,13 @@ pub enum ClientMsg {
         /// A raised hand (added within version 1); absent means unchanged.
         #[serde(default)]
         hand: Option<bool>,
+        // -- headphones (pre-call privacy check) --
+        /// Whether the browser names headphones among the devices in use
+        /// (added within version 1); absent means unchanged. Shown to the
+        /// therapist only; never stored or logged.
+        #[serde(default)]
+        headphones: Option<bool>,
+        // -- end headphones --
     },
     /// Screen sharing started or stopped.
     Screen {
@@ -221,6 +228,12 @@ pub struct PersonView {
     pub hand: bool,
     /// On audio only: receives no video (and sends none).
     pub audio_only: bool,
+    // -- headphones (pre-call privacy check) --
+    /// In the therapist's roster only, on a client whose browser names
+    /// headphones in use; absent everywhere else (unknown is not "no").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub headphones: bool,
+    // -- end headphones --
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -401,7 +414,8 @@ mod tests {
             ClientMsg::SelfState {
                 audio: true,
                 video: false,
-                hand: None
+                hand: None,
+                headphones: None
             }
         );
         assert_eq!(
@@ -409,7 +423,8 @@ mod tests {
             ClientMsg::SelfState {
                 audio: true,
                 video: true,
-                hand: Some(true)
+                hand: Some(true),
+                headphones: None
             }
         );
         assert_eq!(
@@ -419,6 +434,28 @@ mod tests {
             "bad_message"
         );
     }
+
+    // -- headphones (pre-call privacy check) --
+    #[test]
+    fn headphones_is_an_optional_boolean() {
+        assert_eq!(
+            parse(r#"{"v":1,"type":"self_state","audio":true,"video":true,"headphones":true}"#)
+                .unwrap(),
+            ClientMsg::SelfState {
+                audio: true,
+                video: true,
+                hand: None,
+                headphones: Some(true)
+            }
+        );
+        for bad in [r#""yes""#, "1", r#"{"on":true}"#] {
+            let frame = format!(
+                r#"{{"v":1,"type":"self_state","audio":true,"video":true,"headphones":{bad}}}"#
+            );
+            assert_eq!(parse(&frame).unwrap_err().code, "bad_message", "{bad}");
+        }
+    }
+    // -- end headphones --
 
     #[test]
     fn audio_only_takes_a_boolean() {

@@ -55,6 +55,9 @@ const FILES: &[(&str, &str, &str)] = &[
     // session clock
     js!("room-clock.js"),
     css!("room-clock.css"),
+    // The pre-call privacy check and the sound switches.
+    js!("room-privacy.js"),
+    js!("room-sound.js"),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

@@ -30,6 +30,7 @@ mod request_log;
 mod room;
 mod room_audio_only;
 mod room_clock;
+mod room_headphones;
 mod room_held;
 mod room_identity;
 mod room_limits;

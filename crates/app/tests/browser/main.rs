@@ -17,6 +17,7 @@ mod journeys;
 mod netns;
 mod person;
 mod proxied_nodes;
+mod privacy_and_sound;
 mod reconnect;
 mod room_ui;
 mod scene;

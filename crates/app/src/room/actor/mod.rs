@@ -4,6 +4,7 @@
 
 mod clock;
 mod controls;
+mod headphones;
 mod kept;
 mod media;
 mod outbox;
@@ -96,6 +97,9 @@ struct Member {
     hand: bool,
     /// Chose audio only: the engine writes them no video.
     audio_only: bool,
+    /// Headphones named by this socket's browser (`self_state`): for the
+    /// therapist's eyes, in memory only, reset with each new socket.
+    headphones: bool,
 }
 
 struct Room {
@@ -246,7 +250,14 @@ impl Room {
             ClientMsg::MediaOffer { sdp, fresh } => self.media_offer(&id, sdp, fresh).await,
             ClientMsg::MediaAnswer { sdp } => self.media_answer(&id, sdp).await,
             ClientMsg::Chat { text } => self.chat(&id, &text),
-            ClientMsg::SelfState { audio, video, hand } => {
+            ClientMsg::SelfState {
+                audio,
+                video,
+                hand,
+                headphones,
+            } => {
+                // First, so that the roster `self_state` sends carries it.
+                self.headphones(&id, headphones);
                 self.self_state(&id, audio, video, hand).await
             }
             ClientMsg::AudioOnly { on } => self.audio_only(&id, on).await,
@@ -338,11 +349,14 @@ impl Room {
             sharing: false,
             hand: false,
             audio_only: false,
+            headphones: false,
         });
         member.conn = Some(conn);
         // A new page starts with pictures; it sends `audio_only` again if
-        // the person had chosen it.
+        // the person had chosen it. Another tab or device may have other
+        // headphones, or none.
         member.audio_only = false;
+        member.headphones = false;
         member.gone_since = None;
         member.display = display;
         let admitted = member.admitted;

@@ -76,6 +76,8 @@ impl Room {
                     connected: m.conn.is_some(),
                     hand: m.hand,
                     audio_only: m.audio_only,
+                    // Only the therapist sees it, and only on a client.
+                    headphones: viewer == Role::Therapist && m.role == Role::Client && m.headphones,
                 })
                 .collect()
         };
