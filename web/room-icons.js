@@ -22,6 +22,8 @@ const PATHS = {
   pin: 'M9 3h6 M10 3v6l-3 4h10l-3-4V3 M12 13v8',
   move: 'M12 3v18 M3 12h18 M12 3l-3 3 M12 3l3 3 M12 21l-3-3 M12 21l3-3 M3 12l3-3 M3 12l3 3 M21 12l-3-3 M21 12l-3 3',
   send: 'M4 12l16-8-6 16-2-6z',
+  // A dot between two arrows: bilateral stimulation.
+  bilateral: 'M12 9.5a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z M2 12h5 M17 12h5 M2 12l2.5-2.5 M2 12l2.5 2.5 M22 12l-2.5-2.5 M22 12l-2.5 2.5',
   blur: 'M12 4a4 4 0 1 0 0 8 4 4 0 0 0 0-8z M5 21c0-4 3-6.5 7-6.5s7 2.5 7 6.5 M2 4h.01 M2 9h.01 M2 14h.01 M22 4h.01 M22 9h.01 M22 14h.01',
 };
 

@@ -14,6 +14,9 @@ import { Panels, unlockChime } from './room-panels.js';
 import { Stats } from './room-stats.js';
 import { OwnMedia } from './room-self.js';
 import { offerSurvey } from './room-survey.js';
+// Bilateral stimulation: the therapist's panel, the client's moving dot.
+import { BilateralPanel } from './room-bilateral-panel.js';
+import { BilateralDot } from './room-bilateral.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -69,6 +72,10 @@ const tiles = new Tiles(ctx);
 const panels = new Panels(ctx);
 const own = new OwnMedia({ devices, signal, group, isTherapist, onChange: () => refresh() });
 const stats = new Stats(() => (media ? media.pc : null), (s) => tiles.applyStats(s));
+// ---- bilateral stimulation ----
+const bilateral = isTherapist ? new BilateralPanel(ctx) : new BilateralDot($('stage'), (t) => status(t), () => devices.sinkId);
+if (isTherapist) panels.add('bilateral', $('toggle-bilateral'), $('bilateral-panel'));
+// ---- end of bilateral stimulation
 const toolbar = new Toolbar({
   mic: () => own.toggleMic(),
   cam: () => own.toggleCam(),
@@ -215,6 +222,12 @@ async function handle(msg) {
     case 'speaker':
       tiles.setSpeaker(msg.id);
       break;
+    case 'bilateral':
+      bilateral.apply(msg);
+      break;
+    case 'bilateral_stop':
+      bilateral.stop();
+      break;
     case 'chat':
       panels.addChat(msg.name, msg.text, msg.from === me, msg.role);
       break;
@@ -247,6 +260,7 @@ function announceHands(people) {
 function render() {
   tiles.render({ roster, me, streams, selfStream: devices.stream, micOn: own.micOn, camOn: own.camOn, hand: own.hand });
   panels.renderPeople(roster, me);
+  if (isTherapist) bilateral.setRoster(roster);
   own.apply();
 }
 
@@ -304,6 +318,7 @@ function stopMedia() {
 }
 
 function finish(title, text, survey) {
+  bilateral.stop();
   stopMedia();
   signal.close();
   devices.stop();

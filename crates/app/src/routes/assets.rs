@@ -51,6 +51,9 @@ const FILES: &[(&str, &str, &str)] = &[
     js!("room-tiles.js"),
     js!("room-toolbar.js"),
     js!("room-panels.js"),
+    js!("room-bilateral.js"),
+    js!("room-bilateral-panel.js"),
+    css!("room-bilateral.css"),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

@@ -28,6 +28,7 @@ mod proxy;
 mod readiness;
 mod request_log;
 mod room;
+mod room_bilateral;
 mod room_held;
 mod room_identity;
 mod room_limits;

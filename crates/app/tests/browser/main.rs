@@ -5,6 +5,7 @@
 //! since three browsers already fill two cores.
 
 mod background;
+mod bilateral;
 mod every_form;
 mod firefox;
 #[allow(dead_code)]

@@ -7,6 +7,7 @@ use regroup_sfu::{SfuError, TrackKind};
 
 use super::{actor_of, not_allowed, unknown_person, Ending, Room, WAIT_TEXT};
 use crate::audit::{Action, Actor, TargetKind};
+use crate::room::bilateral::Settings;
 use crate::room::protocol::{ClientMsg, Refusal, ServerMsg};
 use crate::room::{ConnId, Role};
 
@@ -66,6 +67,7 @@ impl Room {
                 m.hand = false;
                 let media = m.media.take();
                 let conn = m.conn;
+                self.bilateral_gone(&id);
                 self.keep_admitted(&id, false).await;
                 self.leave_media(media).await;
                 self.apply_layers(None).await;
@@ -105,6 +107,21 @@ impl Room {
             ClientMsg::End => {
                 self.end("Your therapist ended the session.", Ending::Therapist)
                     .await;
+                Ok(())
+            }
+            ClientMsg::Bilateral {
+                target,
+                running,
+                speed,
+                color,
+                size,
+                tones,
+            } => {
+                let settings = Settings::parse(running, speed, &color, size, tones)?;
+                self.bilateral_set(target, settings)
+            }
+            ClientMsg::BilateralStop => {
+                self.bilateral_stop();
                 Ok(())
             }
             _ => Err(Refusal::new(
@@ -165,6 +182,7 @@ impl Room {
             }
         }
         self.send_controls(id);
+        self.bilateral_resend(id);
         self.roster();
         self.waiting_list();
         Ok(true)
@@ -216,6 +234,7 @@ impl Room {
         let Some(m) = self.members.remove(id) else {
             return;
         };
+        self.bilateral_gone(id);
         if m.admitted {
             self.audit(
                 actor_of(id, m.role, &self.ctx.session.owner_id),

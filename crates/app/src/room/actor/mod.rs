@@ -2,6 +2,7 @@
 //! and engine events in order, so there are no locks and no races between a
 //! therapist's "Remove" and the removed client's next message.
 
+mod bilateral;
 mod controls;
 mod kept;
 mod media;
@@ -108,6 +109,8 @@ struct Room {
     /// Clients an earlier node's room had let in, until they are back
     /// (see `kept.rs`).
     kept: HashSet<String>,
+    /// Bilateral stimulation, while on (see `bilateral.rs`).
+    bilateral: Option<bilateral::Bilateral>,
 }
 
 pub(crate) async fn run(ctx: Context, inputs: Inputs) {
@@ -127,6 +130,7 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         layer_cap: None,
         therapist_name: None,
         kept: HashSet::new(),
+        bilateral: None,
     };
     room.restore_kept().await;
     let mut tick = tokio::time::interval(TICK);
@@ -349,6 +353,7 @@ impl Room {
                 .await;
             }
             self.send_controls(&who.member);
+            self.bilateral_resend(&who.member);
             self.roster();
             if who.role == Role::Therapist {
                 self.waiting_list();

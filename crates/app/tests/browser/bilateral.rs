@@ -1,0 +1,177 @@
+//! Bilateral stimulation from the pages: the therapist opens its panel from
+//! the toolbar and starts the dot for their client; the client's page shows
+//! it moving, can hide it for themselves, and it is gone after Stop.
+//! Screenshots (desktop and phone) go to `REGROUP_SCREENSHOTS` when set.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::{Backend, TestApp};
+use crate::room_ui::fits_a_phone;
+use crate::scene::{ends_the_session, scene};
+use crate::webdriver::{Browser, Driver};
+use crate::ONE_AT_A_TIME;
+
+const DOT: &str = "//div[@id='bilateral-dot']";
+
+/// The dot's left edge on the page, or null when it is not shown.
+async fn dot_left(browser: &Browser) -> Value {
+    browser
+        .js(
+            "const d = document.getElementById('bilateral-dot'); \
+             if (!d || !d.offsetParent) return null; return d.getBoundingClientRect().left",
+            json!([]),
+        )
+        .await
+}
+
+/// Two reads of the dot's place, a moment apart.
+async fn two_reads(browser: &Browser) -> (f64, f64) {
+    let first = dot_left(browser).await.as_f64().expect("the dot is shown");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let second = dot_left(browser).await.as_f64().expect("the dot is shown");
+    (first, second)
+}
+
+async fn wait_until(browser: &Browser, what: &str, script: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let value = browser.js(script, json!([])).await;
+        if value != Value::Null && value != json!(false) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} within {secs} s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_therapist_moves_a_dot_across_the_clients_stage_which_they_can_hide_until_stop() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let driver = Driver::start().await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (therapist, ben) = (driver.browser().await, driver.browser().await);
+    let scene = scene(
+        app,
+        &therapist,
+        "individual",
+        &[("Ben Okafor", "ben@example.com")],
+    )
+    .await;
+    scene.one_to_one(&therapist, &ben).await;
+    assert!(
+        dot_left(&ben).await.is_null(),
+        "no dot before the therapist starts one"
+    );
+    assert!(
+        !ben.text().await.contains("Hide the moving dot"),
+        "the client's switch shows only with a dot"
+    );
+
+    // The panel opens from the toolbar; in 1:1 the one client is chosen.
+    therapist.click_button("Bilateral stimulation").await;
+    therapist
+        .find("//h2[normalize-space()='Bilateral stimulation']", 10)
+        .await;
+    let chosen = therapist
+        .js(
+            "const s = document.getElementById('bilateral-target'); return s.options[s.selectedIndex].text",
+            json!([]),
+        )
+        .await;
+    assert_eq!(chosen, json!("Ben Okafor"));
+    therapist.choose("Colour", "Yellow").await;
+    therapist
+        .click("//label[normalize-space()=\"Tones in the client's headphones\"]")
+        .await;
+    therapist.click_button("Start").await;
+    therapist.wait_text("Moving for Ben Okafor.", 10).await;
+
+    // Ben's page: a yellow dot that moves, and news in the status line.
+    ben.find(DOT, 10).await;
+    ben.wait_text("Your therapist started the moving dot", 5)
+        .await;
+    let (a, b) = two_reads(&ben).await;
+    assert!((a - b).abs() > 1.0, "the dot moves: {a} then {b}");
+    let colour = ben
+        .js(
+            "return getComputedStyle(document.getElementById('bilateral-dot')).backgroundColor",
+            json!([]),
+        )
+        .await;
+    assert_eq!(colour, json!("rgb(255, 212, 92)"));
+    ben.screenshot("bilateral-client").await;
+    therapist.screenshot("bilateral-therapist-panel").await;
+
+    // Faster, by keyboard on the slider: Ben's page gets the new speed.
+    therapist
+        .press_on("//input[@id='bilateral-speed']", "\u{E014}\u{E014}")
+        .await;
+    wait_until(
+        &ben,
+        "the new speed reaches Ben",
+        "return window.regroup.trace.filter((t) => t === 'bilateral').length >= 3",
+        10,
+    )
+    .await;
+
+    // Pause holds the dot still; Resume moves it on.
+    therapist.click_button("Pause").await;
+    therapist.wait_text("Paused for Ben Okafor.", 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (a, b) = two_reads(&ben).await;
+    assert!((a - b).abs() < 0.5, "a paused dot stays: {a} then {b}");
+    therapist.click_button("Resume").await;
+    therapist.wait_text("Moving for Ben Okafor.", 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (a, b) = two_reads(&ben).await;
+    assert!((a - b).abs() > 1.0, "the dot moves again: {a} then {b}");
+
+    // Ben hides it for himself, and shows it again.
+    ben.click_button("Hide the moving dot").await;
+    assert!(dot_left(&ben).await.is_null(), "hidden on Ben's page");
+    ben.find("//button[normalize-space()='Show the moving dot']", 5)
+        .await;
+    therapist.wait_text("Moving for Ben Okafor.", 2).await;
+    ben.click_button("Show the moving dot").await;
+    ben.find(DOT, 5).await;
+
+    // On a phone: the dot crosses the narrow stage; the panel fits.
+    fits_a_phone(&ben, "bilateral-client-phone").await;
+    fits_a_phone(&therapist, "bilateral-therapist-phone").await;
+
+    // Escape closes the panel and gives focus back to its button.
+    therapist
+        .press_on("//h2[@id='bilateral-title']", "\u{E00C}")
+        .await;
+    wait_until(
+        &therapist,
+        "the panel closes and focus returns to its button",
+        "return document.getElementById('bilateral-panel').hidden \
+         && document.activeElement === document.getElementById('toggle-bilateral')",
+        5,
+    )
+    .await;
+
+    // Stop: the dot and the client's switch are gone.
+    therapist.click_button("Bilateral stimulation").await;
+    therapist.click_button("Stop").await;
+    therapist.wait_text("Off.", 10).await;
+    wait_until(
+        &ben,
+        "the dot goes on Stop",
+        "return !document.getElementById('bilateral-dot').offsetParent \
+         && document.getElementById('bilateral-hide').hidden",
+        10,
+    )
+    .await;
+    ben.wait_text("The moving dot stopped.", 5).await;
+    ben.screenshot("bilateral-client-stopped").await;
+
+    ends_the_session(&therapist).await;
+    ben.wait_text("The session has ended", 10).await;
+    for b in [therapist, ben] {
+        b.quit().await;
+    }
+}
