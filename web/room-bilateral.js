@@ -8,8 +8,10 @@
 // Phase: 0 at the left edge, 1 at the right, 2 back at the left. A cosine
 // eases the dot at each edge, the way a therapist's hand slows to turn.
 const position = (phase) => (1 - Math.cos(Math.PI * phase)) / 2;
-// After a hidden tab or a slow frame the dot resumes instead of leaping.
-const MAX_STEP = 0.1;
+// A slow device draws few frames: the dot still keeps its speed. Only a
+// longer gap (a hidden tab, a sleeping phone) is cut short, so the dot
+// resumes from where it was instead of leaping.
+const MAX_STEP = 0.5;
 
 export class BilateralDot {
   // stage: the element the dot crosses; notice(text): the room's status

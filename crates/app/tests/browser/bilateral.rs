@@ -46,6 +46,48 @@ async fn wait_until(browser: &Browser, what: &str, script: &str, secs: u64) {
     }
 }
 
+/// Frame-by-frame places of the dot: its speed never exceeds what the
+/// fastest setting allows (π/2 × 2 passes/s × the width it crosses, eased
+/// by a cosine), with room for a read that lands a frame late. A phase that
+/// restarted on a speed change would show as a leap within one frame.
+fn no_jumps(recorded: &Value) {
+    let room = recorded["room"].as_f64().expect("the dot's track width");
+    let samples: Vec<(f64, f64)> = recorded["out"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let limit = std::f64::consts::FRAC_PI_2 * 2.0 * room * 2.5;
+    let mut fastest: f64 = 0.0;
+    let mut steps: Vec<f64> = Vec::new();
+    for pair in samples.windows(2) {
+        let (dt, dx) = (
+            (pair[1].0 - pair[0].0) / 1000.0,
+            (pair[1].1 - pair[0].1).abs(),
+        );
+        steps.push(dt * 1000.0);
+        if dt > 0.0 {
+            fastest = fastest.max(dx / dt);
+        }
+    }
+    steps.sort_by(f64::total_cmp);
+    let median = steps.get(steps.len() / 2).copied().unwrap_or(0.0);
+    eprintln!(
+        "bilateral dot: {} frames in 2.5 s (median {median:.1} ms apart), fastest {fastest:.0} px/s over a {room:.0} px track, limit {limit:.0} px/s",
+        samples.len()
+    );
+    assert!(
+        samples.len() > 5,
+        "the dot is drawn frame by frame: {}",
+        samples.len()
+    );
+    assert!(
+        fastest < limit,
+        "the dot leapt: {fastest:.0} px/s against at most {limit:.0}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_therapist_moves_a_dot_across_the_clients_stage_which_they_can_hide_until_stop() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -104,10 +146,24 @@ async fn the_therapist_moves_a_dot_across_the_clients_stage_which_they_can_hide_
     ben.screenshot("bilateral-client").await;
     therapist.screenshot("bilateral-therapist-panel").await;
 
-    // Faster, by keyboard on the slider: Ben's page gets the new speed.
-    therapist
-        .press_on("//input[@id='bilateral-speed']", "\u{E014}\u{E014}")
-        .await;
+    // Faster, by keyboard on the slider, while Ben's page records where the
+    // dot is each frame: the new speed reaches him and the dot does not jump.
+    let record = ben.js_async(
+        "const done = arguments[arguments.length - 1]; const d = document.getElementById('bilateral-dot'); \
+         const out = []; const t0 = performance.now(); \
+         const frame = (t) => { out.push([t, d.getBoundingClientRect().left]); \
+           if (t - t0 < 2500) requestAnimationFrame(frame); \
+           else done({ out, room: d.parentElement.clientWidth - d.offsetWidth }); }; \
+         requestAnimationFrame(frame);",
+    );
+    let faster = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        therapist
+            .press_on("//input[@id='bilateral-speed']", "\u{E014}\u{E014}")
+            .await;
+    };
+    let (recorded, ()) = tokio::join!(record, faster);
+    no_jumps(&recorded);
     wait_until(
         &ben,
         "the new speed reaches Ben",
