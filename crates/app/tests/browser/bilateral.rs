@@ -111,6 +111,15 @@ async fn the_therapist_moves_a_dot_across_the_clients_stage_which_they_can_hide_
         "the client's switch shows only with a dot"
     );
 
+    // To hear what a person would, the test notes each tone's side as Ben's
+    // page makes it (the page itself is unchanged).
+    ben.js(
+        "const Real = window.StereoPannerNode; window.pans = []; \
+         window.StereoPannerNode = function (ctx, options) { window.pans.push(options.pan); return new Real(ctx, options); };",
+        json!([]),
+    )
+    .await;
+
     // The panel opens from the toolbar; in 1:1 the one client is chosen.
     therapist.click_button("Bilateral stimulation").await;
     therapist
@@ -184,9 +193,31 @@ async fn the_therapist_moves_a_dot_across_the_clients_stage_which_they_can_hide_
     let (a, b) = two_reads(&ben).await;
     assert!((a - b).abs() > 1.0, "the dot moves again: {a} then {b}");
 
-    // Ben hides it for himself, and shows it again.
+    // The tones came at the edges, left and right in turn.
+    let pans = ben.js("return window.pans", json!([])).await;
+    let pans: Vec<f64> = pans
+        .as_array()
+        .expect("tones")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    eprintln!("bilateral tones so far (pan): {pans:?}");
+    assert!(pans.len() >= 2, "tones at the edges: {pans:?}");
+    assert!(
+        pans.windows(2).all(|w| w[0] == -w[1] && w[0].abs() == 1.0),
+        "the tones alternate between the ears: {pans:?}"
+    );
+
+    // Ben hides it for himself (and so hears no tones), and shows it again.
     ben.click_button("Hide the moving dot").await;
     assert!(dot_left(&ben).await.is_null(), "hidden on Ben's page");
+    let heard = ben.js("return window.pans.length", json!([])).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        ben.js("return window.pans.length", json!([])).await,
+        heard,
+        "no tones while hidden"
+    );
     ben.find("//button[normalize-space()='Show the moving dot']", 5)
         .await;
     therapist.wait_text("Moving for Ben Okafor.", 2).await;
