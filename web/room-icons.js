@@ -27,6 +27,8 @@ const PATHS = {
   // Settings (sound) and headphones (the pre-call privacy check).
   settings: 'M4 7h9 M17 7h3 M15 5v4 M4 12h3 M11 12h9 M9 10v4 M4 17h11 M19 17h1 M17 15v4',
   headphones: 'M4 16v-4a8 8 0 0 1 16 0v4 M4 15h3v5H4z M17 15h3v5h-3z',
+  // A dot between two arrows: bilateral stimulation.
+  bilateral: 'M12 9.5a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z M2 12h5 M17 12h5 M2 12l2.5-2.5 M2 12l2.5 2.5 M22 12l-2.5-2.5 M22 12l-2.5 2.5',
   blur: 'M12 4a4 4 0 1 0 0 8 4 4 0 0 0 0-8z M5 21c0-4 3-6.5 7-6.5s7 2.5 7 6.5 M2 4h.01 M2 9h.01 M2 14h.01 M22 4h.01 M22 9h.01 M22 14h.01',
 };
 

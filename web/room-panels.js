@@ -22,16 +22,7 @@ export class Panels {
       this.buttons.settings = $('toggle-settings');
       this.panels.settings = $('settings-panel');
     }
-    for (const name of Object.keys(this.panels)) {
-      this.buttons[name].addEventListener('click', () => this.toggle(name, true));
-      this.panels[name].querySelector('.panel-close').addEventListener('click', () => this.close(true));
-      this.panels[name].addEventListener('keydown', (event) => {
-        if (event.key === 'Escape') {
-          event.preventDefault();
-          this.close(true);
-        }
-      });
-    }
+    for (const name of Object.keys(this.panels)) this.wire(name);
     $('chat-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const input = $('chat-input');
@@ -41,6 +32,24 @@ export class Panels {
       input.value = '';
     });
     if (ctx.isTherapist) $('admit-all').addEventListener('click', () => ctx.send('admit_all'));
+  }
+
+  // Another panel (e.g. bilateral stimulation) that shares the one-at-a-time rule.
+  add(name, button, panel) {
+    this.buttons[name] = button;
+    this.panels[name] = panel;
+    this.wire(name);
+  }
+
+  wire(name) {
+    this.buttons[name].addEventListener('click', () => this.toggle(name, true));
+    this.panels[name].querySelector('.panel-close').addEventListener('click', () => this.close(true));
+    this.panels[name].addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        this.close(true);
+      }
+    });
   }
 
   toggle(name, moveFocus) {

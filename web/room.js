@@ -18,6 +18,9 @@ import { AudioOnlyOffer } from './room-audio-only.js';
 import { SessionClock } from './room-clock.js';
 import { SoundOptions } from './room-sound.js';
 import { offerPrivacyCheck, headphonesInUse } from './room-privacy.js';
+// Bilateral stimulation: the therapist's panel, the client's moving dot.
+import { BilateralPanel } from './room-bilateral-panel.js';
+import { BilateralDot } from './room-bilateral.js';
 
 const app = document.getElementById('room-app');
 const $ = (id) => document.getElementById(id);
@@ -84,6 +87,10 @@ const stats = new Stats(() => (media ? media.pc : null), (s) => {
   tiles.applyStats(s);
   audioOffer.watch(s, movingPictures(), own.audioOnly);
 });
+// ---- bilateral stimulation ----
+const bilateral = isTherapist ? new BilateralPanel(ctx) : new BilateralDot($('stage'), (t) => status(t), () => devices.sinkId);
+if (isTherapist) panels.add('bilateral', $('toggle-bilateral'), $('bilateral-panel'));
+// ---- end of bilateral stimulation
 const toolbar = new Toolbar({
   mic: () => own.toggleMic(),
   cam: () => own.toggleCam(),
@@ -261,6 +268,12 @@ async function handle(msg) {
       clock.hide();
       break;
     // ---- end of session clock ----
+    case 'bilateral':
+      bilateral.apply(msg);
+      break;
+    case 'bilateral_stop':
+      bilateral.stop();
+      break;
     case 'chat':
       panels.addChat(msg.name, msg.text, msg.from === me, msg.role);
       break;
@@ -308,6 +321,7 @@ function announceHands(people) {
 function render() {
   tiles.render({ roster, me, streams, selfStream: devices.stream, micOn: own.micOn, camOn: own.camOn, hand: own.hand });
   panels.renderPeople(roster, me);
+  if (isTherapist) bilateral.setRoster(roster);
   own.apply();
 }
 
@@ -368,6 +382,7 @@ function stopMedia() {
 }
 
 function finish(title, text, survey) {
+  bilateral.stop();
   stopMedia();
   signal.close();
   devices.stop();

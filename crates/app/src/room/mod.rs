@@ -6,6 +6,7 @@
 
 pub mod across;
 mod actor;
+pub mod bilateral;
 pub mod protocol;
 mod rate;
 mod sdp;

@@ -115,6 +115,18 @@ pub enum ClientMsg {
         on: bool,
     },
     // ---- end of session clock ----
+    // ---- Bilateral stimulation (EMDR), the therapist's only; see `room/bilateral.rs`.
+    /// Starts, changes or pauses (`running: false`) the moving dot for one client.
+    Bilateral {
+        target: String,
+        running: bool,
+        speed: f64,
+        color: String,
+        size: u32,
+        tones: bool,
+    },
+    BilateralStop,
+    // ---- end of bilateral stimulation
 }
 
 const TYPES: &[&str] = &[
@@ -144,6 +156,8 @@ const TYPES: &[&str] = &[
     // session clock
     "extend",
     "show_clock",
+    "bilateral",
+    "bilateral_stop",
 ];
 
 /// Why a frame was not acted on; sent back as `{"type":"error", code, message}`.
@@ -348,6 +362,21 @@ pub enum ServerMsg {
     Speaker {
         id: Option<String>,
     },
+    // ---- Bilateral stimulation: to its target client and the therapist.
+    /// The moving dot's settings; each page animates it from its own clock.
+    Bilateral {
+        target: String,
+        running: bool,
+        speed: f64,
+        color: String,
+        size: u32,
+        tones: bool,
+    },
+    /// The dot is gone (stopped, or its target left the room).
+    BilateralStop {
+        target: String,
+    },
+    // ---- end of bilateral stimulation
     Pong,
     // ---- session clock (see actor/clock.rs) ----
     /// The session's times as the server sees them, in unix seconds; the

@@ -58,6 +58,9 @@ const FILES: &[(&str, &str, &str)] = &[
     // The pre-call privacy check and the sound switches.
     js!("room-privacy.js"),
     js!("room-sound.js"),
+    js!("room-bilateral.js"),
+    js!("room-bilateral-panel.js"),
+    css!("room-bilateral.css"),
 ];
 
 /// Person segmentation for background blur (`web/vendor/selfie-segmentation`,

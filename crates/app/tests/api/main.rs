@@ -29,6 +29,7 @@ mod readiness;
 mod request_log;
 mod room;
 mod room_audio_only;
+mod room_bilateral;
 mod room_clock;
 mod room_headphones;
 mod room_held;

@@ -6,6 +6,7 @@
 
 mod audio_only;
 mod background;
+mod bilateral;
 mod clock;
 mod every_form;
 mod firefox;
@@ -16,8 +17,8 @@ mod join_speed;
 mod journeys;
 mod netns;
 mod person;
-mod proxied_nodes;
 mod privacy_and_sound;
+mod proxied_nodes;
 mod reconnect;
 mod room_ui;
 mod scene;

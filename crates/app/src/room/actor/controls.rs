@@ -7,6 +7,7 @@ use regroup_sfu::{SfuError, TrackKind};
 
 use super::{actor_of, not_allowed, unknown_person, Ending, Room, WAIT_TEXT};
 use crate::audit::{Action, Actor, TargetKind};
+use crate::room::bilateral::Settings;
 use crate::room::protocol::{ClientMsg, Refusal, ServerMsg};
 use crate::room::{ConnId, Role};
 
@@ -66,6 +67,7 @@ impl Room {
                 m.hand = false;
                 let media = m.media.take();
                 let conn = m.conn;
+                self.bilateral_gone(&id);
                 self.keep_admitted(&id, false).await;
                 self.leave_media(media).await;
                 self.apply_layers(None).await;
@@ -111,6 +113,21 @@ impl Room {
             ClientMsg::Extend {} => self.extend().await,
             ClientMsg::ShowClock { on } => {
                 self.show_clock(on);
+                Ok(())
+            }
+            ClientMsg::Bilateral {
+                target,
+                running,
+                speed,
+                color,
+                size,
+                tones,
+            } => {
+                let settings = Settings::parse(running, speed, &color, size, tones)?;
+                self.bilateral_set(target, settings)
+            }
+            ClientMsg::BilateralStop => {
+                self.bilateral_stop();
                 Ok(())
             }
             _ => Err(Refusal::new(
@@ -172,6 +189,7 @@ impl Room {
         }
         self.send_controls(id);
         self.send_clock(id);
+        self.bilateral_resend(id);
         self.roster();
         self.waiting_list();
         Ok(true)
@@ -223,6 +241,7 @@ impl Room {
         let Some(m) = self.members.remove(id) else {
             return;
         };
+        self.bilateral_gone(id);
         if m.admitted {
             self.audit(
                 actor_of(id, m.role, &self.ctx.session.owner_id),

@@ -2,6 +2,7 @@
 //! and engine events in order, so there are no locks and no races between a
 //! therapist's "Remove" and the removed client's next message.
 
+mod bilateral;
 mod clock;
 mod controls;
 mod headphones;
@@ -120,6 +121,8 @@ struct Room {
     /// Session clock: whether clients see it, and where it stands (clock.rs).
     clients_clock: bool,
     clock_stage: clock::Stage,
+    /// Bilateral stimulation, while on (see `bilateral.rs`).
+    bilateral: Option<bilateral::Bilateral>,
 }
 
 pub(crate) async fn run(ctx: Context, inputs: Inputs) {
@@ -141,6 +144,7 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         kept: HashSet::new(),
         clients_clock: false,
         clock_stage: clock::Stage::default(),
+        bilateral: None,
     };
     room.restore_kept().await;
     let mut tick = tokio::time::interval(TICK);
@@ -379,6 +383,7 @@ impl Room {
             }
             self.send_controls(&who.member);
             self.send_clock(&who.member);
+            self.bilateral_resend(&who.member);
             self.roster();
             if who.role == Role::Therapist {
                 self.waiting_list();
