@@ -49,6 +49,23 @@ export class Toolbar {
       handlers.end();
     });
     document.querySelectorAll('.leave-button').forEach((b) => b.addEventListener('click', handlers.leave));
+    new ResizeObserver(() => this.fitNames()).observe(this.el);
+  }
+
+  // A wide window shows each button's name under its icon. Where the names
+  // would push the toolbar onto a second row (the therapist's many tools at
+  // 1200 px), icons alone keep it on one: the names stay as tooltips. The
+  // width the named buttons need is measured while they show.
+  fitNames() {
+    const bar = this.el;
+    if (!bar.classList.contains('compact')) {
+      const style = getComputedStyle(bar);
+      const groups = [...bar.querySelectorAll('.tool-group')].filter((g) => g.offsetWidth > 0);
+      const gaps = (parseFloat(style.columnGap) || 0) * Math.max(0, groups.length - 1);
+      const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+      this.namedWidth = groups.reduce((sum, g) => sum + g.scrollWidth, 0) + gaps + padding;
+    }
+    bar.classList.toggle('compact', this.namedWidth > bar.clientWidth);
   }
 
   // s: { micOn, camOn, controls, sharing, canShare, hand, audioOnly, background, locked, speakerView }
@@ -92,5 +109,8 @@ export class Toolbar {
       setIcon(lock, s.locked ? 'lock' : 'unlock');
       lock.setAttribute('aria-pressed', String(s.locked));
     }
+    // Names change with state ("Mute me", "Unmute me"): measure again.
+    this.el.classList.remove('compact');
+    this.fitNames();
   }
 }
