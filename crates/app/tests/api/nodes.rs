@@ -518,3 +518,29 @@ async fn a_reminder_due_on_three_nodes_at_once_goes_out_once() {
     );
     assert_eq!(reminders(&a), 1);
 }
+
+/// Three nodes find the scheduled backup due at the same moment: one of them
+/// takes the slot and writes the backup, the others do nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_due_on_three_nodes_at_once_runs_once() {
+    use regroup::backup::schedule::backup_if_due;
+    let a = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let (b, c) = (a.another_node().await, a.another_node().await);
+    let plan = regroup::backup::BackupPlan::from_config(a.config()).unwrap();
+    let every = Duration::from_secs(3600);
+    let (ra, rb, rc) = tokio::join!(
+        backup_if_due(&a.state, &plan, every),
+        backup_if_due(&b.state, &plan, every),
+        backup_if_due(&c.state, &plan, every),
+    );
+    let ran = [ra, rb, rc]
+        .into_iter()
+        .map(|r| r.expect("the backup check works"))
+        .filter(Option::is_some)
+        .count();
+    assert_eq!(ran, 1, "one node backed up");
+    let files = std::fs::read_dir(a.data_dir.path().join("backups"))
+        .unwrap()
+        .count();
+    assert!(files >= 1, "the backup was written");
+}
