@@ -10,13 +10,15 @@ mod kept;
 mod media;
 mod outbox;
 mod outside;
+mod presence;
 mod probe;
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use regroup_sfu::Event;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::protocol::{ClientMsg, IceServer, Refusal, ServerMsg, MAX_NAME};
 use super::{turn, Cmd, ConnId, Identity, Notice, Out, Role, Rooms};
@@ -26,11 +28,8 @@ use crate::store::SessionRow;
 
 pub use clock::OVERTIME;
 
-/// A participant whose socket dropped keeps their place this long: a fresh
-/// socket within it returns to the room without waiting for admission.
-pub const RECONNECT_GRACE: Duration = Duration::from_secs(60);
-/// A room with nobody in it stops after this long.
-const IDLE_STOP: Duration = Duration::from_secs(120);
+pub use presence::RECONNECT_GRACE;
+
 const TICK: Duration = Duration::from_secs(2);
 
 const WAIT_TEXT: &str = "Your therapist will let you in shortly.";
@@ -109,7 +108,7 @@ struct Room {
     members: HashMap<String, Member>,
     next_seq: u64,
     locked: bool,
-    empty_since: Option<Instant>,
+    idle: presence::Idle,
     done: bool,
     /// The simulcast cap last applied to everyone (see `layer_cap`).
     layer_cap: Option<usize>,
@@ -137,7 +136,7 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         members: HashMap::new(),
         next_seq: 0,
         locked: false,
-        empty_since: Some(Instant::now()),
+        idle: presence::Idle::from(Instant::now()),
         done: false,
         layer_cap: None,
         therapist_name: None,
@@ -191,7 +190,7 @@ impl Room {
     async fn command(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Connect { conn, who, tx } => {
-                self.empty_since = None;
+                self.idle.busy();
                 self.conns.insert(
                     conn,
                     Conn {
@@ -426,23 +425,20 @@ impl Room {
         if self.clock_tick().await {
             return;
         }
+        let now = Instant::now();
         let expired: Vec<String> = self
             .members
             .iter()
-            .filter(|(_, m)| m.gone_since.is_some_and(|t| t.elapsed() >= RECONNECT_GRACE))
+            .filter(|(_, m)| m.gone_since.is_some_and(|t| presence::grace_over(t, now)))
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {
             self.remove_member(&id).await;
         }
-        if self.conns.is_empty() && self.members.is_empty() {
-            let since = *self.empty_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= IDLE_STOP {
-                let _ = self.ctx.state.sfu.close_room(self.session_id()).await;
-                self.done = true;
-            }
-        } else {
-            self.empty_since = None;
+        let empty = self.conns.is_empty() && self.members.is_empty();
+        if self.idle.stop_now(empty, now) {
+            let _ = self.ctx.state.sfu.close_room(self.session_id()).await;
+            self.done = true;
         }
     }
 

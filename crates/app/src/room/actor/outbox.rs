@@ -1,7 +1,7 @@
 //! What the room tells sockets: chat, roster, waiting list, controls.
 //! Frames are queued without waiting; a socket that falls behind is closed.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use super::{Member, Room};
 use crate::room::protocol::{PersonView, Refusal, ServerMsg, WaitingView, MAX_CHAT};
