@@ -496,17 +496,21 @@ impl Browser {
     /// transition of a box's place or size (tiles glide 0.2 s to a new
     /// layout). A person waits for a button to stop before clicking it; on
     /// a busy machine the frames come late, so a fixed sleep is not enough.
-    /// Gives up after 5 s and lets the next step say what it found.
+    /// Gives up after 5 s, by a timer as well (a page whose compositor is
+    /// saturated, e.g. blurring a background in software, may draw no frame
+    /// for a long while), and lets the next step say what it found.
     pub async fn settle(&self) {
         self.js_async(
             "const done = arguments[arguments.length - 1]; \
-             const t0 = performance.now(); let frames = 0; \
+             let frames = 0; let finished = false; \
+             const finish = () => { if (!finished) { finished = true; done(frames); } }; \
+             setTimeout(finish, 5000); \
              const geometry = new Set(['left', 'top', 'width', 'height', 'inset', 'transform']); \
              const moving = () => document.getAnimations().some((a) => a.playState === 'running' \
                  && typeof CSSTransition !== 'undefined' && a instanceof CSSTransition && geometry.has(a.transitionProperty)); \
              const frame = () => { frames += 1; \
-                 if ((frames >= 2 && !moving()) || performance.now() - t0 > 5000) done(frames); \
-                 else requestAnimationFrame(frame); }; \
+                 if (frames >= 2 && !moving()) finish(); \
+                 else if (!finished) requestAnimationFrame(frame); }; \
              requestAnimationFrame(frame);",
         )
         .await;
