@@ -33,9 +33,11 @@ impl Room {
                 .filter(open)
                 .filter(|s| s.kind == MediaKind::Video)
                 .count() as u64;
-            if video == 0 || !p.receive_video {
-                // Audio only (or nothing to see): no budget for video, and
-                // no bandwidth probing for it.
+            if video == 0 {
+                continue;
+            }
+            if !p.receive_video {
+                // Audio only: no budget for video, and no probing for it.
                 p.set_desired_bitrate(now, audio * AUDIO_BPS, audio * AUDIO_BPS);
                 continue;
             }
