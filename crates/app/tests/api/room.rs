@@ -565,13 +565,18 @@ pub(crate) async fn admitted(t: &mut Ws, ws: &mut Ws) -> String {
     id
 }
 
-/// Whether the roster shows `id` with a raised hand.
-fn hand_of(roster: &Value, id: &str) -> Option<bool> {
+/// A yes/no field (`hand`, `audio_only`, ...) of `id`'s roster entry.
+pub(crate) fn flag_of(roster: &Value, id: &str, field: &str) -> Option<bool> {
     roster["people"]
         .as_array()?
         .iter()
-        .find(|p| p["id"] == id)?["hand"]
+        .find(|p| p["id"] == id)?[field]
         .as_bool()
+}
+
+/// Whether the roster shows `id` with a raised hand.
+fn hand_of(roster: &Value, id: &str) -> Option<bool> {
+    flag_of(roster, id, "hand")
 }
 
 async fn a_raised_hand_reaches_the_others_roster_and_a_bad_hand_is_refused(app: TestApp) {

@@ -7,16 +7,12 @@ use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 use crate::on_both_backends;
-use crate::room::{admitted, client, expect, expect_where, hello, send, setup, therapist};
+use crate::room::{admitted, client, expect, expect_where, flag_of, hello, send, setup, therapist};
 
 on_both_backends!(audio_only_is_an_admitted_persons_choice_and_everyone_sees_it);
 
 fn audio_only_of(roster: &Value, id: &str) -> Option<bool> {
-    roster["people"]
-        .as_array()?
-        .iter()
-        .find(|p| p["id"] == id)?["audio_only"]
-        .as_bool()
+    flag_of(roster, id, "audio_only")
 }
 
 async fn audio_only_is_an_admitted_persons_choice_and_everyone_sees_it(app: TestApp) {
