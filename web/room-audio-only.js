@@ -15,7 +15,6 @@ export class AudioOnlyOffer {
     this.text = document.getElementById('audio-only-reason');
     this.frames = new Map(); // trackId -> { frames, since }
     this.quietUntil = 0;
-    this.slow = false;
     document.getElementById('audio-only-accept').addEventListener('click', () => {
       this.hide();
       accept();
@@ -38,7 +37,6 @@ export class AudioOnlyOffer {
 
   // The server's `downlink` message.
   downlink(low, audioOnly) {
-    this.slow = low;
     if (low && !audioOnly) this.show(SLOW);
     else if (!low && this.text.textContent === SLOW) this.hide();
   }
