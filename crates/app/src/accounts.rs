@@ -1,5 +1,6 @@
 //! What a therapist can do with their own account, shared by pages and API.
 
+use crate::ids::AccountId;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -51,7 +52,7 @@ fn email_taken() -> AppError {
 /// What a sign-up answers. For an address that already has an account the
 /// answer looks the same (with an id nothing has), so it does not tell.
 pub struct Registered {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub email: String,
 }
@@ -78,7 +79,7 @@ pub async fn register(
         .map_err(invalid("password"))?;
     throttle_mail(state, "sign_up", email.as_str(), addr).await?;
     let as_if_new = Registered {
-        id: crate::store::new_id(),
+        id: AccountId::new(),
         name: name.as_str().to_owned(),
         email: email.as_str().to_owned(),
     };
@@ -171,7 +172,7 @@ pub async fn request_password_reset(state: &AppState, email: &str, addr: IpAddr)
         Ok(email) => state.store.account_by_email(email.as_str()).await?,
         Err(_) => None,
     };
-    let target = account.map_or_else(crate::store::new_id, |a| a.id);
+    let target = account.map_or_else(AccountId::new, |a| a.id);
     state
         .store
         .schedule_job(crate::jobs::PASSWORD_RESET, &target, state.clock.unix())
@@ -347,7 +348,7 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> AppResult<()
 /// The therapist as the API shows them.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TherapistView {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub email: String,
     pub email_verified: bool,

@@ -2,6 +2,7 @@
 //! stored in the `jobs` table, so they survive restarts and run once across
 //! nodes.
 
+use crate::ids::{AccountId, ParticipantId};
 use std::time::Duration;
 
 use crate::error::AppResult;
@@ -43,7 +44,11 @@ pub async fn run_due(state: &AppState) -> AppResult<usize> {
 async fn run_one(state: &AppState, job: &JobRow) -> AppResult<()> {
     if job.kind == PASSWORD_RESET {
         // Requests for unknown addresses name no account: nothing to send.
-        if let Some(account) = state.store.account_by_id(&job.participant_id).await? {
+        if let Some(account) = state
+            .store
+            .account_by_id(&AccountId::from(job.subject.as_str()))
+            .await?
+        {
             crate::auth::email_links::send_password_reset(state, &account).await?;
         }
         return Ok(());
@@ -57,7 +62,11 @@ async fn run_one(state: &AppState, job: &JobRow) -> AppResult<()> {
             return Ok(());
         }
     };
-    let Some(participant) = state.store.participant_by_id(&job.participant_id).await? else {
+    let Some(participant) = state
+        .store
+        .participant_by_id(&ParticipantId::from(job.subject.as_str()))
+        .await?
+    else {
         return Ok(());
     };
     let Some(session) = state.store.session_by_id(&participant.session_id).await? else {

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod ids;
 pub mod jobs;
 pub mod keys;
 pub mod mail;

@@ -2,6 +2,7 @@
 //! key like client records, bound to the account's row, so a copy of the
 //! database without the key store and master key cannot mint sign-in codes.
 
+use crate::ids::AccountId;
 use anyhow::Context;
 use regroup_vault::FieldContext;
 
@@ -12,7 +13,7 @@ use crate::store::{Account, Store};
 /// Marks a sealed value; base32 secrets never contain a colon.
 const SEALED: &str = "sealed:";
 
-fn field(account_id: &str) -> FieldContext<'_> {
+fn field(account_id: &AccountId) -> FieldContext<'_> {
     FieldContext {
         owner: account_id,
         table: "accounts",
@@ -21,7 +22,7 @@ fn field(account_id: &str) -> FieldContext<'_> {
     }
 }
 
-async fn seal(keys: &Keyring, account_id: &str, secret: &str) -> AppResult<String> {
+async fn seal(keys: &Keyring, account_id: &AccountId, secret: &str) -> AppResult<String> {
     let key = keys.data_key(account_id).await?;
     Ok(format!(
         "{SEALED}{}",
@@ -33,7 +34,7 @@ async fn seal(keys: &Keyring, account_id: &str, secret: &str) -> AppResult<Strin
 pub async fn store_pending(
     store: &Store,
     keys: &Keyring,
-    account_id: &str,
+    account_id: &AccountId,
     secret: &str,
     now: i64,
 ) -> AppResult<()> {

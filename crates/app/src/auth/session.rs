@@ -1,6 +1,7 @@
 //! Server-side sessions: the browser holds a random token in a cookie, API
 //! clients hold one as a bearer token; the database holds only its hash.
 
+use crate::ids::AccountId;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -52,7 +53,7 @@ pub fn removal_cookie(settings: &Settings, name: &'static str) -> Cookie<'static
 /// Starts a session; returns the token to hand out and its absolute expiry.
 pub async fn start(
     state: &AppState,
-    account_id: &str,
+    account_id: &AccountId,
     kind: SessionKind,
 ) -> AppResult<(String, i64)> {
     let now = state.clock.unix();

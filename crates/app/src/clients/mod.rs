@@ -1,6 +1,7 @@
 //! Clients: entered by a therapist, visible to that therapist alone. Name and
 //! email exist in plaintext only in memory, between opening and answering.
 
+use crate::ids::{AccountId, ClientId};
 use regroup_vault::{normalize_email, DataKey, FieldContext};
 use serde::Serialize;
 
@@ -10,14 +11,14 @@ use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::{DisplayName, Email};
 use crate::error::{on_unique, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{new_id, Account, ClientRow};
+use crate::store::{Account, ClientRow};
 
 const TABLE: &str = "clients";
 
 /// A client as the therapist sees it.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub email: String,
 }
@@ -56,8 +57,8 @@ pub fn open(key: &DataKey, row: &ClientRow) -> AppResult<Client> {
 
 fn open_fields(
     key: &DataKey,
-    owner: &str,
-    id: &str,
+    owner: &AccountId,
+    id: &ClientId,
     name_sealed: &str,
     email_sealed: &str,
 ) -> AppResult<Client> {
@@ -65,7 +66,7 @@ fn open_fields(
     let email = key.open_str(&ctx(owner, "email", id), email_sealed);
     match (name, email) {
         (Ok(name), Ok(email)) => Ok(Client {
-            id: id.to_owned(),
+            id: id.clone(),
             name,
             email,
         }),
@@ -86,16 +87,16 @@ pub fn unreadable() -> AppError {
 
 fn sealed_row(
     key: &DataKey,
-    owner: &str,
-    id: &str,
+    owner: &AccountId,
+    id: &ClientId,
     name: &DisplayName,
     email: &Email,
     now: i64,
     created_at: i64,
 ) -> ClientRow {
     ClientRow {
-        id: id.to_string(),
-        owner_id: owner.to_string(),
+        id: id.clone(),
+        owner_id: owner.clone(),
         name_sealed: key.seal_str(&ctx(owner, "name", id), name.as_str()),
         email_sealed: key.seal_str(&ctx(owner, "email", id), email.as_str()),
         email_index: email_index(key, email),
@@ -143,7 +144,7 @@ pub async fn create(
     let (name, email) = parse(name, email)?;
     let key = state.keys.data_key(&owner.id).await?;
     let now = state.clock.unix();
-    let row = sealed_row(&key, &owner.id, &new_id(), &name, &email, now, now);
+    let row = sealed_row(&key, &owner.id, &ClientId::new(), &name, &email, now, now);
     state
         .store
         .insert_client(&row)
@@ -157,7 +158,7 @@ pub async fn create(
 /// One entry of a list: the client, or the id of a record that did not open.
 pub enum Listed {
     Readable(Client),
-    Unreadable(String),
+    Unreadable(ClientId),
 }
 
 /// The owner's clients, optionally filtered by a case-insensitive name search.
@@ -208,13 +209,18 @@ pub async fn list(
     });
     listed.sort_by_key(|entry| match entry {
         Listed::Readable(c) => (0, c.name.to_lowercase()),
-        Listed::Unreadable(id) => (1, id.clone()),
+        Listed::Unreadable(id) => (1, id.to_string()),
     });
     Ok(listed)
 }
 
 /// One client of the owner; anyone else's id is simply not found.
-pub async fn get(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -> AppResult<Client> {
+pub async fn get(
+    state: &AppState,
+    owner: &Account,
+    id: &ClientId,
+    addr: IpAddr,
+) -> AppResult<Client> {
     let row = state
         .store
         .client_of(&owner.id, id)
@@ -236,7 +242,7 @@ pub async fn get(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -> A
 pub async fn update(
     state: &AppState,
     owner: &Account,
-    id: &str,
+    id: &ClientId,
     name: Option<&str>,
     email: Option<&str>,
     addr: IpAddr,
@@ -273,7 +279,12 @@ pub async fn update(
     open(&key, &updated)
 }
 
-pub async fn delete(state: &AppState, owner: &Account, id: &str, addr: IpAddr) -> AppResult<()> {
+pub async fn delete(
+    state: &AppState,
+    owner: &Account,
+    id: &ClientId,
+    addr: IpAddr,
+) -> AppResult<()> {
     if !state.store.delete_client(&owner.id, id).await? {
         return Err(AppError::not_found());
     }

@@ -3,6 +3,7 @@
 //! Pages give browsers the chosen node's socket URL; a socket that still
 //! reaches the wrong node is told where to go (`moved`) and closed.
 
+use crate::ids::SessionId;
 use std::hash::{Hash, Hasher};
 
 use crate::state::AppState;
@@ -12,7 +13,7 @@ use crate::state::AppState;
 /// socket's path (`/join/…/ws`).
 pub async fn elsewhere(
     state: &AppState,
-    session_id: &str,
+    session_id: &SessionId,
     path: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     if state.rooms.is_live(session_id) {
@@ -38,7 +39,7 @@ pub async fn elsewhere(
     })
 }
 
-fn tie_break(session_id: &str, node_id: &str) -> u64 {
+fn tie_break(session_id: &SessionId, node_id: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (session_id, node_id).hash(&mut hasher);
     hasher.finish()

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use crate::state::AppState;
 use crate::store::{RoomNoticeRow, SessionRow};
 
@@ -19,16 +20,16 @@ pub enum Outside<'a> {
     Session(&'a SessionRow),
     /// An invitation no longer opens its session.
     Revoked {
-        session_id: &'a str,
-        participant_id: &'a str,
+        session_id: &'a SessionId,
+        participant_id: &'a ParticipantId,
     },
     /// A therapist deleted a client: it leaves every room of theirs.
     ClientDeleted {
-        owner_id: &'a str,
-        client_id: &'a str,
+        owner_id: &'a AccountId,
+        client_id: &'a ClientId,
     },
     /// The therapist was suspended or deleted: their rooms close.
-    OwnerGone { owner_id: &'a str },
+    OwnerGone { owner_id: &'a AccountId },
 }
 
 /// Tells the room (here and on every other node). A notice that cannot be
@@ -57,8 +58,8 @@ pub async fn tell(state: &AppState, what: Outside<'_>) {
         } => {
             rooms.invitation_revoked(session_id, participant_id);
             row.kind = "revoked".into();
-            row.session_id = Some(session_id.into());
-            row.subject = Some(participant_id.into());
+            row.session_id = Some(session_id.clone());
+            row.subject = Some(participant_id.to_string());
         }
         Outside::ClientDeleted {
             owner_id,
@@ -66,13 +67,13 @@ pub async fn tell(state: &AppState, what: Outside<'_>) {
         } => {
             rooms.client_deleted(owner_id, client_id);
             row.kind = "client_deleted".into();
-            row.owner_id = Some(owner_id.into());
-            row.subject = Some(client_id.into());
+            row.owner_id = Some(owner_id.clone());
+            row.subject = Some(client_id.to_string());
         }
         Outside::OwnerGone { owner_id } => {
             rooms.owner_suspended(owner_id);
             row.kind = "owner_gone".into();
-            row.owner_id = Some(owner_id.into());
+            row.owner_id = Some(owner_id.clone());
         }
     }
     if let Err(err) = state.store.add_room_notice(&row).await {
@@ -117,8 +118,8 @@ pub async fn follow_forever(state: AppState) {
 async fn apply(state: &AppState, n: &RoomNoticeRow) {
     let rooms = &state.rooms;
     let (session, owner, subject) = (
-        n.session_id.as_deref(),
-        n.owner_id.as_deref(),
+        n.session_id.as_ref(),
+        n.owner_id.as_ref(),
         n.subject.as_deref(),
     );
     match (n.kind.as_str(), session, owner, subject) {
@@ -133,9 +134,11 @@ async fn apply(state: &AppState, n: &RoomNoticeRow) {
             }
         }
         ("revoked", Some(session), _, Some(participant)) => {
-            rooms.invitation_revoked(session, participant)
+            rooms.invitation_revoked(session, &ParticipantId::from(participant))
         }
-        ("client_deleted", _, Some(owner), Some(client)) => rooms.client_deleted(owner, client),
+        ("client_deleted", _, Some(owner), Some(client)) => {
+            rooms.client_deleted(owner, &ClientId::from(client))
+        }
         ("owner_gone", _, Some(owner), _) => rooms.owner_suspended(owner),
         _ => tracing::warn!(kind = %n.kind, "a room notice of an unknown kind"),
     }

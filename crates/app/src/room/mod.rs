@@ -13,6 +13,7 @@ mod sdp;
 pub mod turn;
 pub mod ws;
 
+use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,13 +39,13 @@ struct Inner {
     tcp_only: bool,
     turn_urls: Vec<String>,
     turn_secret: Option<String>,
-    live: Mutex<HashMap<String, RoomTx>>,
+    live: Mutex<HashMap<SessionId, RoomTx>>,
     /// Sessions the therapist ended; their links and sockets stay closed.
     /// Kept in memory: after a restart only the end of the window closes them.
-    ended: Mutex<HashSet<String>>,
+    ended: Mutex<HashSet<SessionId>>,
     /// Open sockets per (session, member): one invitation link cannot hold
     /// more than `MAX_SOCKETS_PER_MEMBER` at once.
-    sockets: Mutex<HashMap<(String, String), usize>>,
+    sockets: Mutex<HashMap<(SessionId, String), usize>>,
 }
 
 /// Sockets one participant (one invitation, or the therapist) may hold open
@@ -56,7 +57,7 @@ pub const MAX_SOCKETS_PER_MEMBER: usize = 4;
 /// A place among a participant's open sockets, given back on drop.
 pub(crate) struct SocketSlot {
     rooms: Rooms,
-    key: (String, String),
+    key: (SessionId, String),
 }
 
 impl Drop for SocketSlot {
@@ -80,7 +81,7 @@ pub(crate) struct RoomTx {
     events: mpsc::UnboundedSender<Event>,
     notices: mpsc::UnboundedSender<Notice>,
     /// The therapist who owns the session, to reach all their rooms at once.
-    owner: String,
+    owner: AccountId,
     generation: u64,
 }
 
@@ -90,9 +91,9 @@ pub(crate) enum Notice {
     /// The session row changed: cancelled, moved or shortened.
     Session(Box<SessionRow>),
     /// This invitation (participant id) no longer opens the session.
-    Revoked(String),
+    Revoked(ParticipantId),
     /// The therapist deleted this client (client id).
-    ClientDeleted(String),
+    ClientDeleted(ClientId),
     /// The room must close for everyone, without ending the session for good
     /// (e.g. an operator suspended the therapist).
     Close(&'static str),
@@ -105,7 +106,7 @@ pub struct Identity {
     pub member: String,
     pub role: Role,
     /// The client record behind a client's invitation; `None` for the therapist.
-    pub client: Option<String>,
+    pub client: Option<ClientId>,
     /// The name the therapist entered (clients) or the account name (therapist).
     pub name: String,
     pub addr: IpAddr,
@@ -166,7 +167,7 @@ impl Rooms {
     }
 
     /// Whether the therapist ended this session's room.
-    pub fn is_ended(&self, session_id: &str) -> bool {
+    pub fn is_ended(&self, session_id: &SessionId) -> bool {
         lock(&self.inner.ended).contains(session_id)
     }
 
@@ -187,7 +188,7 @@ impl Rooms {
     }
 
     /// Whether `session_id` has a room open on this node.
-    pub fn is_live(&self, session_id: &str) -> bool {
+    pub fn is_live(&self, session_id: &SessionId) -> bool {
         lock(&self.inner.live)
             .get(session_id)
             .is_some_and(|tx| !tx.cmds.is_closed())
@@ -205,7 +206,7 @@ impl Rooms {
 
     /// A place for one more socket of `member` in `session_id`, unless they
     /// already hold as many as they may.
-    pub(crate) fn claim_socket(&self, session_id: &str, member: &str) -> Option<SocketSlot> {
+    pub(crate) fn claim_socket(&self, session_id: &SessionId, member: &str) -> Option<SocketSlot> {
         let key = (session_id.to_owned(), member.to_owned());
         let mut sockets = lock(&self.inner.sockets);
         let n = sockets.entry(key.clone()).or_insert(0);
@@ -225,17 +226,17 @@ impl Rooms {
     }
 
     /// An invitation was revoked (the client was taken off the session).
-    pub fn invitation_revoked(&self, session_id: &str, participant_id: &str) {
+    pub fn invitation_revoked(&self, session_id: &SessionId, participant_id: &ParticipantId) {
         self.notify(session_id, Notice::Revoked(participant_id.to_owned()));
     }
 
     /// A therapist deleted a client: it leaves every room of theirs.
-    pub fn client_deleted(&self, owner_id: &str, client_id: &str) {
+    pub fn client_deleted(&self, owner_id: &AccountId, client_id: &ClientId) {
         self.notify_owner(owner_id, || Notice::ClientDeleted(client_id.to_owned()));
     }
 
     /// The therapist's account was suspended: every room of theirs closes.
-    pub fn owner_suspended(&self, owner_id: &str) {
+    pub fn owner_suspended(&self, owner_id: &AccountId) {
         self.notify_owner(owner_id, || {
             Notice::Close("This session is not available any more.")
         });
@@ -243,17 +244,17 @@ impl Rooms {
 
     /// Only rooms live on this process hear it; a socket opened later is
     /// checked against the database anyway.
-    fn notify(&self, session_id: &str, notice: Notice) {
+    fn notify(&self, session_id: &SessionId, notice: Notice) {
         let tx = lock(&self.inner.live).get(session_id).cloned();
         if let Some(tx) = tx {
             let _ = tx.notices.send(notice);
         }
     }
 
-    fn notify_owner(&self, owner_id: &str, notice: impl Fn() -> Notice) {
+    fn notify_owner(&self, owner_id: &AccountId, notice: impl Fn() -> Notice) {
         let txs: Vec<RoomTx> = lock(&self.inner.live)
             .values()
-            .filter(|tx| tx.owner == owner_id)
+            .filter(|tx| tx.owner == *owner_id)
             .cloned()
             .collect();
         for tx in txs {
@@ -261,7 +262,7 @@ impl Rooms {
         }
     }
 
-    fn mark_ended(&self, session_id: &str) {
+    fn mark_ended(&self, session_id: &SessionId) {
         lock(&self.inner.ended).insert(session_id.to_owned());
     }
 
@@ -303,7 +304,7 @@ impl Rooms {
     }
 
     /// Called by an actor as it stops, so the next socket starts a fresh one.
-    fn forget(&self, session_id: &str, generation: u64) {
+    fn forget(&self, session_id: &SessionId, generation: u64) {
         let mut live = lock(&self.inner.live);
         if live
             .get(session_id)
@@ -321,7 +322,7 @@ impl Rooms {
             | Event::TrackPublished { room, .. }
             | Event::TrackUnpublished { room, .. }
             | Event::ActiveSpeaker { room, .. }
-            | Event::Downlink { room, .. } => room.as_str().to_owned(),
+            | Event::Downlink { room, .. } => SessionId::from(room.as_str()),
         };
         let tx = lock(&self.inner.live).get(&room).cloned();
         if let Some(tx) = tx {

@@ -3,6 +3,7 @@
 //! only within the session's window, not revoked, not removed, not ended).
 //! Access is checked before the upgrade, so a refused socket never opens.
 
+use crate::ids::SessionId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ async fn therapist_socket(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
@@ -109,7 +110,7 @@ async fn client_socket(
         .ok_or_else(gone)?;
     let name = crate::clients::open(&key, &client)?.name;
     let who = Identity {
-        member: participant.id.clone(),
+        member: participant.id.to_string(),
         role: Role::Client,
         client: Some(participant.client_id.clone()),
         name,

@@ -12,6 +12,7 @@ pub use plan::{
 };
 pub use view::{short_local, ParticipantView, SessionView};
 
+use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use plan::{check_participant_count, check_text};
 use view::view;
 
@@ -30,7 +31,7 @@ use crate::store::{InvitationStatus, SessionStatus};
 async fn check_clients_are_owned(
     state: &AppState,
     owner: &Account,
-    ids: &[String],
+    ids: &[ClientId],
 ) -> AppResult<()> {
     for id in ids {
         if state.store.client_of(&owner.id, id).await?.is_none() {
@@ -47,7 +48,7 @@ async fn trace(
     state: &AppState,
     owner: &Account,
     action: Action,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> AppResult<()> {
     audit::record_now(
         state,
@@ -76,18 +77,18 @@ pub fn token_ctx<'a>(owner: &'a str, participant_id: &'a str) -> FieldContext<'a
 
 fn new_participant(
     key: &DataKey,
-    owner: &str,
-    session_id: &str,
-    client_id: &str,
+    owner: &AccountId,
+    session_id: &SessionId,
+    client_id: &ClientId,
 ) -> ParticipantRow {
-    let id = new_id();
+    let id = ParticipantId::new();
     let token = new_token();
     ParticipantRow {
         token_hash: hash_token(&token),
         token_sealed: key.seal_str(&token_ctx(owner, &id), &token),
         id,
-        session_id: session_id.to_string(),
-        client_id: client_id.to_string(),
+        session_id: session_id.clone(),
+        client_id: client_id.clone(),
         status: InvitationStatus::Pending,
         sent_at: None,
         opened_at: None,
@@ -104,7 +105,7 @@ pub async fn create(state: &AppState, owner: &Account, plan: Plan) -> AppResult<
     let series_id = (plan.weekly_occurrences > 1).then(new_id);
     let mut created = Vec::new();
     for week in 0..plan.weekly_occurrences {
-        let id = new_id();
+        let id = SessionId::new();
         let row = SessionRow {
             owner_id: owner.id.clone(),
             series_id: series_id.clone(),
@@ -167,7 +168,7 @@ pub async fn list(
 async fn owned(
     state: &AppState,
     owner: &Account,
-    id: &str,
+    id: &SessionId,
 ) -> AppResult<(SessionRow, std::sync::Arc<DataKey>)> {
     let row = state
         .store
@@ -184,7 +185,7 @@ async fn owned(
 
 /// One session with its sealed title and notes opened; the read is audited
 /// like a client record's, since the therapist may write PHI there.
-pub async fn get(state: &AppState, owner: &Account, id: &str) -> AppResult<SessionView> {
+pub async fn get(state: &AppState, owner: &Account, id: &SessionId) -> AppResult<SessionView> {
     let (row, key) = owned(state, owner, id).await?;
     let view = view(state, &key, &row).await?;
     trace(state, owner, Action::SessionRead, id).await?;
@@ -199,7 +200,7 @@ pub struct Change {
     pub starts_at: Option<DateTime<Utc>>,
     pub duration_minutes: Option<i64>,
     pub time_zone: Option<String>,
-    pub client_ids: Option<Vec<String>>,
+    pub client_ids: Option<Vec<ClientId>>,
 }
 
 /// Applies a change. Clients whose invitation is affected are mailed: new
@@ -208,7 +209,7 @@ pub struct Change {
 pub async fn update(
     state: &AppState,
     owner: &Account,
-    id: &str,
+    id: &SessionId,
     change: Change,
 ) -> AppResult<SessionView> {
     let (mut row, key) = owned(state, owner, id).await?;
@@ -251,7 +252,7 @@ pub async fn update(
             ids.dedup();
             check_participant_count(row.kind, ids.len())?;
             check_clients_are_owned(state, owner, &ids).await?;
-            let added: Vec<String> = ids
+            let added: Vec<ClientId> = ids
                 .iter()
                 .filter(|id| !active.iter().any(|p| &p.client_id == *id))
                 .cloned()
@@ -322,7 +323,7 @@ pub async fn update(
 }
 
 /// Cancels the session: links stop working and every client is told.
-pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()> {
+pub async fn cancel(state: &AppState, owner: &Account, id: &SessionId) -> AppResult<()> {
     let (mut row, _) = owned(state, owner, id).await?;
     if row.is_cancelled() {
         return Ok(());
@@ -345,7 +346,12 @@ pub async fn cancel(state: &AppState, owner: &Account, id: &str) -> AppResult<()
 }
 
 /// Sends the invitation again now.
-pub async fn resend(state: &AppState, owner: &Account, id: &str, client_id: &str) -> AppResult<()> {
+pub async fn resend(
+    state: &AppState,
+    owner: &Account,
+    id: &SessionId,
+    client_id: &ClientId,
+) -> AppResult<()> {
     let (row, _) = owned(state, owner, id).await?;
     if row.is_cancelled() {
         return Err(AppError::conflict(
@@ -359,7 +365,7 @@ pub async fn resend(state: &AppState, owner: &Account, id: &str, client_id: &str
         .participants_of(&row.id)
         .await?
         .into_iter()
-        .find(|p| p.client_id == client_id && p.status != InvitationStatus::Revoked)
+        .find(|p| p.client_id == *client_id && p.status != InvitationStatus::Revoked)
         .ok_or_else(AppError::not_found)?;
     invitations::send(state, &row, &participant, invitations::Mail::Invitation).await
 }

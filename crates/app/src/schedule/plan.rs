@@ -1,5 +1,6 @@
 //! Checking what a therapist asks for before anything is stored.
 
+use crate::ids::ClientId;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -17,7 +18,7 @@ pub struct Plan {
     pub starts_at: DateTime<Utc>,
     pub duration_minutes: i64,
     pub time_zone: Tz,
-    pub client_ids: Vec<String>,
+    pub client_ids: Vec<ClientId>,
     pub weekly_occurrences: u32,
 }
 
@@ -112,7 +113,7 @@ impl Plan {
         starts_at: DateTime<Utc>,
         duration_minutes: i64,
         time_zone: &str,
-        client_ids: Vec<String>,
+        client_ids: Vec<ClientId>,
         weekly_occurrences: Option<u32>,
         now: DateTime<Utc>,
     ) -> AppResult<Self> {

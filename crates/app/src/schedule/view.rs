@@ -1,5 +1,6 @@
 //! Sessions as the therapist sees them: opened, with their invitations.
 
+use crate::ids::{ClientId, SessionId};
 use chrono::DateTime;
 use chrono_tz::Tz;
 use regroup_vault::DataKey;
@@ -13,7 +14,7 @@ use crate::store::SessionRow;
 /// A session as the therapist sees it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionView {
-    pub id: String,
+    pub id: SessionId,
     pub kind: String,
     pub title: String,
     pub notes: String,
@@ -29,13 +30,13 @@ pub struct SessionView {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ParticipantView {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// pending, sent, opened or revoked
     pub invitation_status: String,
 }
 
 /// The therapist's room page of a session (it needs their sign-in).
-pub fn room_url(state: &AppState, session_id: &str) -> String {
+pub fn room_url(state: &AppState, session_id: &SessionId) -> String {
     state.settings.link(&format!("/sessions/{session_id}/room"))
 }
 

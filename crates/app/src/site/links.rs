@@ -2,6 +2,7 @@
 //! maps, on the server only, to a sealed destination. The redirect never
 //! takes its destination from the request, so it cannot be an open redirect.
 
+use crate::ids::AccountId;
 use base64::Engine;
 use rand::RngCore;
 use regroup_vault::FieldContext;
@@ -44,13 +45,13 @@ pub async fn tracked_link(
 /// and a label telling links of one email apart.
 pub async fn tracked_link_as(
     state: &AppState,
-    owner_id: Option<&str>,
+    owner_id: Option<&AccountId>,
     campaign: &str,
     label: &str,
     destination: &str,
 ) -> AppResult<String> {
     let id = new_link_id();
-    let owner = owner_id.unwrap_or(PLATFORM_OWNER);
+    let owner = owner_id.map_or(PLATFORM_OWNER, AccountId::as_str);
     let key = state.keys.data_key(owner).await?;
     let sealed = key.seal_str(&ctx(owner, &id), destination);
     let clean = |s: &str| -> String {
@@ -66,7 +67,7 @@ pub async fn tracked_link_as(
                 id: id.clone(),
                 campaign: clean(campaign),
                 label: clean(label),
-                owner_id: owner_id.map(str::to_owned),
+                owner_id: owner_id.cloned(),
                 destination: sealed,
             },
             state.clock.unix(),

@@ -8,6 +8,7 @@ pub mod links;
 pub mod policy;
 pub mod summary;
 
+use crate::ids::AccountId;
 use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
@@ -265,7 +266,7 @@ pub async fn operator_reply(
 }
 
 /// The opt-out token of a therapist: their id and a keyed hash of it.
-pub fn opt_out_token(state: &AppState, account_id: &str) -> String {
+pub fn opt_out_token(state: &AppState, account_id: &AccountId) -> String {
     format!(
         "{account_id}.{}",
         &keyed(state, "announcement-opt-out", account_id)[..32]
@@ -273,10 +274,11 @@ pub fn opt_out_token(state: &AppState, account_id: &str) -> String {
 }
 
 /// The account an opt-out token names, if it is genuine.
-pub fn check_opt_out_token(state: &AppState, token: &str) -> Option<String> {
+pub fn check_opt_out_token(state: &AppState, token: &str) -> Option<AccountId> {
     let (id, _) = token.split_once('.')?;
-    let expected = opt_out_token(state, id);
-    constant_time_eq(expected.as_bytes(), token.as_bytes()).then(|| id.to_string())
+    let id = AccountId::from(id);
+    let expected = opt_out_token(state, &id);
+    constant_time_eq(expected.as_bytes(), token.as_bytes()).then_some(id)
 }
 
 fn slug(subject: &str) -> String {
@@ -298,7 +300,7 @@ pub async fn announcement_text(
     subject: &str,
     body: &str,
     name: &str,
-    account_id: Option<&str>,
+    account_id: Option<&AccountId>,
 ) -> AppResult<String> {
     let campaign = slug(subject);
     let mut out = String::new();
@@ -375,7 +377,7 @@ pub struct ExportPart {
     pub opted_out_at: Option<String>,
 }
 
-pub async fn export_of(state: &AppState, account_id: &str) -> AppResult<ExportPart> {
+pub async fn export_of(state: &AppState, account_id: &AccountId) -> AppResult<ExportPart> {
     let rfc = crate::clock::rfc3339;
     let acknowledgements = state
         .store

@@ -1,6 +1,7 @@
 //! The privacy policy and terms of use, in published versions. A version
 //! takes effect on its date; therapists acknowledge each new one once.
 
+use crate::ids::AccountId;
 use chrono::NaiveDate;
 
 use crate::error::{AppError, AppResult};
@@ -93,7 +94,7 @@ pub async fn publish(
 /// that took effect after they signed up.
 pub async fn pending_for(
     state: &AppState,
-    account_id: &str,
+    account_id: &AccountId,
     created_at: i64,
 ) -> AppResult<Vec<PolicyVersion>> {
     let now = state.clock.unix();
@@ -117,7 +118,7 @@ pub async fn pending_for(
 /// Acknowledges the versions waiting for this therapist; repeats change nothing.
 pub async fn acknowledge_pending(
     state: &AppState,
-    account_id: &str,
+    account_id: &AccountId,
     created_at: i64,
 ) -> AppResult<()> {
     let now = state.clock.unix();

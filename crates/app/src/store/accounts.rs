@@ -2,8 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{detached, new_id, Store, UnknownValue};
+use super::{detached, Store, UnknownValue};
 use crate::domain::ProfileDetails;
+use crate::ids::AccountId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -74,7 +75,7 @@ impl TryFrom<String> for AccountStatus {
 /// A row of `accounts`: a therapist or an operator.
 #[derive(Clone, FromRow)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     #[sqlx(try_from = "String")]
     pub role: Role,
     pub name: String,
@@ -138,7 +139,7 @@ impl Store {
         new: NewAccount<'_>,
         now: i64,
     ) -> Result<Account, sqlx::Error> {
-        let id = new_id();
+        let id = AccountId::new();
         sqlx::query(
             "INSERT INTO accounts (id, role, name, email, password_hash, email_verified_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -157,7 +158,7 @@ impl Store {
             .ok_or(sqlx::Error::RowNotFound)
     }
 
-    pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    pub async fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
@@ -171,7 +172,7 @@ impl Store {
             .await
     }
 
-    pub async fn mark_email_verified(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn mark_email_verified(&self, id: &AccountId, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
@@ -180,7 +181,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_sign_in(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn record_sign_in(&self, id: &AccountId, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
@@ -191,7 +192,7 @@ impl Store {
 
     pub async fn update_name_and_profile(
         &self,
-        id: &str,
+        id: &AccountId,
         name: &str,
         profile: &ProfileDetails,
         time_zone: &str,
@@ -215,7 +216,11 @@ impl Store {
     }
 
     /// Sets the time zone alone (sign-up takes it from the browser).
-    pub async fn update_time_zone(&self, id: &str, time_zone: &str) -> Result<(), sqlx::Error> {
+    pub async fn update_time_zone(
+        &self,
+        id: &AccountId,
+        time_zone: &str,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET time_zone = $2 WHERE id = $1")
             .bind(id)
             .bind(time_zone)
@@ -225,7 +230,12 @@ impl Store {
     }
 
     /// Changes the email; a unique violation means another account has it.
-    pub async fn update_email(&self, id: &str, email: &str, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn update_email(
+        &self,
+        id: &AccountId,
+        email: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE accounts SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1",
         )
@@ -239,7 +249,7 @@ impl Store {
 
     pub async fn update_password_hash(
         &self,
-        id: &str,
+        id: &AccountId,
         hash: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
@@ -255,7 +265,7 @@ impl Store {
     /// Stores a secret that is not in force until `enable_totp` confirms it.
     pub async fn set_pending_totp(
         &self,
-        id: &str,
+        id: &AccountId,
         secret: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
@@ -275,7 +285,7 @@ impl Store {
     pub async fn clear_totp_secrets(
         &self,
         sealed_prefix: &str,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+    ) -> Result<Vec<(AccountId, String)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, totp_secret FROM accounts \
              WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE $1",
@@ -288,7 +298,7 @@ impl Store {
     /// Swaps a secret for its sealed form, unless it changed meanwhile.
     pub async fn replace_totp_secret(
         &self,
-        id: &str,
+        id: &AccountId,
         old: &str,
         new: &str,
     ) -> Result<(), sqlx::Error> {
@@ -301,7 +311,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn enable_totp(&self, id: &str, step: i64, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn enable_totp(
+        &self,
+        id: &AccountId,
+        step: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE accounts SET totp_enabled_at = $2, totp_last_step = $3, updated_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
@@ -311,7 +326,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn disable_totp(&self, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn disable_totp(&self, id: &AccountId, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE accounts SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, \
              updated_at = $2 WHERE id = $1",
@@ -330,7 +345,7 @@ impl Store {
     /// Records that a TOTP time step was used, only if it is newer than the
     /// last one; returns false for a replayed code. The condition in the
     /// UPDATE makes this safe against two concurrent sign-ins with one code.
-    pub async fn consume_totp_step(&self, id: &str, step: i64) -> Result<bool, sqlx::Error> {
+    pub async fn consume_totp_step(&self, id: &AccountId, step: i64) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
             "UPDATE accounts SET totp_last_step = $2 \
              WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
@@ -342,7 +357,7 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn delete_account(&self, id: &str) -> Result<(), sqlx::Error> {
+    pub async fn delete_account(&self, id: &AccountId) -> Result<(), sqlx::Error> {
         let (pool, id) = (self.pool().clone(), id.to_owned());
         detached(self.slots(), async move {
             let mut tx = pool.begin().await?;

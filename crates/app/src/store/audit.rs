@@ -1,6 +1,7 @@
 //! Queries on `audit_log`. The chain arithmetic lives in `crate::audit`; here
 //! is only what must happen inside one locked transaction.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::{detached, Backend, Store};
@@ -253,7 +254,10 @@ impl Store {
     }
 
     /// Every entry where the account acted or was acted on, oldest first.
-    pub async fn audit_trail_of(&self, account_id: &str) -> Result<Vec<AuditRow>, sqlx::Error> {
+    pub async fn audit_trail_of(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Vec<AuditRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM audit_log WHERE actor_id = $1 OR target_id = $1 ORDER BY seq"
         ))

@@ -1,5 +1,6 @@
 //! Sign-in sessions (cookie or bearer token, stored as a hash): `auth_sessions`.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::Store;
@@ -27,7 +28,7 @@ impl SessionKind {
 #[derive(Clone, Debug, FromRow)]
 pub struct AuthSession {
     pub token_hash: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub kind: String,
     pub created_at: i64,
     pub last_seen_at: i64,
@@ -38,7 +39,7 @@ impl Store {
     pub async fn insert_auth_session(
         &self,
         token_hash: &str,
-        account_id: &str,
+        account_id: &AccountId,
         kind: SessionKind,
         now: i64,
         expires_at: i64,
@@ -92,7 +93,7 @@ impl Store {
     /// Signs the account out everywhere, keeping at most the one session named.
     pub async fn delete_auth_sessions_except(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         keep_token_hash: Option<&str>,
     ) -> Result<u64, sqlx::Error> {
         let result =
@@ -106,7 +107,7 @@ impl Store {
 
     pub async fn auth_sessions_of(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
     ) -> Result<Vec<AuthSession>, sqlx::Error> {
         sqlx::query_as(
             "SELECT token_hash, account_id, kind, created_at, last_seen_at, expires_at \

@@ -1,12 +1,13 @@
 //! Calendar feeds: one per therapist at most, looked up by the secret's hash.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::Store;
 
 #[derive(Clone, FromRow)]
 pub struct CalendarFeedRow {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub secret_hash: String,
     /// Stored as 0/1 so both backends read it the same way.
     pub show_titles: i64,
@@ -19,7 +20,7 @@ impl Store {
     /// Turns the feed on, or replaces its secret (the old one stops working).
     pub async fn put_calendar_feed(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         secret_hash: &str,
         show_titles: bool,
         now: i64,
@@ -39,7 +40,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_calendar_feed(&self, account_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_calendar_feed(&self, account_id: &AccountId) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM calendar_feeds WHERE account_id = $1")
             .bind(account_id)
             .execute(self.pool())
@@ -49,7 +50,7 @@ impl Store {
 
     pub async fn calendar_feed_of(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
     ) -> Result<Option<CalendarFeedRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM calendar_feeds WHERE account_id = $1"

@@ -3,12 +3,13 @@
 use sqlx::FromRow;
 
 use super::{detached, Backend, Store};
+use crate::ids::{AccountId, ClientId};
 
 /// A client row as stored: sealed fields only.
 #[derive(Clone, FromRow)]
 pub struct ClientRow {
-    pub id: String,
-    pub owner_id: String,
+    pub id: ClientId,
+    pub owner_id: AccountId,
     pub name_sealed: String,
     pub email_sealed: String,
     pub email_index: String,
@@ -18,7 +19,7 @@ pub struct ClientRow {
 
 /// A client in a list: id and sealed fields, owned by the therapist asked for.
 pub struct SealedClient {
-    pub id: String,
+    pub id: ClientId,
     pub name_sealed: String,
     pub email_sealed: String,
 }
@@ -28,7 +29,7 @@ impl SealedClient {
         let mut fields = line.split(' ');
         match (fields.next(), fields.next(), fields.next(), fields.next()) {
             (Some(id), Some(name), Some(email), None) => Ok(Self {
-                id: id.to_owned(),
+                id: ClientId::from(id),
                 name_sealed: name.to_owned(),
                 email_sealed: email.to_owned(),
             }),
@@ -66,7 +67,7 @@ impl Store {
     /// thread to the async side on its own, and for a list of a hundred
     /// clients those hand-offs cost more than the query. Ids are UUIDs and
     /// sealed values base64, so neither holds a space or a newline.
-    pub async fn clients_of(&self, owner_id: &str) -> Result<Vec<SealedClient>, sqlx::Error> {
+    pub async fn clients_of(&self, owner_id: &AccountId) -> Result<Vec<SealedClient>, sqlx::Error> {
         let aggregate = match self.backend() {
             Backend::Sqlite => "group_concat",
             Backend::Postgres => "string_agg",
@@ -92,8 +93,8 @@ impl Store {
 
     pub async fn client_of(
         &self,
-        owner_id: &str,
-        id: &str,
+        owner_id: &AccountId,
+        id: &ClientId,
     ) -> Result<Option<ClientRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM clients WHERE owner_id = $1 AND id = $2"
@@ -120,7 +121,11 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn delete_client(&self, owner_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_client(
+        &self,
+        owner_id: &AccountId,
+        id: &ClientId,
+    ) -> Result<bool, sqlx::Error> {
         let (pool, owner_id, id) = (self.pool().clone(), owner_id.to_owned(), id.to_owned());
         detached(self.slots(), async move {
             let mut tx = pool.begin().await?;

@@ -1,5 +1,6 @@
 //! Single-use links mailed for verification, password reset and email change: `email_tokens`.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::Store;
@@ -23,7 +24,7 @@ impl TokenPurpose {
 
 #[derive(Clone, FromRow)]
 pub struct EmailToken {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub new_email: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -33,7 +34,7 @@ impl Store {
     pub async fn insert_email_token(
         &self,
         token_hash: &str,
-        account_id: &str,
+        account_id: &AccountId,
         purpose: TokenPurpose,
         new_email: Option<&str>,
         now: i64,
@@ -95,7 +96,7 @@ impl Store {
     /// A newer link replaces older ones of the same purpose.
     pub async fn revoke_email_tokens(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         purpose: TokenPurpose,
         now: i64,
     ) -> Result<(), sqlx::Error> {

@@ -8,17 +8,20 @@ use super::{new_id, Store};
 pub struct JobRow {
     pub id: String,
     pub kind: String,
-    pub participant_id: String,
+    /// Whom the job is for: an invitation (participant id), or for a
+    /// password reset an account id (or a made-up one, see `accounts.rs`).
+    #[sqlx(rename = "participant_id")]
+    pub subject: String,
     pub run_at: i64,
     pub attempts: i64,
 }
 
 impl Store {
-    /// Schedules (or reschedules) the one job of this kind for a participant.
+    /// Schedules (or reschedules) the one job of this kind for `subject`.
     pub async fn schedule_job(
         &self,
         kind: &str,
-        participant_id: &str,
+        subject: &str,
         run_at: i64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
@@ -27,7 +30,7 @@ impl Store {
         )
         .bind(new_id())
         .bind(kind)
-        .bind(participant_id)
+        .bind(subject)
         .bind(run_at)
         .execute(self.pool())
         .await?;
@@ -74,9 +77,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn cancel_jobs_for(&self, participant_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn cancel_jobs_for(&self, subject: &str, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE jobs SET done_at = $2 WHERE participant_id = $1 AND done_at IS NULL")
-            .bind(participant_id)
+            .bind(subject)
             .bind(now)
             .execute(self.pool())
             .await?;
@@ -85,15 +88,10 @@ impl Store {
 }
 
 impl Store {
-    pub async fn cancel_job(
-        &self,
-        kind: &str,
-        participant_id: &str,
-        now: i64,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn cancel_job(&self, kind: &str, subject: &str, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE jobs SET done_at = $3 WHERE kind = $1 AND participant_id = $2 AND done_at IS NULL")
             .bind(kind)
-            .bind(participant_id)
+            .bind(subject)
             .bind(now)
             .execute(self.pool())
             .await?;

@@ -1,12 +1,13 @@
 //! Hashed second-factor recovery codes, each usable once: `recovery_codes`.
 
 use super::{detached, Store};
+use crate::ids::AccountId;
 
 impl Store {
     /// Replaces the account's recovery codes with the given hashes.
     pub async fn replace_recovery_codes(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         hashes: &[String],
     ) -> Result<(), sqlx::Error> {
         let (pool, account_id, hashes) =
@@ -32,7 +33,7 @@ impl Store {
     /// Uses a recovery code once; false when unknown or already used.
     pub async fn consume_recovery_code(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         hash: &str,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -47,7 +48,7 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    pub async fn unused_recovery_codes(&self, account_id: &str) -> Result<i64, sqlx::Error> {
+    pub async fn unused_recovery_codes(&self, account_id: &AccountId) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
         )

@@ -1,6 +1,7 @@
 //! `room_leases`: which node holds each open room, for how long yet.
 
 use super::Store;
+use crate::ids::SessionId;
 
 /// A lease lasts this long past its last renewal (the heartbeat renews it
 /// every 2 s), as long as a node counts as alive without a beat.
@@ -12,7 +13,7 @@ impl Store {
     /// and URL when it does.
     pub async fn claim_room(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         node_id: &str,
         now: i64,
     ) -> Result<Option<(String, String)>, sqlx::Error> {
@@ -44,7 +45,7 @@ impl Store {
     /// The node holding a live lease on `session_id`, with its URL.
     pub async fn room_holder(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         now: i64,
     ) -> Result<Option<(String, String)>, sqlx::Error> {
         sqlx::query_as(
@@ -78,7 +79,11 @@ impl Store {
 
     /// The room closed on `node_id`: its lease goes. False when `node_id`
     /// no longer held it (another node took the room over meanwhile).
-    pub async fn release_room(&self, session_id: &str, node_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn release_room(
+        &self,
+        session_id: &SessionId,
+        node_id: &str,
+    ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM room_leases WHERE session_id = $1 AND node_id = $2")
             .bind(session_id)
             .bind(node_id)

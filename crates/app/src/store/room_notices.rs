@@ -1,5 +1,6 @@
 //! `room_notices`: changes made outside a room, for rooms on other nodes.
 
+use crate::ids::{AccountId, SessionId};
 use sqlx::FromRow;
 
 use super::Store;
@@ -9,8 +10,8 @@ pub struct RoomNoticeRow {
     pub id: i64,
     pub node_id: String,
     pub kind: String,
-    pub session_id: Option<String>,
-    pub owner_id: Option<String>,
+    pub session_id: Option<SessionId>,
+    pub owner_id: Option<AccountId>,
     pub subject: Option<String>,
     pub created_at: i64,
 }

@@ -2,6 +2,7 @@
 //! admitted clients and the lock.
 
 use super::Store;
+use crate::ids::SessionId;
 
 /// What an earlier node's room left behind.
 #[derive(Debug, Default)]
@@ -11,7 +12,7 @@ pub struct KeptRoom {
 }
 
 impl Store {
-    pub async fn kept_room(&self, session_id: &str) -> Result<KeptRoom, sqlx::Error> {
+    pub async fn kept_room(&self, session_id: &SessionId) -> Result<KeptRoom, sqlx::Error> {
         let admitted = sqlx::query_scalar(
             "SELECT member FROM room_admissions WHERE session_id = $1 ORDER BY admitted_at",
         )
@@ -31,7 +32,7 @@ impl Store {
 
     pub async fn keep_admission(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         member: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
@@ -49,7 +50,7 @@ impl Store {
 
     pub async fn forget_admission(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         member: &str,
     ) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM room_admissions WHERE session_id = $1 AND member = $2")
@@ -60,7 +61,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn keep_lock(&self, session_id: &str, locked: bool) -> Result<(), sqlx::Error> {
+    pub async fn keep_lock(&self, session_id: &SessionId, locked: bool) -> Result<(), sqlx::Error> {
         let sql = if locked {
             "INSERT INTO room_locks (session_id) VALUES ($1) ON CONFLICT (session_id) DO NOTHING"
         } else {
@@ -74,7 +75,7 @@ impl Store {
     }
 
     /// The room closed normally: nothing of it is kept.
-    pub async fn forget_room(&self, session_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn forget_room(&self, session_id: &SessionId) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM room_admissions WHERE session_id = $1")
             .bind(session_id)
             .execute(self.pool())

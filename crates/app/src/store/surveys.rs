@@ -1,6 +1,7 @@
 //! Satisfaction survey answers (anonymous rows), the used-ticket nonces, and
 //! each therapist's running totals. See `crate::surveys` for the rules.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::{detached, Store};
@@ -173,7 +174,10 @@ impl Store {
     }
 
     /// The totals `account_id` may see (zero when none came yet).
-    pub async fn survey_totals_of(&self, account_id: &str) -> Result<SurveyTotals, sqlx::Error> {
+    pub async fn survey_totals_of(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<SurveyTotals, sqlx::Error> {
         let row: Option<SurveyTotals> = sqlx::query_as(
             "SELECT answers, quality_sum, experience_sum FROM survey_therapist_totals \
              WHERE account_id = $1",

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::{detached, Store, UnknownValue};
+use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 
 /// One-to-one or group (stored as `individual` / `group`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -95,8 +96,8 @@ impl TryFrom<String> for InvitationStatus {
 
 #[derive(Clone, FromRow)]
 pub struct SessionRow {
-    pub id: String,
-    pub owner_id: String,
+    pub id: SessionId,
+    pub owner_id: AccountId,
     pub series_id: Option<String>,
     #[sqlx(try_from = "String")]
     pub kind: Kind,
@@ -130,9 +131,9 @@ impl SessionRow {
 
 #[derive(Clone, FromRow)]
 pub struct ParticipantRow {
-    pub id: String,
-    pub session_id: String,
-    pub client_id: String,
+    pub id: ParticipantId,
+    pub session_id: SessionId,
+    pub client_id: ClientId,
     pub token_hash: String,
     pub token_sealed: String,
     #[sqlx(try_from = "String")]
@@ -198,7 +199,7 @@ impl Store {
     /// The owner's sessions starting in `[from, to)`, by start time.
     pub async fn sessions_of(
         &self,
-        owner_id: &str,
+        owner_id: &AccountId,
         from: i64,
         to: i64,
     ) -> Result<Vec<SessionRow>, sqlx::Error> {
@@ -215,8 +216,8 @@ impl Store {
 
     pub async fn session_of(
         &self,
-        owner_id: &str,
-        id: &str,
+        owner_id: &AccountId,
+        id: &SessionId,
     ) -> Result<Option<SessionRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {SESSION_COLUMNS} FROM video_sessions WHERE owner_id = $1 AND id = $2"
@@ -228,14 +229,14 @@ impl Store {
     }
 
     /// A session by id alone; only for code that already proved access (a join token, a job).
-    pub async fn session_by_id(&self, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    pub async fn session_by_id(&self, id: &SessionId) -> Result<Option<SessionRow>, sqlx::Error> {
         self.row_where("video_sessions", SESSION_COLUMNS, "id", id)
             .await
     }
 
     pub async fn participants_of(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {PARTICIPANT_COLUMNS} FROM session_participants WHERE session_id = $1"
@@ -245,7 +246,10 @@ impl Store {
         .await
     }
 
-    pub async fn participant_by_id(&self, id: &str) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    pub async fn participant_by_id(
+        &self,
+        id: &ParticipantId,
+    ) -> Result<Option<ParticipantRow>, sqlx::Error> {
         self.row_where("session_participants", PARTICIPANT_COLUMNS, "id", id)
             .await
     }
@@ -284,7 +288,7 @@ impl Store {
     }
 
     /// Closes the session's room for good (the first end counts).
-    pub async fn mark_session_ended(&self, id: &str, at: i64) -> Result<(), sqlx::Error> {
+    pub async fn mark_session_ended(&self, id: &SessionId, at: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE video_sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1")
             .bind(id)
             .bind(at)
@@ -298,8 +302,8 @@ impl Store {
     /// far a running session may be extended.
     pub async fn next_session_of(
         &self,
-        owner_id: &str,
-        except: &str,
+        owner_id: &AccountId,
+        except: &SessionId,
         from: i64,
     ) -> Result<Option<SessionRow>, sqlx::Error> {
         sqlx::query_as(&format!(
@@ -320,8 +324,8 @@ impl Store {
     /// moves on so calendar feeds pick up the new end.
     pub async fn extend_session(
         &self,
-        owner_id: &str,
-        id: &str,
+        owner_id: &AccountId,
+        id: &SessionId,
         expected: i64,
         minutes: i64,
         now: i64,
@@ -344,8 +348,8 @@ impl Store {
     /// Removes a (revoked) participant row so the client can be invited afresh.
     pub async fn delete_participant(
         &self,
-        session_id: &str,
-        client_id: &str,
+        session_id: &SessionId,
+        client_id: &ClientId,
     ) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM session_participants WHERE session_id = $1 AND client_id = $2")
             .bind(session_id)
@@ -358,7 +362,7 @@ impl Store {
     /// Records what happened to an invitation (sent, opened, revoked) and when.
     pub async fn mark_participant(
         &self,
-        id: &str,
+        id: &ParticipantId,
         status: InvitationStatus,
         at: i64,
     ) -> Result<(), sqlx::Error> {

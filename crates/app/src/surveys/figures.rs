@@ -2,6 +2,7 @@
 //! kind, therapists their own clients' averages; each only where at least
 //! `MIN_ANSWERS` answers stand behind a figure.
 
+use crate::ids::AccountId;
 use serde::Serialize;
 
 use super::{MIN_ANSWERS, MIN_COMMENTS};
@@ -62,7 +63,10 @@ pub struct TherapistSummary {
     pub added_in_steps_of: i64,
 }
 
-pub async fn therapist_summary(state: &AppState, account_id: &str) -> AppResult<TherapistSummary> {
+pub async fn therapist_summary(
+    state: &AppState,
+    account_id: &AccountId,
+) -> AppResult<TherapistSummary> {
     let SurveyTotals {
         answers,
         quality_sum,

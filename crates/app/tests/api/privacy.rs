@@ -145,7 +145,7 @@ async fn after_deleting_the_account_no_key_opens_its_clients_rows(app: TestApp) 
     let backup: Vec<ClientRow> = client_rows(&app)
         .await
         .into_iter()
-        .filter(|r| r.owner_id == ana_id)
+        .filter(|r| r.owner_id.as_str() == ana_id)
         .collect();
     assert_eq!(backup.len(), 1);
     let key = app
@@ -197,7 +197,10 @@ async fn after_deleting_the_account_no_key_opens_its_clients_rows(app: TestApp) 
         }
     }
     assert!(
-        client_rows(&app).await.iter().all(|r| r.owner_id != ana_id),
+        client_rows(&app)
+            .await
+            .iter()
+            .all(|r| r.owner_id.as_str() != ana_id),
         "live rows are gone too"
     );
 }

@@ -75,9 +75,10 @@ pub(crate) async fn setup(
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
-    let (cookie, _) = regroup::auth::session::start(&app.state, &account, SessionKind::Cookie)
-        .await
-        .unwrap();
+    let (cookie, _) =
+        regroup::auth::session::start(&app.state, &account.as_str().into(), SessionKind::Cookie)
+            .await
+            .unwrap();
     Setup {
         session: body["id"].as_str().unwrap().to_string(),
         tokens: clients

@@ -83,7 +83,7 @@ async fn the_therapist_gets_the_servers_clock_and_clients_only_once_it_is_shown(
     let clock = expect(&mut host, "clock").await;
     let row = app
         .store()
-        .session_by_id(&s.session)
+        .session_by_id(&s.session.as_str().into())
         .await
         .unwrap()
         .unwrap();
@@ -158,7 +158,7 @@ async fn only_the_therapist_extends_and_an_extension_is_stored_and_audited(app: 
 
     let row = app
         .store()
-        .session_by_id(&s.session)
+        .session_by_id(&s.session.as_str().into())
         .await
         .unwrap()
         .unwrap();
@@ -222,7 +222,7 @@ async fn an_extension_into_the_next_session_is_refused_with_a_message(app: TestA
     assert!(text.contains("next session starts in 50 minutes"), "{text}");
     let row = app
         .store()
-        .session_by_id(&s.session)
+        .session_by_id(&s.session.as_str().into())
         .await
         .unwrap()
         .unwrap();
@@ -273,7 +273,7 @@ async fn the_room_runs_over_while_the_therapist_stays_and_ends_when_they_leave(a
     }
     let row = app
         .store()
-        .session_by_id(&s.session)
+        .session_by_id(&s.session.as_str().into())
         .await
         .unwrap()
         .unwrap();

@@ -258,7 +258,7 @@ async fn behind_nginx_a_room_whose_node_is_killed_comes_back_on_another_with_vid
     let holder = async |app: &TestApp, session: &str| {
         app.state
             .store
-            .room_holder(session, app.clock.unix())
+            .room_holder(&session.into(), app.clock.unix())
             .await
             .unwrap()
             .map(|(node, _)| node)

@@ -1,6 +1,7 @@
 //! The therapist's controls: admit, deny, move back, lock, mute, camera
 //! off, allow, remove, end.
 
+use crate::ids::ParticipantId;
 use std::collections::HashMap;
 
 use regroup_sfu::{SfuError, TrackKind};
@@ -208,7 +209,7 @@ impl Room {
         let state = &self.ctx.state;
         let participant = state
             .store
-            .participant_by_id(id)
+            .participant_by_id(&ParticipantId::from(id))
             .await
             .ok()
             .flatten()

@@ -13,6 +13,7 @@ mod outside;
 mod presence;
 mod probe;
 
+use crate::ids::ClientId;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -75,7 +76,7 @@ struct Conn {
 struct Member {
     role: Role,
     /// The client record (clients only), to act on its deletion.
-    client: Option<String>,
+    client: Option<ClientId>,
     /// The name the therapist entered, or the therapist's account name.
     full_name: String,
     /// The name other clients see.

@@ -1,3 +1,4 @@
+use crate::ids::ClientId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -49,7 +50,7 @@ pub struct ClientList {
     clients: Vec<Client>,
     /// Ids of records that could not be decrypted (damaged data).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    unreadable: Vec<String>,
+    unreadable: Vec<ClientId>,
 }
 
 /// The therapist's clients, sorted by name.
@@ -83,7 +84,7 @@ async fn show(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
 ) -> AppResult<Json<Client>> {
     Ok(Json(
         clients::get(&state, &signed.account, &id, addr).await?,
@@ -106,7 +107,7 @@ async fn update(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
     ApiJson(body): ApiJson<ClientPatch>,
 ) -> AppResult<Json<Client>> {
     let client = clients::update(
@@ -129,7 +130,7 @@ async fn delete(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
 ) -> AppResult<StatusCode> {
     clients::delete(&state, &signed.account, &id, addr).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,3 +1,4 @@
+use crate::ids::AccountId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -27,7 +28,7 @@ pub struct SignUp {
 
 #[derive(Serialize, ToSchema)]
 pub struct SignedUp {
-    id: String,
+    id: AccountId,
     name: String,
     email: String,
 }

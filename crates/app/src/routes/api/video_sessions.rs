@@ -1,3 +1,4 @@
+use crate::ids::{ClientId, SessionId};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -43,7 +44,7 @@ pub struct NewSession {
     duration_minutes: i64,
     /// IANA name of the therapist's time zone, used in emails.
     time_zone: String,
-    client_ids: Vec<String>,
+    client_ids: Vec<ClientId>,
     /// Repeat weekly for this many sessions in all (1 to 52).
     weekly_occurrences: Option<u32>,
 }
@@ -119,7 +120,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<Json<SessionView>> {
     Ok(Json(schedule::get(&state, &signed.account, &id).await?))
 }
@@ -133,7 +134,7 @@ pub struct SessionPatch {
     duration_minutes: Option<i64>,
     time_zone: Option<String>,
     /// The full new list of clients; added ones are invited, removed ones told.
-    client_ids: Option<Vec<String>>,
+    client_ids: Option<Vec<ClientId>>,
 }
 
 /// Changes time, duration, title, notes or participants; affected clients are emailed.
@@ -144,7 +145,7 @@ pub struct SessionPatch {
 async fn update(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     ApiJson(body): ApiJson<SessionPatch>,
 ) -> AppResult<Json<SessionView>> {
     let change = Change {
@@ -171,7 +172,7 @@ async fn update(
 async fn cancel(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<StatusCode> {
     schedule::cancel(&state, &signed.account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -184,7 +185,7 @@ async fn cancel(
 async fn resend(
     State(state): State<AppState>,
     ApiTherapist(signed): ApiTherapist,
-    Path((id, client_id)): Path<(String, String)>,
+    Path((id, client_id)): Path<(SessionId, ClientId)>,
 ) -> AppResult<StatusCode> {
     schedule::resend(&state, &signed.account, &id, &client_id).await?;
     Ok(StatusCode::ACCEPTED)

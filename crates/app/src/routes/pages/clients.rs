@@ -1,5 +1,6 @@
 //! The therapist's client list and each client's page: add, edit, delete.
 
+use crate::ids::ClientId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -167,7 +168,7 @@ async fn show(
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
 ) -> Response {
     match clients::get(&state, &signed.account, &id, addr).await {
         Ok(client) => {
@@ -187,7 +188,7 @@ async fn update(
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
     CsrfForm(form): CsrfForm<ClientForm>,
 ) -> Response {
     let nav = Nav::signed(&csrf, &signed);
@@ -227,7 +228,7 @@ async fn delete(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
     CsrfForm(_): CsrfForm<ClientForm>,
 ) -> Result<Redirect, AppError> {
     clients::delete(&state, &signed.account, &id, addr).await?;

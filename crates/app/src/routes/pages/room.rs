@@ -1,6 +1,7 @@
 //! `/sessions/{id}/room`: the therapist's video room. The same page as the
 //! client's pre-call page (`join.rs`): a device check, then the room.
 
+use crate::ids::SessionId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -40,7 +41,11 @@ pub struct RoomPage {
 /// The page goes there first but keeps `path` on the node it came from as
 /// its way back: should the room's node die, its reconnection then reaches
 /// a live node through the proxy's shared route, not the dead node's prefix.
-pub async fn node_socket(state: &AppState, session_id: &str, path: &str) -> AppResult<String> {
+pub async fn node_socket(
+    state: &AppState,
+    session_id: &SessionId,
+    path: &str,
+) -> AppResult<String> {
     Ok(crate::nodes::placement::elsewhere(state, session_id, path)
         .await?
         .unwrap_or_default())
@@ -58,7 +63,7 @@ async fn room(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> AppResult<Response> {
     let nav = Nav::signed(&csrf, &signed);
     let session = state

@@ -2,6 +2,7 @@
 //! the contact form, tracked-link redirects and announcement opt-outs; and the
 //! therapists' support tickets.
 
+use crate::ids::AccountId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -290,7 +291,7 @@ impl SupportPage {
 async fn support_page(
     state: &AppState,
     nav: Nav,
-    account_id: &str,
+    account_id: &AccountId,
     subject: String,
     message: String,
     error: Option<AppError>,
@@ -379,12 +380,12 @@ impl TicketPage {
     }
 }
 
-async fn own_ticket(state: &AppState, account_id: &str, id: &str) -> AppResult<TicketRow> {
+async fn own_ticket(state: &AppState, account_id: &AccountId, id: &str) -> AppResult<TicketRow> {
     state
         .store
         .ticket(id)
         .await?
-        .filter(|t| t.account_id == account_id)
+        .filter(|t| t.account_id == *account_id)
         .ok_or_else(AppError::not_found)
 }
 

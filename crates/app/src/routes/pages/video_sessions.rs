@@ -1,5 +1,6 @@
 //! Scheduled video sessions: list, plan, show, reschedule, cancel, resend invitations.
 
+use crate::ids::{ClientId, SessionId};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -44,7 +45,7 @@ impl SessionLine {
             .map(|t| t.timestamp())
             .unwrap_or_default();
         Self {
-            id: view.id.clone(),
+            id: view.id.to_string(),
             when: schedule::short_local(starts, tz),
             title: view.title.clone(),
             kind: view.kind.clone(),
@@ -107,7 +108,7 @@ struct NewSessionForm {
     #[serde(default)]
     time_zone: String,
     #[serde(default)]
-    client_ids: Vec<String>,
+    client_ids: Vec<ClientId>,
     #[serde(default)]
     weekly_occurrences: String,
     #[serde(default)]
@@ -138,13 +139,16 @@ async fn client_choices(
     state: &AppState,
     signed: &Signed,
     addr: std::net::IpAddr,
-    checked: &[String],
+    checked: &[ClientId],
 ) -> AppResult<Vec<(String, String, bool)>> {
     Ok(clients::list(state, &signed.account, None, addr)
         .await?
         .into_iter()
         .filter_map(|entry| match entry {
-            Listed::Readable(c) => Some((c.id.clone(), c.name, checked.contains(&c.id))),
+            Listed::Readable(c) => {
+                let on = checked.contains(&c.id);
+                Some((c.id.to_string(), c.name, on))
+            }
             Listed::Unreadable(_) => None,
         })
         .collect())
@@ -268,7 +272,7 @@ async fn session_page(
     csrf: &CsrfToken,
     signed: &Signed,
     addr: std::net::IpAddr,
-    id: &str,
+    id: &SessionId,
     notice: Option<&str>,
     error: Option<&AppError>,
 ) -> Response {
@@ -295,10 +299,10 @@ async fn session_page(
         .map(|p| {
             let name = names
                 .iter()
-                .find(|(cid, _, _)| cid == &p.client_id)
+                .find(|(cid, _, _)| cid.as_str() == p.client_id.as_str())
                 .map(|(_, n, _)| n.clone())
                 .unwrap_or_default();
-            (p.client_id.clone(), name, p.invitation_status.clone())
+            (p.client_id.to_string(), name, p.invitation_status.clone())
         })
         .collect();
     let page = SessionPage {
@@ -319,7 +323,7 @@ async fn show(
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> Response {
     session_page(&state, &csrf, &signed, addr, &id, None, None).await
 }
@@ -339,7 +343,7 @@ async fn reschedule(
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     CsrfForm(form): CsrfForm<RescheduleForm>,
 ) -> Response {
     let result = async {
@@ -378,7 +382,7 @@ async fn reschedule(
 async fn cancel(
     State(state): State<AppState>,
     PageTherapist(signed): PageTherapist,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     CsrfForm(_): CsrfForm<RescheduleForm>,
 ) -> Result<Redirect, AppError> {
     schedule::cancel(&state, &signed.account, &id).await?;
@@ -390,7 +394,7 @@ async fn resend(
     Extension(csrf): Extension<CsrfToken>,
     PageTherapist(signed): PageTherapist,
     PeerAddr(addr): PeerAddr,
-    Path((id, client_id)): Path<(String, String)>,
+    Path((id, client_id)): Path<(SessionId, ClientId)>,
     CsrfForm(_): CsrfForm<RescheduleForm>,
 ) -> Response {
     match schedule::resend(&state, &signed.account, &id, &client_id).await {

@@ -1,5 +1,6 @@
 //! Announcements: drafts, the send, who receives them and who opted out.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::{new_id, Store};
@@ -72,7 +73,7 @@ impl Store {
     /// Active, verified therapists who have not opted out of announcements.
     pub async fn announcement_recipients(
         &self,
-    ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    ) -> Result<Vec<(AccountId, String, String)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT a.id, a.name, a.email FROM accounts a \
              WHERE a.role = 'therapist' AND a.status = 'active' AND a.email_verified_at IS NOT NULL \
@@ -85,7 +86,7 @@ impl Store {
 
     pub async fn opt_out_of_announcements(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         now: i64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
@@ -99,7 +100,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn opted_out_at(&self, account_id: &str) -> Result<Option<i64>, sqlx::Error> {
+    pub async fn opted_out_at(&self, account_id: &AccountId) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar("SELECT opted_out_at FROM announcement_opt_outs WHERE account_id = $1")
             .bind(account_id)
             .fetch_optional(self.pool())

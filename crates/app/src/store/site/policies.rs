@@ -1,5 +1,6 @@
 //! Policy versions (privacy policy, terms) and who acknowledged which.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::{detached, Store};
@@ -110,7 +111,7 @@ impl Store {
     /// Records an acknowledgement once; a repeat keeps the first time.
     pub async fn acknowledge_policy(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         kind: &str,
         version: i64,
         now: i64,
@@ -130,7 +131,7 @@ impl Store {
 
     pub async fn acknowledgements_of(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
     ) -> Result<Vec<Acknowledgement>, sqlx::Error> {
         sqlx::query_as(
             "SELECT kind, version, acknowledged_at FROM policy_acknowledgements \
@@ -143,7 +144,7 @@ impl Store {
 
     pub async fn has_acknowledged(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         kind: &str,
         version: i64,
     ) -> Result<bool, sqlx::Error> {

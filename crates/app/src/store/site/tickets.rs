@@ -1,6 +1,7 @@
 //! Support tickets: a subject, a status and a thread of messages between the
 //! therapist who opened it and the operators.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::{detached, new_id, Store};
@@ -8,7 +9,7 @@ use super::super::{detached, new_id, Store};
 #[derive(Clone, Debug, FromRow)]
 pub struct TicketRow {
     pub id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub subject: String,
     pub status: String,
     pub created_at: i64,
@@ -28,7 +29,7 @@ impl Store {
     /// Opens a ticket with the therapist's first message, all or nothing.
     pub async fn insert_ticket(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         subject: &str,
         body: &str,
         now: i64,
@@ -97,7 +98,7 @@ impl Store {
         self.row_where("support_tickets", TICKET, "id", id).await
     }
 
-    pub async fn tickets_of(&self, account_id: &str) -> Result<Vec<TicketRow>, sqlx::Error> {
+    pub async fn tickets_of(&self, account_id: &AccountId) -> Result<Vec<TicketRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {TICKET} FROM support_tickets WHERE account_id = $1 ORDER BY updated_at DESC"
         ))

@@ -1,6 +1,7 @@
 //! Tracked links in outgoing email, their clicks, and the click-through
 //! figures the analytics dashboard shows per campaign.
 
+use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::Store;
@@ -10,7 +11,7 @@ pub struct TrackedLink {
     pub id: String,
     pub campaign: String,
     pub label: String,
-    pub owner_id: Option<String>,
+    pub owner_id: Option<AccountId>,
     pub destination: String,
 }
 

@@ -1,6 +1,7 @@
 //! The therapist directory: search by name or email, and the three things an
 //! operator may do to an account (suspend, reinstate, resend verification).
 
+use crate::ids::AccountId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -111,7 +112,7 @@ pub(super) async fn act(
     State(state): State<AppState>,
     PageOperator(signed): PageOperator,
     PeerAddr(addr): PeerAddr,
-    Path((id, slug)): Path<(String, String)>,
+    Path((id, slug)): Path<(AccountId, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
     let account = state
