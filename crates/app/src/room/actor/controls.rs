@@ -24,16 +24,8 @@ impl Room {
                     .map(|(id, m)| (m.seq, id.clone()))
                     .collect();
                 waiting.sort();
-                // Everyone in first, then the audit entries: a slow write
-                // must not keep the next client waiting.
-                let mut entered = Vec::new();
                 for (_, id) in waiting {
-                    if self.let_in(&id).await? {
-                        entered.push(id);
-                    }
-                }
-                for id in entered {
-                    self.audit(Actor::client(&id), Action::RoomJoined).await;
+                    self.admit(&id).await?;
                 }
                 Ok(())
             }
@@ -69,7 +61,7 @@ impl Room {
                 let media = m.media.take();
                 let conn = m.conn;
                 self.bilateral_gone(&id);
-                self.keep_admitted(&id, false).await;
+                self.keep_admitted(&id, false);
                 self.leave_media(media).await;
                 self.apply_layers(None).await;
                 if let Some(conn) = conn {
@@ -156,7 +148,7 @@ impl Room {
 
     pub(super) async fn admit(&mut self, id: &str) -> Result<(), Refusal> {
         if self.let_in(id).await? {
-            self.audit(Actor::client(id), Action::RoomJoined).await;
+            self.audit_later(id, Action::RoomJoined);
         }
         Ok(())
     }
@@ -170,7 +162,7 @@ impl Room {
         }
         m.admitted = true;
         let (conn, media) = (m.conn, m.media.clone());
-        self.keep_admitted(id, true).await;
+        self.keep_admitted(id, true);
         if let Some(conn) = conn {
             self.send_conn(conn, &ServerMsg::Admitted);
         }
@@ -249,7 +241,7 @@ impl Room {
                 Action::RoomLeft,
             )
             .await;
-            self.keep_admitted(id, false).await;
+            self.keep_admitted(id, false);
         }
         self.leave_media(m.media).await;
         self.apply_layers(None).await;
@@ -351,6 +343,8 @@ impl Room {
         } else {
             Actor::system()
         };
+        // Its entry comes after the room's queued ones (admissions).
+        self.writes.flush().await;
         self.audit(actor, Action::SessionEnded).await;
     }
 }

@@ -25,19 +25,21 @@ impl Room {
         }
     }
 
-    pub(super) async fn keep_admitted(&self, member: &str, admitted: bool) {
-        let store = &self.ctx.state.store;
-        let session = &self.ctx.session.id;
-        let done = if admitted {
-            store
-                .keep_admission(session, member, self.ctx.state.clock.unix())
-                .await
-        } else {
-            store.forget_admission(session, member).await
-        };
-        if let Err(err) = done {
-            tracing::warn!(error = %err, "could not keep an admission");
-        }
+    /// Queued (see `writes.rs`): an admission must not wait for its commit.
+    pub(super) fn keep_admitted(&self, member: &str, admitted: bool) {
+        let store = self.ctx.state.store.clone();
+        let session = self.ctx.session.id.clone();
+        let (member, now) = (member.to_owned(), self.ctx.state.clock.unix());
+        self.writes.later(async move {
+            let done = if admitted {
+                store.keep_admission(&session, &member, now).await
+            } else {
+                store.forget_admission(&session, &member).await
+            };
+            if let Err(err) = done {
+                tracing::warn!(error = %err, "could not keep an admission");
+            }
+        });
     }
 
     pub(super) async fn keep_lock(&self) {

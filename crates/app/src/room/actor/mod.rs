@@ -12,6 +12,7 @@ mod outbox;
 mod outside;
 mod presence;
 mod probe;
+mod writes;
 
 use crate::ids::ClientId;
 use std::collections::{HashMap, HashSet};
@@ -123,6 +124,8 @@ struct Room {
     clock_stage: clock::Stage,
     /// Bilateral stimulation, while on (see `bilateral.rs`).
     bilateral: Option<bilateral::Bilateral>,
+    /// Records nobody in the room waits for (see `writes.rs`).
+    writes: writes::Writes,
 }
 
 pub(crate) async fn run(ctx: Context, inputs: Inputs) {
@@ -145,6 +148,7 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         clients_clock: false,
         clock_stage: clock::Stage::default(),
         bilateral: None,
+        writes: writes::Writes::start(),
     };
     room.restore_kept().await;
     let mut tick = tokio::time::interval(TICK);
@@ -162,6 +166,8 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
     room.ctx
         .rooms
         .forget(&room.ctx.session.id, room.ctx.generation);
+    // Kept admissions still queued must not land after the state is dropped.
+    room.writes.flush().await;
     // The lease and the kept state go with the room, unless a new room for
     // the session has started here meanwhile (it holds the same lease), or
     // another node took the room over (then both are its own).
@@ -495,6 +501,19 @@ impl Room {
             &self.ctx.session.id,
         )
         .await;
+    }
+
+    /// A client's entry, queued behind the room's other records (writes.rs).
+    fn audit_later(&self, client: &str, action: Action) {
+        let (state, client) = (self.ctx.state.clone(), client.to_owned());
+        let session = self.ctx.session.id.clone();
+        self.writes.later(async move {
+            let event = AuditEvent::new(Actor::client(&client), action)
+                .target(TargetKind::VideoSession, session.as_str());
+            if let Err(err) = audit::record_now(&state, event).await {
+                tracing::error!(error = %err, "could not audit a room event");
+            }
+        });
     }
 
     async fn audit_target(&self, actor: Actor<'_>, action: Action, kind: TargetKind, id: &str) {
