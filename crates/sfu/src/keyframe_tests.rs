@@ -1,4 +1,5 @@
-//! Keyframe requests that hit the per-layer throttle are deferred, not dropped.
+//! Keyframe requests made while one is outstanding wait for its keyframe
+//! (or the window's end), never dropped; once it is in, a new one goes at once.
 //!
 //! The simulated publisher sends a keyframe only when asked (never
 //! periodically), so a lost request shows as a subscriber without a picture.
@@ -102,21 +103,42 @@ fn two_subscribers_joining_100_ms_apart_both_get_a_keyframe_within_600_ms() {
 }
 
 #[test]
-fn requests_within_one_window_become_one_request_when_it_ends() {
+fn a_subscriber_arriving_after_the_keyframe_gets_its_own_at_once() {
+    // 250 ms apart, so on different ticks: the first subscriber's keyframe
+    // is in before the second's subscription starts. Before, the second's
+    // request waited out the first's 500 ms window.
+    let mut sim = Sim::new(SILENCE);
+    sim.join("pub", false);
+    sim.run(Duration::from_millis(1100));
+    let starts = join_burst(&mut sim, "pub", &["s1", "s2"], 250 * MS, 1500 * MS);
+    for (i, s) in starts.iter().enumerate() {
+        assert!(
+            s.waited().is_some_and(|d| d <= Duration::from_millis(100)),
+            "subscriber {i} waited {:?} for a keyframe (all: {starts:?})",
+            s.waited()
+        );
+    }
+    let at = &sim.client("pub").keyframe_requested_at;
+    assert_eq!(at.len(), 2, "one request per subscriber: {at:?}");
+}
+
+#[test]
+fn requests_while_one_is_outstanding_become_one_request() {
     let mut sim = Sim::new(SILENCE);
     sim.join("pub", false);
     sim.run(Duration::from_millis(1100));
     let subs = ["s1", "s2", "s3", "s4", "s5", "s6"];
     let starts = join_burst(&mut sim, "pub", &subs, 50 * MS, 2000 * MS);
-    // Subscriptions start on two ticks, 250 ms apart: one request at once,
-    // then the second tick's three coalesce into one when the window ends.
+    // Subscriptions start on two ticks, 250 ms apart. Each tick's requests
+    // become one: the rest wait for its keyframe, which serves them all. The
+    // second tick's goes out at once, since the first keyframe is in by then.
     let at = sim.client("pub").keyframe_requested_at.clone();
     assert_eq!(at.len(), 2, "requests at {at:?}");
     // Arrival times: the RTCP leaves the engine within a step of the request.
     let apart = at[1] - at[0];
     assert!(
-        apart + 2 * MS >= Duration::from_millis(500),
-        "throttle kept: {apart:?}"
+        apart + 2 * MS >= Duration::from_millis(250) && apart < Duration::from_millis(500),
+        "one per tick, the second not held: {apart:?}"
     );
     for (s, start) in subs.iter().zip(&starts) {
         let offered = start.offered.expect("offered");

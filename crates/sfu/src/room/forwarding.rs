@@ -132,6 +132,9 @@ impl Room {
         let Some(source) = self.sources.get_mut(&tk).filter(|s| s.forwarded) else {
             return;
         };
+        if pkt.keyframe_start {
+            source.keyframes.keyframe_arrived(pkt.rid);
+        }
         let layer = match (&mut source.layers, pkt.rid) {
             (Some(layers), Some(rid)) => {
                 let Some(i) = layers.index_of(rid) else {

@@ -1,8 +1,14 @@
 //! Keyframe requests to publishers (PLI, or FIR), throttled per source layer.
 //!
-//! A request that hits the throttle is remembered and sent when the window
-//! ends: dropping it would leave that subscriber without a picture until the
-//! publisher happens to send a keyframe, which browsers rarely do unasked.
+//! A request is outstanding from when it is sent until a keyframe of that
+//! layer arrives: more requests meanwhile would only ask for the same
+//! keyframe again, and are held. Once the keyframe is in, a new need (a
+//! subscriber who arrived just after it) is asked for at once instead of
+//! waiting out the window. A request held while one is outstanding is served
+//! by the keyframe that answers it; if none comes, it goes out when the
+//! window ends: dropping it would leave that subscriber without a picture
+//! until the publisher happens to send a keyframe, which browsers rarely do
+//! unasked.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,8 +20,8 @@ use super::Room;
 use crate::ids::PeerKey;
 use crate::participant::TrackKey;
 
-/// At most one keyframe request per layer of a source in this time: every
-/// subscriber's switch or loss would otherwise flood the publisher.
+/// How long a request stays outstanding when no keyframe answers it; also
+/// the most often a publisher is asked while its keyframes do not arrive.
 const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
 
 /// The throttle state of one source's layers (`None` = not simulcast).
@@ -28,30 +34,45 @@ pub(super) struct KeyframeThrottle {
 struct Window {
     /// When the last request went out to the publisher.
     sent: Instant,
-    /// A request arrived since then; it goes out when the window ends.
+    /// A keyframe of this layer arrived since then.
+    answered: bool,
+    /// A request arrived while the last one was outstanding; it goes out
+    /// when the window ends unless a keyframe answers first.
     deferred: bool,
 }
 
+impl Window {
+    fn new(sent: Instant) -> Self {
+        Self {
+            sent,
+            answered: false,
+            deferred: false,
+        }
+    }
+}
+
 impl KeyframeThrottle {
-    /// A subscriber needs a keyframe on `rid`. True: send it now. False: it
-    /// is deferred to the window's end, together with any others until then.
+    /// A subscriber needs a keyframe on `rid`. True: send it now. False: one
+    /// is outstanding; this one waits for it (or for the window's end).
     pub fn request(&mut self, now: Instant, rid: Option<Rid>) -> bool {
         match self.layers.get_mut(&rid) {
-            Some(w) if now < w.sent + KEYFRAME_THROTTLE => {
+            Some(w) if !w.answered && now < w.sent + KEYFRAME_THROTTLE => {
                 w.deferred = true;
                 false
             }
             _ => {
-                let sent = now;
-                self.layers.insert(
-                    rid,
-                    Window {
-                        sent,
-                        deferred: false,
-                    },
-                );
+                self.layers.insert(rid, Window::new(now));
                 true
             }
+        }
+    }
+
+    /// A keyframe of `rid` arrived: it answers the outstanding request and
+    /// every one held behind it.
+    pub fn keyframe_arrived(&mut self, rid: Option<Rid>) {
+        if let Some(w) = self.layers.get_mut(&rid) {
+            w.answered = true;
+            w.deferred = false;
         }
     }
 
@@ -69,10 +90,7 @@ impl KeyframeThrottle {
         let mut due = Vec::new();
         for (rid, w) in &mut self.layers {
             if w.deferred && now >= w.sent + KEYFRAME_THROTTLE {
-                *w = Window {
-                    sent: now,
-                    deferred: false,
-                };
+                *w = Window::new(now);
                 due.push(*rid);
             }
         }
@@ -152,5 +170,23 @@ mod tests {
         // The deferred send opened a new window.
         assert!(!k.request(t0 + ms(900), q));
         assert!(k.request(t0 + ms(2000), None));
+    }
+
+    #[test]
+    fn once_the_keyframe_is_in_a_new_request_goes_at_once() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let h: Option<Rid> = Some("h".into());
+        let mut k = KeyframeThrottle::default();
+        assert!(k.request(t0, h));
+        assert!(!k.request(t0 + ms(20), h), "held while outstanding");
+        k.keyframe_arrived(h);
+        assert_eq!(k.deadline(), None, "the keyframe served the held one");
+        assert!(k.request(t0 + ms(60), h), "a new need, after the keyframe");
+        assert!(!k.request(t0 + ms(70), h), "outstanding again");
+        // A keyframe of another layer answers nothing here.
+        k.keyframe_arrived(None);
+        assert!(!k.request(t0 + ms(80), h));
+        assert_eq!(k.take_due(t0 + ms(560)), vec![h]);
     }
 }
