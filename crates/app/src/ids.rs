@@ -6,6 +6,11 @@
 
 use std::fmt;
 
+/// A fresh row id: a UUIDv7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 macro_rules! row_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -20,7 +25,7 @@ macro_rules! row_id {
         impl $name {
             /// A fresh id for a new row.
             pub fn new() -> Self {
-                Self(crate::store::new_id())
+                Self(new_id())
             }
 
             pub fn as_str(&self) -> &str {

@@ -181,9 +181,7 @@ pub(crate) async fn sqlite_waits_and_wal(
     Ok(())
 }
 
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
+pub use crate::ids::new_id;
 
 /// A column held a value the code does not know (`column`, value): an error
 /// when the row is read, never a silent default.
