@@ -1,17 +1,25 @@
-//! Just enough W3C WebDriver to drive Debian's Chromium (through
-//! chromedriver) and Firefox ESR (through geckodriver): open pages, find
-//! elements by XPath, click, type, run scripts.
+//! Video-room browsers over W3C WebDriver: Debian's Chromium (through
+//! chromedriver) and Firefox ESR (through geckodriver).
+//!
+//! The protocol is fantoccini's: it opens and ends sessions, and sends the
+//! commands (navigate, find by XPath, click, type, run scripts, window
+//! size, screenshots). Ours is what the tests need around it: starting the
+//! drivers in their own process group (`Service`), the browsers' arguments
+//! (fake camera and microphone and the rest), and the steps a person takes
+//! (find a visible element, click a button by its name, fill a labelled
+//! field, wait for words, `settle`).
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
-
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Ok(path) = std::env::var(env) {
@@ -42,7 +50,7 @@ struct Service {
 }
 
 impl Service {
-    async fn start(program: &Path, args: &[String], port: u16, http: &reqwest::Client) -> Service {
+    async fn start(program: &Path, args: &[String], port: u16) -> Service {
         let child = Command::new(program)
             .process_group(0)
             .args(args)
@@ -54,6 +62,7 @@ impl Service {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
+        let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = http.get(format!("{}/status", service.base)).send().await {
@@ -98,7 +107,6 @@ enum Engine {
 /// Starts browsers of one kind; each `Browser` is a WebDriver session.
 pub struct Driver {
     engine: Engine,
-    http: reqwest::Client,
 }
 
 impl Driver {
@@ -111,15 +119,13 @@ impl Driver {
         .unwrap_or_else(|| panic!("Chromium not found: install it (apt-get install -y chromium chromium-driver) or set REGROUP_CHROMIUM"));
         let driver = find_program("REGROUP_CHROMEDRIVER", &["/usr/bin/chromedriver"])
             .unwrap_or_else(|| panic!("chromedriver not found: install it (apt-get install -y chromium-driver) or set REGROUP_CHROMEDRIVER"));
-        let http = reqwest::Client::new();
         let port = free_port();
-        let chromedriver = Service::start(&driver, &[format!("--port={port}")], port, &http).await;
+        let chromedriver = Service::start(&driver, &[format!("--port={port}")], port).await;
         Driver {
             engine: Engine::Chromium {
                 chromium,
                 chromedriver,
             },
-            http,
         }
     }
 
@@ -144,7 +150,6 @@ impl Driver {
                 firefox,
                 geckodriver,
             },
-            http: reqwest::Client::new(),
         }
     }
 
@@ -173,36 +178,26 @@ impl Driver {
                     format!("--websocket-port={}", free_port()),
                     format!("--profile-root={}", profile.path().display()),
                 ];
-                let service = Service::start(geckodriver, &args, port, &self.http).await;
+                let service = Service::start(geckodriver, &args, port).await;
                 let base = service.base.clone();
                 (Some(service), base, firefox_caps(firefox))
             }
         };
-        let response: Value = self
-            .http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
+        // Plain HTTP: the drivers listen on loopback only, so no TLS stack.
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(serde_json::from_value(caps).expect("capabilities are an object"))
+            .connect(&base)
             .await
-            .expect("the WebDriver server answers")
-            .json()
-            .await
-            .unwrap();
-        let id = response["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("the browser did not start: {response}"))
-            .to_string();
+            .unwrap_or_else(|e| panic!("the browser did not start: {e}"));
         Browser {
-            url: format!("{base}/session/{id}"),
-            driver_addr: base.trim_start_matches("http://").to_string(),
-            session_id: id,
-            http: self.http.clone(),
+            client,
             _service: service,
             _profile: profile,
         }
     }
 }
 
+/// The `alwaysMatch` capabilities of a new session.
 fn chromium_caps(chromium: &Path, profile: &Path) -> Value {
     let args = vec![
         "--headless".to_string(),
@@ -224,12 +219,12 @@ fn chromium_caps(chromium: &Path, profile: &Path) -> Value {
         "--window-size=1200,900".into(),
         format!("--user-data-dir={}", profile.display()),
     ];
-    json!({"capabilities": {"alwaysMatch": {
+    json!({
         "browserName": "chrome",
         // "Cancel this session?" and the like: the person says yes.
         "unhandledPromptBehavior": "accept",
         "goog:chromeOptions": {"binary": chromium, "args": args}
-    }}})
+    })
 }
 
 fn firefox_caps(firefox: &Path) -> Value {
@@ -248,7 +243,7 @@ fn firefox_caps(firefox: &Path) -> Value {
         "datareporting.policy.dataSubmissionEnabled": false,
         "toolkit.telemetry.enabled": false,
     });
-    json!({"capabilities": {"alwaysMatch": {
+    json!({
         "browserName": "firefox",
         "unhandledPromptBehavior": "accept",
         "moz:firefoxOptions": {
@@ -256,7 +251,7 @@ fn firefox_caps(firefox: &Path) -> Value {
             "args": ["-headless", "-width=1200", "-height=900"],
             "prefs": prefs,
         }
-    }}})
+    })
 }
 
 /// The XPath of the form field a label (by the start of its text) names.
@@ -265,103 +260,64 @@ fn labelled(label: &str) -> String {
     format!("//*[@id=//label[starts-with(normalize-space(), \"{label}\")]/@for]")
 }
 
+/// The result of a command the test cannot go on without: a failure ends
+/// the test with what the driver said.
+fn must<T>(what: &str, result: Result<T, CmdError>) -> T {
+    result.unwrap_or_else(|e| panic!("webdriver {what}: {e}"))
+}
+
+/// One browser window. Dropping it ends the session (fantoccini sends the
+/// DELETE once the last handle is gone) and, for a Firefox, kills its
+/// geckodriver.
 pub struct Browser {
-    url: String,
-    driver_addr: String,
-    session_id: String,
-    http: reqwest::Client,
-    /// A Firefox's own geckodriver; dropped (killed) after the session ends.
+    client: Client,
+    /// A Firefox's own geckodriver; dropped (killed) after the client.
     _service: Option<Service>,
     _profile: tempfile::TempDir,
 }
 
-impl Drop for Browser {
-    /// Ends the WebDriver session so the driver quits this browser. Drop
-    /// cannot await, so this is one blocking HTTP/1.1 request by hand.
-    fn drop(&mut self) {
-        let Ok(mut stream) = std::net::TcpStream::connect(&self.driver_addr) else {
-            return;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let request = format!(
-            "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.session_id, self.driver_addr
-        );
-        if stream.write_all(request.as_bytes()).is_ok() {
-            let mut answer = Vec::new();
-            let _ = stream.read_to_end(&mut answer);
-        }
-    }
-}
-
 impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        if !body.is_null() {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the WebDriver server answers");
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        value["value"].clone()
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let value = self.call(reqwest::Method::POST, path, body).await;
-        if let Some(err) = value.get("error") {
-            panic!("webdriver {path}: {err}: {}", value["message"]);
-        }
-        value
-    }
-
     pub async fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url })).await;
+        must("goto", self.client.goto(url).await);
     }
 
     /// Runs `body` (a function body; `arguments` holds `args`) and returns its value.
     pub async fn js(&self, body: &str, args: Value) -> Value {
-        self.post("/execute/sync", json!({ "script": body, "args": args }))
-            .await
+        let Value::Array(args) = args else {
+            panic!("script arguments are a JSON array, not {args}");
+        };
+        must("script", self.client.execute(body, args).await)
     }
 
     /// Runs an async script: it must call `arguments[arguments.length - 1](result)`.
     pub async fn js_async(&self, body: &str) -> Value {
-        self.post("/execute/async", json!({ "script": body, "args": [] }))
-            .await
+        must(
+            "async script",
+            self.client.execute_async(body, Vec::new()).await,
+        )
     }
 
-    async fn try_find(&self, xpath: &str) -> Option<String> {
-        let value = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                json!({"using": "xpath", "value": xpath}),
-            )
-            .await;
-        value[ELEMENT].as_str().map(str::to_owned)
-    }
-
-    /// Waits up to `secs` for an element and returns its id.
-    pub async fn find(&self, xpath: &str, secs: u64) -> String {
+    /// Waits up to `secs` for a visible element matching `xpath`.
+    async fn element(&self, xpath: &str, secs: u64) -> Element {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            if let Some(id) = self.try_find(xpath).await {
-                let shown = self
-                    .call(
-                        reqwest::Method::GET,
-                        &format!("/element/{id}/displayed"),
-                        Value::Null,
-                    )
-                    .await;
-                if shown.as_bool() == Some(true) {
-                    return id;
+            if let Ok(element) = self.client.find(Locator::XPath(xpath)).await {
+                // A stale element (the page changed under us) counts as hidden.
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element;
                 }
             }
             if Instant::now() > deadline {
-                let text = self.js("return document.body.innerText", json!([])).await;
-                panic!("no visible element {xpath} after {secs} s; page text: {text}");
+                let text = self.text().await;
+                panic!("no visible element {xpath} after {secs} s; page text: {text:?}");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Waits up to `secs` for a visible element and returns its id.
+    pub async fn find(&self, xpath: &str, secs: u64) -> String {
+        self.element(xpath, secs).await.element_id().to_string()
     }
 
     /// Clicks a visible button by its name, the way a person would: its
@@ -375,9 +331,9 @@ impl Browser {
     }
 
     pub async fn click(&self, xpath: &str) {
-        let id = self.find(xpath, 20).await;
+        let element = self.element(xpath, 20).await;
         self.settle().await;
-        self.post(&format!("/element/{id}/click"), json!({})).await;
+        must("click", element.click().await);
     }
 
     /// Clicks a visible link by its visible text.
@@ -389,10 +345,9 @@ impl Browser {
     /// Types into the field whose label starts with `label`, after clearing
     /// what the page had put there.
     pub async fn fill(&self, label: &str, text: &str) {
-        let id = self.find(&labelled(label), 20).await;
-        self.post(&format!("/element/{id}/clear"), json!({})).await;
-        self.post(&format!("/element/{id}/value"), json!({ "text": text }))
-            .await;
+        let field = self.element(&labelled(label), 20).await;
+        must("clear", field.clear().await);
+        must("send keys", field.send_keys(text).await);
     }
 
     /// Picks `option` (its visible text) in the list labelled `label`.
@@ -404,16 +359,8 @@ impl Browser {
 
     /// What the field labelled `label` holds.
     pub async fn value_of(&self, label: &str) -> String {
-        let id = self.find(&labelled(label), 20).await;
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{id}/property/value"),
-            Value::Null,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        let field = self.element(&labelled(label), 20).await;
+        field.prop("value").await.ok().flatten().unwrap_or_default()
     }
 
     /// The HTTP status of the page the browser shows now, as the browser saw
@@ -433,17 +380,16 @@ impl Browser {
     }
 
     pub async fn type_into(&self, xpath: &str, text: &str) {
-        let id = self.find(xpath, 20).await;
-        self.post(&format!("/element/{id}/value"), json!({ "text": text }))
-            .await;
+        let element = self.element(xpath, 20).await;
+        must("send keys", element.send_keys(text).await);
     }
 
     /// Waits until the visible text of the page contains `needle`.
     pub async fn wait_text(&self, needle: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            let text = self.js("return document.body.innerText", json!([])).await;
-            if text.as_str().is_some_and(|t| t.contains(needle)) {
+            let text = self.text().await;
+            if text.contains(needle) {
                 return;
             }
             if Instant::now() > deadline {
@@ -453,7 +399,7 @@ impl Browser {
                         json!([]),
                     )
                     .await;
-                panic!("page never showed {needle:?}; it shows: {text}; messages: {trace}");
+                panic!("page never showed {needle:?}; it shows: {text:?}; messages: {trace}");
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -473,21 +419,18 @@ impl Browser {
         let Ok(dir) = std::env::var("REGROUP_SCREENSHOTS") else {
             return;
         };
-        use base64::Engine;
-        let value = self
-            .call(reqwest::Method::GET, "/screenshot", Value::Null)
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(value.as_str().unwrap_or_default())
-            .expect("WebDriver screenshots are base64");
+        // A picture is for looking at by eye: a failed one fails no test.
+        let png = self.client.screenshot().await.unwrap_or_default();
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
 
     /// Sets the window's outer size, e.g. a phone's 390×844.
     pub async fn set_window(&self, width: u32, height: u32) {
-        self.post("/window/rect", json!({"width": width, "height": height}))
-            .await;
+        must(
+            "window size",
+            self.client.set_window_size(width, height).await,
+        );
         self.settle().await;
     }
 
@@ -527,21 +470,19 @@ impl Browser {
         if std::env::var("REGROUP_SCREENSHOTS").is_err() {
             return;
         }
-        let before = self
-            .call(reqwest::Method::GET, "/window/rect", Value::Null)
-            .await;
-        self.post("/window/rect", json!({"width": 390, "height": 844}))
-            .await;
+        let (width, height) = must("window size", self.client.get_window_size().await);
+        must("window size", self.client.set_window_size(390, 844).await);
         tokio::time::sleep(Duration::from_millis(500)).await;
         self.screenshot(name).await;
-        self.post(
-            "/window/rect",
-            json!({"width": before["width"], "height": before["height"]}),
-        )
-        .await;
+        must(
+            "window size",
+            self.client
+                .set_window_size(width as u32, height as u32)
+                .await,
+        );
     }
 
     pub async fn quit(self) {
-        let _ = self.http.delete(&self.url).send().await;
+        let _ = self.client.close().await;
     }
 }
