@@ -109,8 +109,16 @@ export class Toolbar {
       setIcon(lock, s.locked ? 'lock' : 'unlock');
       lock.setAttribute('aria-pressed', String(s.locked));
     }
-    // Names change with state ("Mute me", "Unmute me"): measure again.
-    this.el.classList.remove('compact');
-    this.fitNames();
+    // Names change with state ("Mute me", "Unmute me") and buttons come and
+    // go: measure again then, and only then, since measuring forces a layout
+    // and updates come with every roster. Window sizes are the observer's.
+    const shown = [...this.el.querySelectorAll('.tool')]
+      .map((t) => (t.closest('[hidden]') ? '' : t.textContent))
+      .join('|');
+    if (shown !== this.shown) {
+      this.shown = shown;
+      this.el.classList.remove('compact');
+      this.fitNames();
+    }
   }
 }
