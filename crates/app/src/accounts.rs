@@ -1,6 +1,5 @@
 //! What a therapist can do with their own account, shared by pages and API.
 
-use crate::ids::AccountId;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -10,6 +9,7 @@ use crate::auth::{email_links, password, signin, throttle};
 use crate::clock::rfc3339;
 use crate::domain::{DisplayName, Email, NewPassword, ProfileDetails, TimeZoneName};
 use crate::error::{on_unique, AppError, AppResult};
+use crate::ids::AccountId;
 use crate::state::AppState;
 use crate::store::{is_unique_violation, Account, NewAccount, Role, TokenPurpose};
 

@@ -31,10 +31,6 @@ macro_rules! row_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
         }
 
         impl Default for $name {
@@ -54,12 +50,6 @@ macro_rules! row_id {
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
                 Self(id.to_owned())
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
             }
         }
 

@@ -2,10 +2,10 @@
 //! stored in the `jobs` table, so they survive restarts and run once across
 //! nodes.
 
-use crate::ids::{AccountId, ParticipantId};
 use std::time::Duration;
 
 use crate::error::AppResult;
+use crate::ids::{AccountId, ParticipantId};
 use crate::schedule::invitations::{self, Mail};
 use crate::state::AppState;
 use crate::store::InvitationStatus;

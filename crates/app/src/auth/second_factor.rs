@@ -2,11 +2,11 @@
 //! key like client records, bound to the account's row, so a copy of the
 //! database without the key store and master key cannot mint sign-in codes.
 
-use crate::ids::AccountId;
 use anyhow::Context;
 use regroup_vault::FieldContext;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::AccountId;
 use crate::keys::Keyring;
 use crate::store::{Account, Store};
 

@@ -1,7 +1,6 @@
 //! Server-side sessions: the browser holds a random token in a cookie, API
 //! clients hold one as a bearer token; the database holds only its hash.
 
-use crate::ids::AccountId;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,6 +9,7 @@ use axum_extra::extract::CookieJar;
 
 use super::tokens::{hash_token, new_token};
 use crate::error::{AppError, AppResult};
+use crate::ids::AccountId;
 use crate::state::{AppState, Settings};
 use crate::store::{Account, Role, SessionKind};
 

@@ -1,7 +1,6 @@
 //! Clients: entered by a therapist, visible to that therapist alone. Name and
 //! email exist in plaintext only in memory, between opening and answering.
 
-use crate::ids::{AccountId, ClientId};
 use regroup_vault::{normalize_email, DataKey, FieldContext};
 use serde::Serialize;
 
@@ -10,6 +9,7 @@ use std::net::IpAddr;
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::domain::{DisplayName, Email};
 use crate::error::{on_unique, AppError, AppResult};
+use crate::ids::{AccountId, ClientId};
 use crate::state::AppState;
 use crate::store::{Account, ClientRow};
 

@@ -3,9 +3,9 @@
 //! Pages give browsers the chosen node's socket URL; a socket that still
 //! reaches the wrong node is told where to go (`moved`) and closed.
 
-use crate::ids::SessionId;
 use std::hash::{Hash, Hasher};
 
+use crate::ids::SessionId;
 use crate::state::AppState;
 
 /// The socket URL on another node for the room of `session_id`, or `None`

@@ -13,7 +13,6 @@ mod sdp;
 pub mod turn;
 pub mod ws;
 
-use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +22,7 @@ use regroup_sfu::{Event, EventReceiver};
 use tokio::sync::mpsc;
 
 use crate::config::MediaConfig;
+use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;
 use crate::store::SessionRow;

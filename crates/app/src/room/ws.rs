@@ -3,7 +3,6 @@
 //! only within the session's window, not revoked, not removed, not ended).
 //! Access is checked before the upgrade, so a refused socket never opens.
 
-use crate::ids::SessionId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use crate::auth::session::PageTherapist;
 use crate::auth::tokens::hash_token;
 use crate::error::{AppError, AppResult};
 use crate::extract::PeerAddr;
+use crate::ids::SessionId;
 use crate::nodes::placement;
 use crate::schedule::invitations::Window;
 use crate::state::AppState;

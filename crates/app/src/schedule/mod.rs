@@ -12,7 +12,6 @@ pub use plan::{
 };
 pub use view::{short_local, ParticipantView, SessionView};
 
-use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use plan::{check_participant_count, check_text};
 use view::view;
 
@@ -22,6 +21,7 @@ use regroup_vault::{DataKey, FieldContext};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
 use crate::auth::tokens::{hash_token, new_token};
 use crate::error::{AppError, AppResult};
+use crate::ids::{AccountId, ClientId, ParticipantId, SessionId};
 use crate::state::AppState;
 use crate::store::{new_id, Account, ParticipantRow, SessionRow};
 use crate::store::{InvitationStatus, SessionStatus};

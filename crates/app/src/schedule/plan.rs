@@ -1,11 +1,11 @@
 //! Checking what a therapist asks for before anything is stored.
 
-use crate::ids::ClientId;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::{clean_text, Lines};
 use crate::error::{AppError, AppResult};
+use crate::ids::ClientId;
 
 pub const MAX_GROUP_CLIENTS: usize = 15;
 pub const MAX_WEEKLY_OCCURRENCES: u32 = 52;

@@ -1,6 +1,5 @@
 //! Sessions as the therapist sees them: opened, with their invitations.
 
-use crate::ids::{ClientId, SessionId};
 use chrono::DateTime;
 use chrono_tz::Tz;
 use regroup_vault::DataKey;
@@ -8,6 +7,7 @@ use serde::Serialize;
 
 use super::seal_ctx;
 use crate::error::AppResult;
+use crate::ids::{ClientId, SessionId};
 use crate::state::AppState;
 use crate::store::SessionRow;
 

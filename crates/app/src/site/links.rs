@@ -2,12 +2,12 @@
 //! maps, on the server only, to a sealed destination. The redirect never
 //! takes its destination from the request, so it cannot be an open redirect.
 
-use crate::ids::AccountId;
 use base64::Engine;
 use rand::RngCore;
 use regroup_vault::FieldContext;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::AccountId;
 use crate::state::AppState;
 use crate::store::TrackedLink;
 

@@ -8,7 +8,6 @@ pub mod links;
 pub mod policy;
 pub mod summary;
 
-use crate::ids::AccountId;
 use std::net::IpAddr;
 
 use hmac::{Hmac, Mac};
@@ -18,6 +17,7 @@ use crate::auth::throttle;
 use crate::auth::tokens::constant_time_eq;
 use crate::domain::{clean_text, Email, Lines};
 use crate::error::{AppError, AppResult};
+use crate::ids::AccountId;
 use crate::mail::Message;
 use crate::state::AppState;
 use crate::store::Account;

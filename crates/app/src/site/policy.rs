@@ -1,10 +1,10 @@
 //! The privacy policy and terms of use, in published versions. A version
 //! takes effect on its date; therapists acknowledge each new one once.
 
-use crate::ids::AccountId;
 use chrono::NaiveDate;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::AccountId;
 use crate::state::AppState;
 use crate::store::{Account, PolicyVersion, Role};
 

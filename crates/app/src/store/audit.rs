@@ -1,10 +1,10 @@
 //! Queries on `audit_log`. The chain arithmetic lives in `crate::audit`; here
 //! is only what must happen inside one locked transaction.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::{detached, Backend, Store};
+use crate::ids::AccountId;
 
 /// The fields of an entry that its hash covers, besides `seq`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

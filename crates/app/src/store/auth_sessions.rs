@@ -1,9 +1,9 @@
 //! Sign-in sessions (cookie or bearer token, stored as a hash): `auth_sessions`.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::Store;
+use crate::ids::AccountId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionKind {

@@ -1,9 +1,9 @@
 //! Calendar feeds: one per therapist at most, looked up by the secret's hash.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::Store;
+use crate::ids::AccountId;
 
 #[derive(Clone, FromRow)]
 pub struct CalendarFeedRow {

@@ -1,9 +1,9 @@
 //! Single-use links mailed for verification, password reset and email change: `email_tokens`.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::Store;
+use crate::ids::AccountId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenPurpose {

@@ -1,9 +1,9 @@
 //! `room_notices`: changes made outside a room, for rooms on other nodes.
 
-use crate::ids::{AccountId, SessionId};
 use sqlx::FromRow;
 
 use super::Store;
+use crate::ids::{AccountId, SessionId};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct RoomNoticeRow {

@@ -1,10 +1,10 @@
 //! Satisfaction survey answers (anonymous rows), the used-ticket nonces, and
 //! each therapist's running totals. See `crate::surveys` for the rules.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::{detached, Store};
+use crate::ids::AccountId;
 
 /// One answer as stored: nothing in it names a person, a session or a time
 /// finer than the week.

@@ -2,11 +2,11 @@
 //! kind, therapists their own clients' averages; each only where at least
 //! `MIN_ANSWERS` answers stand behind a figure.
 
-use crate::ids::AccountId;
 use serde::Serialize;
 
 use super::{MIN_ANSWERS, MIN_COMMENTS};
 use crate::error::AppResult;
+use crate::ids::AccountId;
 use crate::state::AppState;
 use crate::store::{SurveyCell, SurveyTotals};
 

@@ -1,13 +1,13 @@
 //! The therapist's controls: admit, deny, move back, lock, mute, camera
 //! off, allow, remove, end.
 
-use crate::ids::ParticipantId;
 use std::collections::HashMap;
 
 use regroup_sfu::{SfuError, TrackKind};
 
 use super::{actor_of, not_allowed, unknown_person, Ending, Room, WAIT_TEXT};
 use crate::audit::{Action, Actor, TargetKind};
+use crate::ids::ParticipantId;
 use crate::room::bilateral::Settings;
 use crate::room::protocol::{ClientMsg, Refusal, ServerMsg};
 use crate::room::{ConnId, Role};

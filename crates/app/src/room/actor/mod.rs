@@ -14,7 +14,6 @@ mod presence;
 mod probe;
 mod writes;
 
-use crate::ids::ClientId;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use tokio::time::Instant;
 use super::protocol::{ClientMsg, IceServer, Refusal, ServerMsg, MAX_NAME};
 use super::{turn, Cmd, ConnId, Identity, Notice, Out, Role, Rooms};
 use crate::audit::{self, Action, Actor, AuditEvent, TargetKind};
+use crate::ids::ClientId;
 use crate::state::AppState;
 use crate::store::SessionRow;
 
@@ -140,7 +140,7 @@ pub(crate) async fn run(ctx: Context, inputs: Inputs) {
         members: HashMap::new(),
         next_seq: 0,
         locked: false,
-        idle: presence::Idle::from(Instant::now()),
+        idle: presence::Idle::starting(Instant::now()),
         done: false,
         layer_cap: None,
         therapist_name: None,
@@ -508,19 +508,25 @@ impl Room {
         let (state, client) = (self.ctx.state.clone(), client.to_owned());
         let session = self.ctx.session.id.clone();
         self.writes.later(async move {
-            let event = AuditEvent::new(Actor::client(&client), action)
-                .target(TargetKind::VideoSession, session.as_str());
-            if let Err(err) = audit::record_now(&state, event).await {
-                tracing::error!(error = %err, "could not audit a room event");
-            }
+            let event = AuditEvent::new(Actor::client(&client), action);
+            record(&state, event.target(TargetKind::VideoSession, &session)).await;
         });
     }
 
     async fn audit_target(&self, actor: Actor<'_>, action: Action, kind: TargetKind, id: &str) {
-        let event = AuditEvent::new(actor, action).target(kind, id);
-        if let Err(err) = audit::record_now(&self.ctx.state, event).await {
-            tracing::error!(error = %err, "could not audit a room event");
-        }
+        record(
+            &self.ctx.state,
+            AuditEvent::new(actor, action).target(kind, id),
+        )
+        .await;
+    }
+}
+
+/// A room event into the audit log; a failed write is logged and the room
+/// goes on.
+async fn record(state: &AppState, event: AuditEvent<'_>) {
+    if let Err(err) = audit::record_now(state, event).await {
+        tracing::error!(error = %err, "could not audit a room event");
     }
 }
 

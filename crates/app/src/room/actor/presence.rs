@@ -26,7 +26,7 @@ pub(super) struct Idle {
 impl Idle {
     /// A new room counts as empty from the start: a room opened by a socket
     /// that never says hello still stops.
-    pub fn from(now: Instant) -> Idle {
+    pub fn starting(now: Instant) -> Idle {
         Idle { since: Some(now) }
     }
 
@@ -63,7 +63,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_empty_room_stops_after_two_minutes_and_anyone_coming_resets_it() {
-        let mut idle = Idle::from(Instant::now());
+        let mut idle = Idle::starting(Instant::now());
         advance(Duration::from_secs(119)).await;
         assert!(!idle.stop_now(true, Instant::now()));
         // Someone comes and goes: the count starts again.

@@ -1,4 +1,3 @@
-use crate::ids::ClientId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,6 +9,7 @@ use crate::auth::session::ApiTherapist;
 use crate::clients::{self, Client, Listed};
 use crate::error::{AppResult, ErrorBody};
 use crate::extract::{ApiJson, PeerAddr, QueryString};
+use crate::ids::ClientId;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

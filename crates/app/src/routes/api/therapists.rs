@@ -1,4 +1,3 @@
-use crate::ids::AccountId;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -9,6 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::accounts;
 use crate::error::{AppResult, ErrorBody};
 use crate::extract::{ApiJson, PeerAddr};
+use crate::ids::AccountId;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

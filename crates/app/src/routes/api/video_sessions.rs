@@ -1,4 +1,3 @@
-use crate::ids::{ClientId, SessionId};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -10,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::session::ApiTherapist;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{ApiJson, QueryString};
+use crate::ids::{ClientId, SessionId};
 use crate::schedule::{self, Change, Plan, SessionView};
 use crate::state::AppState;
 

@@ -1,6 +1,5 @@
 //! The therapist's client list and each client's page: add, edit, delete.
 
-use crate::ids::ClientId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use crate::auth::session::{PageTherapist, Signed};
 use crate::clients::{self, Client, Listed};
 use crate::error::AppError;
 use crate::extract::{PeerAddr, QueryString};
+use crate::ids::ClientId;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -1,7 +1,6 @@
 //! `/sessions/{id}/room`: the therapist's video room. The same page as the
 //! client's pre-call page (`join.rs`): a device check, then the room.
 
-use crate::ids::SessionId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,6 +12,7 @@ use super::{render, MessagePage, Nav};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::session::PageTherapist;
 use crate::error::{AppError, AppResult};
+use crate::ids::SessionId;
 use crate::routes::security_headers::RunsWasm;
 use crate::schedule::invitations::{self, Window};
 use crate::state::AppState;

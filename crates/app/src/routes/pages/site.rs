@@ -2,7 +2,6 @@
 //! the contact form, tracked-link redirects and announcement opt-outs; and the
 //! therapists' support tickets.
 
-use crate::ids::AccountId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -17,6 +16,7 @@ use crate::auth::csrf::{CsrfForm, CsrfToken};
 use crate::auth::session::PageTherapist;
 use crate::error::{AppError, AppResult};
 use crate::extract::PeerAddr;
+use crate::ids::AccountId;
 use crate::site::{self, policy};
 use crate::state::AppState;
 use crate::store::{PolicyVersion, TicketMessage, TicketRow};

@@ -1,6 +1,5 @@
 //! Scheduled video sessions: list, plan, show, reschedule, cancel, resend invitations.
 
-use crate::ids::{ClientId, SessionId};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use crate::auth::session::{PageTherapist, Signed};
 use crate::clients::{self, Listed};
 use crate::error::{AppError, AppResult};
 use crate::extract::PeerAddr;
+use crate::ids::{ClientId, SessionId};
 use crate::schedule::{self, invitations, Change, Plan, SessionView};
 use crate::state::AppState;
 

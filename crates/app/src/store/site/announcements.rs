@@ -1,9 +1,9 @@
 //! Announcements: drafts, the send, who receives them and who opted out.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::{new_id, Store};
+use crate::ids::AccountId;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct AnnouncementRow {

@@ -1,9 +1,9 @@
 //! Policy versions (privacy policy, terms) and who acknowledged which.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::{detached, Store};
+use crate::ids::AccountId;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PolicyVersion {

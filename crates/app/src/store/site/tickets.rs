@@ -1,10 +1,10 @@
 //! Support tickets: a subject, a status and a thread of messages between the
 //! therapist who opened it and the operators.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::{detached, new_id, Store};
+use crate::ids::AccountId;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TicketRow {

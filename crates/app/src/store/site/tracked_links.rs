@@ -1,10 +1,10 @@
 //! Tracked links in outgoing email, their clicks, and the click-through
 //! figures the analytics dashboard shows per campaign.
 
-use crate::ids::AccountId;
 use sqlx::FromRow;
 
 use super::super::Store;
+use crate::ids::AccountId;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TrackedLink {

@@ -1,7 +1,6 @@
 //! The therapist directory: search by name or email, and the three things an
 //! operator may do to an account (suspend, reinstate, resend verification).
 
-use crate::ids::AccountId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use crate::auth::email_links;
 use crate::auth::operator::{require_admin, PageOperator};
 use crate::error::{AppError, AppResult};
 use crate::extract::{PeerAddr, QueryString};
+use crate::ids::AccountId;
 use crate::state::AppState;
 use crate::store::{AccountStatus, DirectoryRow, Role};
 
