@@ -471,15 +471,9 @@ impl Browser {
             return;
         }
         let (width, height) = must("window size", self.client.get_window_size().await);
-        must("window size", self.client.set_window_size(390, 844).await);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.set_window(390, 844).await;
         self.screenshot(name).await;
-        must(
-            "window size",
-            self.client
-                .set_window_size(width as u32, height as u32)
-                .await,
-        );
+        self.set_window(width as u32, height as u32).await;
     }
 
     pub async fn quit(self) {
