@@ -208,8 +208,9 @@ impl SfuHandle {
     }
 
     /// Like [`SfuHandle::join`], but the participant is held (a waiting
-    /// room): their connection comes up (ICE, DTLS) while nothing is
-    /// forwarded to them and nothing of theirs reaches anyone, until
+    /// room): their connection comes up (ICE, DTLS) and the room's tracks
+    /// are offered to them (an [`Event::Offer`]), while nothing is written
+    /// to them and nothing of theirs reaches anyone, until
     /// [`SfuHandle::admit`]. To turn them away, [`SfuHandle::leave`].
     pub async fn join_held(
         &self,
@@ -222,9 +223,9 @@ impl SfuHandle {
             .await
     }
 
-    /// Lets a held participant in: the room's tracks are offered to them and
-    /// theirs to the others, each with a keyframe request once negotiated.
-    /// Admitting a participant who is not held does nothing.
+    /// Lets a held participant in: the room's tracks, negotiated while they
+    /// waited, start at once from a keyframe; theirs are offered to the
+    /// others. Admitting a participant who is not held does nothing.
     pub async fn admit(
         &self,
         room: impl Into<RoomId>,

@@ -129,6 +129,10 @@ pub(crate) struct Participant {
     /// False while the person chose audio only: no video is written to
     /// them, so their downlink carries audio alone.
     pub receive_video: bool,
+    /// Joined but not admitted (a waiting room): the room's tracks are
+    /// negotiated with them, so admission needs no new offer, but nothing is
+    /// written to them and nothing of theirs goes out.
+    pub held: bool,
     /// What was written to this participant, for the app and its tests.
     pub forwarded: Forwarded,
     pub downlink: DownlinkWatch,
@@ -201,6 +205,7 @@ impl Participant {
             screen_allowed: false,
             max_layer: None,
             receive_video: true,
+            held: false,
             forwarded: Forwarded::default(),
             downlink: DownlinkWatch::default(),
             subs: HashMap::new(),

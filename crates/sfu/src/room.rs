@@ -3,7 +3,7 @@
 //! Sans-IO like str0m: the worker feeds it packets and time, then takes
 //! `transmits`, `events` and `routes`. Tests drive it the same way with a fake clock.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::mem;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,9 +59,6 @@ pub(crate) struct Room {
     crypto: Arc<CryptoProvider>,
     participants: HashMap<PeerKey, Participant>,
     by_id: HashMap<ParticipantId, PeerKey>,
-    /// Participants joined but not admitted (a waiting room): their
-    /// connection is up, but nothing is forwarded to or from them.
-    held: HashSet<PeerKey>,
     sources: HashMap<TrackKey, Source>,
     next_source: u64,
     speaker: SpeakerDetector,
@@ -86,7 +83,6 @@ impl Room {
             crypto,
             participants: HashMap::new(),
             by_id: HashMap::new(),
-            held: HashSet::new(),
             sources: HashMap::new(),
             next_source: 0,
             speaker: SpeakerDetector::default(),
@@ -145,12 +141,10 @@ impl Room {
         let key = PeerKey::next();
         let mut p = Participant::new(now, key, who.clone(), &self.cfg.candidates, &self.crypto);
         let answer = p.accept_offer(now, offer)?;
-        if held {
-            self.held.insert(key);
-        } else {
-            // Everything already published in the room is forwarded to the newcomer.
-            self.subscribe_to_room(&mut p);
-        }
+        p.held = held;
+        // Everything already published in the room is offered to the
+        // newcomer; a held one receives none of it until admitted.
+        self.subscribe_to_room(&mut p);
         self.routes.push(RouteChange::Add {
             key,
             ufrag: p.ufrag.clone(),
@@ -163,18 +157,20 @@ impl Room {
     }
 
     /// Lets a held participant in: from now on they receive the room's
-    /// tracks and the others receive theirs (offers follow, and each new
-    /// subscription asks its publisher for a keyframe once negotiated).
-    /// Admitting someone not held changes nothing.
+    /// tracks and the others receive theirs. The room's tracks were
+    /// negotiated while they waited, so each starts at once from a keyframe;
+    /// their own go to the others by offer. Admitting someone not held
+    /// changes nothing.
     pub fn admit(&mut self, now: Instant, who: &ParticipantId) -> Result<(), SfuError> {
-        let key = self.key_of(who).ok_or(SfuError::NoSuchParticipant)?;
-        if !self.held.remove(&key) {
+        let p = self.participant_mut(who)?;
+        if !mem::replace(&mut p.held, false) {
             return Ok(());
         }
+        let (key, open) = (p.key, open_subs(p));
         info!(room = %self.id, participant = %who, "admitted");
-        if let Some(mut p) = self.participants.remove(&key) {
-            self.subscribe_to_room(&mut p);
-            self.participants.insert(key, p);
+        // Tracks still being negotiated start when the answer comes.
+        for tk in open {
+            self.start_subscription(now, key, tk);
         }
         // Their own tracks, published while they waited, go out now.
         self.sync_subscriptions();
@@ -185,7 +181,7 @@ impl Room {
 
     /// Whether `key` is in the room's media: joined and not held.
     pub(super) fn is_in(&self, key: PeerKey) -> bool {
-        !self.held.contains(&key)
+        self.participants.get(&key).is_some_and(|p| !p.held)
     }
 
     /// Subscribes `p` to every forwarded track of the admitted others.
@@ -462,7 +458,6 @@ impl Room {
         p.close(now);
         self.transmits.append(&mut p.transmits);
         self.by_id.remove(&p.id);
-        self.held.remove(&key);
         self.routes.push(RouteChange::Remove { key });
         self.sources.retain(|tk, _| tk.peer != key);
         for other in self.participants.values_mut() {
@@ -514,7 +509,8 @@ impl Room {
         match found {
             Found::Rtp(pkt) => self.forward(now, key, pkt),
             Found::KeyframeWanted { out_mid } => {
-                let Some(p) = self.participants.get(&key) else {
+                // A held one receives nothing, so has nothing to repair.
+                let Some(p) = self.participants.get(&key).filter(|p| !p.held) else {
                     return;
                 };
                 let Some(tk) = p.source_of(out_mid) else {
@@ -611,8 +607,9 @@ impl Room {
             // Subscribed to at admission.
             return;
         }
+        // Held ones too: negotiated now, written to once admitted.
         for (k, p) in self.participants.iter_mut() {
-            if *k != key && !self.held.contains(k) {
+            if *k != key {
                 p.subs.insert(tk, new_subscription(kind, &publisher_id));
             }
         }

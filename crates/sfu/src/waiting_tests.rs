@@ -1,6 +1,8 @@
-//! Held participants (a waiting room): connected, but cut off from the
-//! room's media both ways until admitted. Privacy is the point: someone
-//! waiting must never see or hear the session, nor be seen or heard.
+//! Held participants (a waiting room): connected, the room's tracks
+//! negotiated, but cut off from the room's media both ways until admitted.
+//! Privacy is the point: someone waiting must never see or hear the
+//! session, nor be seen or heard. Speed is the other: admission needs no
+//! negotiation, only a keyframe.
 
 use std::time::Duration;
 
@@ -34,10 +36,17 @@ fn a_held_participant_connects_but_nothing_is_forwarded_either_way() {
         "the app hears that the held one is connected"
     );
     assert!(
+        offered_to(&sim, "w"),
+        "the room's tracks are negotiated with the held one"
+    );
+    assert!(
         sim.client("w").received.is_empty(),
         "the held one receives no media at all"
     );
-    assert!(!offered_to(&sim, "w"), "and is offered no one's tracks");
+    assert!(
+        sim.client("w").rtp_in.is_empty(),
+        "not one RTP packet, not even padding"
+    );
     for me in ["a", "b"] {
         let c = sim.client(me);
         assert!(
@@ -89,6 +98,54 @@ fn after_admission_media_flows_both_ways_from_a_keyframe() {
             "{other} sees w"
         );
     }
+}
+
+#[test]
+fn admission_needs_no_offer_and_the_picture_starts_at_once() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("a", true);
+    sim.join_as("w", false, true);
+    sim.run(Duration::from_secs(2));
+    assert!(offered_to(&sim, "w"), "a's tracks negotiated while waiting");
+    assert!(sim.client("w").received.is_empty());
+    sim.events.clear();
+
+    let admitted_at = sim.now;
+    sim.room.admit(sim.now, &"w".into()).unwrap();
+    sim.flush();
+    sim.run(Duration::from_millis(500));
+    assert!(!offered_to(&sim, "w"), "nothing left to negotiate with w");
+    assert!(offered_to(&sim, "a"), "w's own tracks are offered to a");
+    let w = sim.client("w");
+    let video = w.frames_from("a", MediaKind::Video);
+    assert!(!video.is_empty(), "w sees a");
+    assert_eq!(video[0].data[0] & 1, 0, "starting from a keyframe");
+    // One keyframe request, one frame interval (33 ms) of the publisher,
+    // and the trip: well under 100 ms, where an offer and answer came first
+    // before.
+    let first = video[0].network_time.saturating_duration_since(admitted_at);
+    assert!(
+        first < Duration::from_millis(100),
+        "first picture {first:?} after admission"
+    );
+}
+
+#[test]
+fn a_track_published_while_someone_waits_is_negotiated_with_them_too() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join_as("w", false, true);
+    sim.run(Duration::from_secs(1));
+    sim.join("a", false);
+    sim.run(Duration::from_secs(2));
+    assert!(offered_to(&sim, "w"), "a's tracks reach w's SDP");
+    assert!(sim.client("w").received.is_empty(), "and nothing else");
+    assert!(sim.client("a").received.is_empty(), "nor of w to a");
+
+    sim.room.admit(sim.now, &"w".into()).unwrap();
+    sim.flush();
+    sim.run(Duration::from_millis(1000));
+    assert!(sim.client("w").frames_from("a", MediaKind::Video).len() > 10);
+    assert!(sim.client("a").frames_from("w", MediaKind::Video).len() > 10);
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! A waiting client's media connection: set up while they wait (so that
-//! admission is quick), held by the engine with nothing forwarded either
-//! way, and dropped when they are turned away. str0m "browsers" on real
+//! A waiting client's media connection: set up while they wait, the room's
+//! tracks negotiated (so that admission is quick), held by the engine with
+//! nothing forwarded either way, and dropped when they are turned away. str0m "browsers" on real
 //! UDP sockets connect through ICE and DTLS.
 
 use futures_util::StreamExt;
@@ -71,31 +71,44 @@ async fn a_waiting_clients_media_is_held_until_admission_and_dropped_on_deny(app
     let welcome = expect(&mut ben, "welcome").await;
     assert_eq!(welcome["state"], "waiting");
     assert_eq!(welcome["media_while_waiting"], true);
-    let _ben_media = connects_with_audio(&mut ben).await;
+    let mut ben_media = connects_with_audio(&mut ben).await;
 
-    // Connected, yet nobody's tracks are offered to him nor his to anyone.
+    // Connected, and offered the room's tracks (the therapist's) so that
+    // admission needs no negotiation; nobody is offered his.
+    let offer = expect(&mut ben, "media_offer").await;
+    let offer = offer["sdp"].as_str().unwrap();
+    assert!(offer.contains("a=sendonly"), "the therapist's track");
+    let answer = ben_media.answer(offer);
+    send(&mut ben, json!({"type": "media_answer", "sdp": answer})).await;
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    assert_eq!(
-        offers(&until_pong(&mut ben).await),
-        0,
-        "Ben is offered nothing while waiting"
+    let seen = until_pong(&mut ben).await;
+    assert!(
+        !seen.iter().any(|m| m["type"] == "error"),
+        "the waiting client's answer is taken: {seen:?}"
     );
     assert_eq!(
         offers(&until_pong(&mut t).await),
         0,
         "nobody is offered Ben's tracks"
     );
-    // A waiting client still cannot answer anything or chat.
-    send(&mut ben, json!({"type": "media_answer", "sdp": "v=0"})).await;
+    // A waiting client still cannot chat, and a bad answer is refused.
+    send(&mut ben, json!({"type": "chat", "text": "hello"})).await;
     assert_eq!(expect(&mut ben, "error").await["code"], "not_admitted");
+    send(&mut ben, json!({"type": "media_answer", "sdp": "v=0"})).await;
+    assert_eq!(expect(&mut ben, "error").await["code"], "bad_sdp");
 
-    // Admitted: the room's tracks are offered to him, his to the therapist.
+    // Admitted: what he receives was negotiated already, so no offer comes
+    // to him; his tracks are offered to the therapist.
     let id = welcome["you"].as_str().unwrap().to_string();
     send(&mut t, json!({"type": "admit", "id": id})).await;
     expect(&mut ben, "admitted").await;
-    let offer = expect(&mut ben, "media_offer").await;
-    assert!(offer["sdp"].as_str().unwrap().contains("a=sendonly"));
     expect(&mut t, "media_offer").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        offers(&until_pong(&mut ben).await),
+        0,
+        "admission needs no offer to Ben"
+    );
 
     // Cleo connects while waiting and is denied: nobody is ever offered her
     // tracks (the engine drops her participant: see the engine's tests).

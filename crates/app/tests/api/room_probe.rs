@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -50,6 +50,13 @@ impl Peer {
             pending: Some(pending),
         };
         (peer, offer.to_sdp_string())
+    }
+
+    /// Answers the server's offer (its forwarded tracks), as the room page does.
+    pub(crate) fn answer(&mut self, offer: &str) -> String {
+        let offer = SdpOffer::from_sdp_string(offer).unwrap();
+        let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
+        answer.to_sdp_string()
     }
 
     /// Takes the answer and runs ICE and DTLS; true once connected.

@@ -96,10 +96,42 @@ impl Scene {
         self.therapist_opens_the_room(therapist).await;
         self.client_waits(client, 0, false).await;
         therapist.wait_text("Ben Okafor", 20).await;
+        receives_nothing_while_waiting(client).await;
         therapist.click_button("Admit").await;
         decodes_from(therapist, "therapist", 1).await;
         decodes_from(client, "the client", 1).await;
     }
+}
+
+/// A waiting client's page has the room's tracks negotiated (so admission
+/// needs no offer), yet not one packet of them arrives and no one's tile is
+/// shown: the engine holds the connection until admission.
+pub async fn receives_nothing_while_waiting(client: &Browser) {
+    const NEGOTIATED: &str = "const pc = window.regroup.pc; return !!pc && pc.getTransceivers().some((t) => t.receiver.track.kind === 'video' && t.currentDirection === 'recvonly');";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.js(NEGOTIATED, json!([])).await != json!(true) {
+        assert!(
+            Instant::now() < deadline,
+            "the room's video was never negotiated with the waiting client"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Time enough for media to arrive, if any were sent.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    const INBOUND: &str = r#"
+const done = arguments[arguments.length - 1];
+window.regroup.pc.getStats().then((report) => {
+  let packets = 0;
+  report.forEach((s) => { if (s.type === 'inbound-rtp') packets += s.packetsReceived || 0; });
+  done({ packets, tiles: document.querySelectorAll('#tiles figure:not(.self)').length });
+}, () => done(null));
+"#;
+    let seen = client.js_async(INBOUND).await;
+    assert_eq!(
+        seen,
+        json!({"packets": 0, "tiles": 0}),
+        "a waiting client receives nothing"
+    );
 }
 
 /// The XPath of a person's tile, by the name on it.

@@ -19,6 +19,10 @@ impl Room {
         let mut keyframes = Vec::new();
         let mut downlinks = Vec::new();
         for p in self.participants.values_mut() {
+            // A held one receives nothing yet: no layer, no keyframe, no probing.
+            if p.held {
+                continue;
+            }
             let estimate = p.send_budget();
             let open = |s: &&Subscription| matches!(s.state, SubState::Open(_)) && !s.source_gone;
             let audio = p
@@ -98,8 +102,12 @@ impl Room {
         if source.kind != MediaKind::Video {
             return;
         }
-        let rid = match (&source.layers, self.participants.get_mut(&subscriber)) {
-            (Some(layers), Some(p)) => {
+        let Some(p) = self.participants.get_mut(&subscriber).filter(|p| !p.held) else {
+            // Held: started at admission.
+            return;
+        };
+        let rid = match &source.layers {
+            Some(layers) => {
                 let max = p.max_layer;
                 let budget = p.send_budget();
                 let sub = p.subs.get_mut(&tk);
@@ -113,18 +121,17 @@ impl Room {
                     None => return,
                 }
             }
-            _ => None,
+            None => None,
         };
         self.request_keyframe(now, tk, rid);
     }
 
     /// Sends one incoming packet to every subscriber that should get it.
     pub(super) fn forward(&mut self, now: Instant, from: PeerKey, pkt: InPacket) {
-        // A held participant's media reaches nobody. (Nothing reaches them
-        // either: they have no subscriptions until admitted.)
-        if !self.is_in(from) {
+        // A held participant's media reaches nobody, and nothing reaches them.
+        let Some(publisher) = self.participants.get(&from).filter(|p| !p.held) else {
             return;
-        }
+        };
         let tk = TrackKey {
             peer: from,
             mid: pkt.mid,
@@ -145,9 +152,6 @@ impl Room {
             }
             _ => None,
         };
-        let Some(publisher) = self.participants.get(&from) else {
-            return;
-        };
         let allowed = match source.kind {
             MediaKind::Audio => publisher.forward_audio,
             MediaKind::Video => publisher.forward_video,
@@ -159,7 +163,7 @@ impl Room {
             self.speaker.record(now, &publisher.id, level);
         }
         for (k, p) in self.participants.iter_mut() {
-            if *k != from {
+            if *k != from && !p.held {
                 p.forward_rtp(&tk, &pkt, layer);
             }
         }

@@ -111,17 +111,19 @@ impl Room {
     /// A subscription still being stopped (the source was held back, then
     /// allowed again) is left to finish; a later tick opens a new one.
     pub(super) fn sync_subscriptions(&mut self) {
-        // Held participants neither publish nor subscribe until admitted.
-        let held = &self.held;
+        // Nobody subscribes to a held participant's tracks until they are
+        // admitted; held ones subscribe (negotiated, nothing written).
         for (tk, source) in self.sources.iter().filter(|(_, s)| s.forwarded) {
-            if held.contains(&tk.peer) {
-                continue;
-            }
-            let Some(publisher) = self.participants.get(&tk.peer).map(|p| p.id.clone()) else {
+            let Some(publisher) = self
+                .participants
+                .get(&tk.peer)
+                .filter(|p| !p.held)
+                .map(|p| p.id.clone())
+            else {
                 continue;
             };
             for (k, p) in self.participants.iter_mut() {
-                if *k == tk.peer || held.contains(k) {
+                if *k == tk.peer {
                     continue;
                 }
                 match p.subs.get_mut(tk) {

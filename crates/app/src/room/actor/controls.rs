@@ -166,18 +166,19 @@ impl Room {
         if let Some(conn) = conn {
             self.send_conn(conn, &ServerMsg::Admitted);
         }
-        // A connection set up while waiting is ready: the engine now
-        // forwards both ways and offers the room's tracks.
+        // A connection set up while waiting is ready, the room's tracks
+        // negotiated: the engine now forwards both ways. The layer cap goes
+        // first, so the keyframes asked for at admission are of that layer.
         if let Some(media) = &media {
-            match self
+            self.apply_layers(Some(media.clone())).await;
+            if let Err(err) = self
                 .ctx
                 .state
                 .sfu
                 .admit(self.session_id(), media.as_str())
                 .await
             {
-                Ok(()) => self.apply_layers(Some(media.clone())).await,
-                Err(err) => tracing::debug!(error = %err, "held media connection not admitted"),
+                tracing::debug!(error = %err, "held media connection not admitted");
             }
         }
         self.send_controls(id);

@@ -86,8 +86,12 @@ impl Room {
     }
 
     pub(super) async fn media_answer(&mut self, id: &str, sdp: String) -> Result<(), Refusal> {
+        // A waiting client answers too: the engine offers the room's tracks
+        // to a held connection, and writes to it only after admission.
         let media = self
-            .admitted_mut(id)?
+            .members
+            .get(id)
+            .ok_or_else(|| Refusal::new("not_admitted", "Please wait until you are let in."))?
             .media
             .clone()
             .ok_or_else(|| Refusal::new("no_media", "Send a media_offer first."))?;
