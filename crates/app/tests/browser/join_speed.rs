@@ -6,8 +6,13 @@
 //!
 //! Both ends are read on the system clock (`Date.now()` in each browser
 //! process), so the three browsers' times compare: the press in a capturing
-//! click listener of the therapist's page, the frame in
-//! `requestVideoFrameCallback` of the client's first remote tile.
+//! click listener of the therapist's page, the frame when the client's first
+//! remote tile's video has a frame to show (`loadeddata`: the first decoded
+//! frame reached the element, which Chromium composites off the main thread
+//! at the next vsync). `requestVideoFrameCallback` was used before, but in
+//! headless Chromium its first callback came 300–900 ms after the element
+//! had started presenting (7–22 frames by then), so it timed the callback,
+//! not the picture.
 
 use std::time::Duration;
 
@@ -30,17 +35,18 @@ if (!window.__pressHooked) {
 }
 "#;
 
-/// A client's page notes when the first frame of a remote tile is shown:
-/// the callback's presentation time, moved onto the system clock.
+/// A client's page notes when the first remote tile's video first has a
+/// frame to show.
 const WATCH_FRAME: &str = r#"
 window.__frame = null;
+const shown = () => {
+  if (window.__frame === null) window.__frame = Date.now();
+};
 const watch = (v) => {
   if (v.__watched || v.closest('figure.self')) return;
   v.__watched = true;
-  v.requestVideoFrameCallback((now, meta) => {
-    const at = Date.now() - (performance.now() - (meta.presentationTime || now));
-    if (window.__frame === null || at < window.__frame) window.__frame = at;
-  });
+  if (v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) shown();
+  else v.addEventListener('loadeddata', shown, { once: true });
 };
 const scan = () => document.querySelectorAll('#tiles video').forEach(watch);
 scan();
