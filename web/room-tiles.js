@@ -102,6 +102,11 @@ export class Tiles {
     this.pinned = null;
     this.corner = remembered();
     this.stats = null;
+    // Players started while the tracks were negotiated but before the tile
+    // exists (the waiting room): MediaStream.id -> { key, video }. A tile
+    // takes its player from here, already running, so the first frame
+    // shows as it arrives instead of after a new player starts.
+    this.players = new Map();
     ctx.togglePin = (key) => this.togglePin(key);
     new ResizeObserver(() => this.relayout()).observe(this.container);
   }
@@ -111,12 +116,7 @@ export class Tiles {
     if (!t) {
       const el = document.createElement('figure');
       el.className = 'tile';
-      const video = document.createElement('video');
-      video.autoplay = true;
-      video.playsInline = true;
-      if (kind !== 'remote') video.muted = true;
-      // A phone held upright sends a tall picture: show it whole.
-      video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
+      const video = this.newVideo(kind);
       const avatar = document.createElement('div');
       avatar.className = 'avatar';
       avatar.setAttribute('aria-hidden', 'true');
@@ -191,12 +191,38 @@ export class Tiles {
         draggable(el, this.container, (corner) => this.setCorner(corner));
       }
       this.tiles.set(key, t);
-      const sink = this.ctx.sinkId();
-      if (sink && video.setSinkId) video.setSinkId(sink).catch(() => {});
     }
     t.el.querySelector('.name').textContent = label;
     t.el.querySelector('.avatar').textContent = initials(label === 'You' ? this.ctx.myName() : label);
     return t;
+  }
+
+  newVideo(kind) {
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    if (kind !== 'remote') video.muted = true;
+    // A phone held upright sends a tall picture: show it whole.
+    video.addEventListener('resize', () => markPortrait(video));
+    const sink = this.ctx.sinkId();
+    if (sink && video.setSinkId) video.setSinkId(sink).catch(() => {});
+    return video;
+  }
+
+  // A person's stream as their tile shows it: microphone and camera.
+  // Starts its player ahead of the tile (see `players`).
+  warm(stream) {
+    const parts = tileTracks(stream);
+    const key = parts.map((x) => x.id).join(',');
+    const held = this.players.get(stream.id);
+    if (!parts.length || (held && held.key === key)) return;
+    if ([...this.tiles.values()].some((t) => t.video.dataset.tracks === key)) return;
+    if (held) stopVideo(held.video);
+    const video = this.newVideo('remote');
+    video.dataset.tracks = key;
+    video.srcObject = new MediaStream(parts);
+    video.play().catch(() => {});
+    this.players.set(stream.id, { key, video });
   }
 
   setCorner(corner) {
@@ -210,7 +236,8 @@ export class Tiles {
   }
 
   setSink(id) {
-    for (const t of this.tiles.values()) if (t.video.setSinkId) t.video.setSinkId(id).catch(() => {});
+    const videos = [...this.tiles.values(), ...this.players.values()].map((t) => t.video);
+    for (const v of videos) if (v.setSinkId) v.setSinkId(id).catch(() => {});
   }
 
   setSelfStream(stream) {
@@ -237,12 +264,19 @@ export class Tiles {
       const stream = person.stream ? state.streams.get(person.stream) : null;
       t.tracks = [];
       if (stream) {
-        const cam = stream.getVideoTracks()[0];
-        const parts = [...stream.getAudioTracks()];
-        if (cam) parts.push(cam);
+        const parts = tileTracks(stream);
         t.tracks = parts.map((x) => x.id);
         const key = t.tracks.join(',');
-        if (t.video.dataset.tracks !== key) {
+        const ready = this.players.get(stream.id);
+        if (t.video.dataset.tracks === key) {
+          // Shown already.
+        } else if (ready && ready.key === key) {
+          this.players.delete(stream.id);
+          stopVideo(t.video);
+          t.video.replaceWith(ready.video);
+          t.video = ready.video;
+          markPortrait(t.video);
+        } else {
           t.video.dataset.tracks = key;
           t.video.srcObject = new MediaStream(parts);
           t.video.play().catch(() => {});
@@ -267,6 +301,12 @@ export class Tiles {
         }
         wanted.add(key);
         screens.push(st.el);
+      }
+    }
+    for (const [id, p] of this.players) {
+      if (!state.streams.has(id)) {
+        stopVideo(p.video);
+        this.players.delete(id);
       }
     }
     for (const [key, t] of this.tiles) {
@@ -389,6 +429,25 @@ function markState(t, person) {
   t.el.classList.toggle('headphones', Boolean(person.headphones));
   t.el.classList.toggle('away', !person.connected);
   t.el.querySelector('.state').textContent = notes.length ? ` · ${notes.join(', ')}` : '';
+}
+
+// The tracks a person's tile plays: their microphone and first camera (a
+// second video track is a shared screen, in a tile of its own).
+function tileTracks(stream) {
+  const cam = stream.getVideoTracks()[0];
+  const parts = [...stream.getAudioTracks()];
+  if (cam) parts.push(cam);
+  return parts;
+}
+
+function markPortrait(video) {
+  const tile = video.closest('figure');
+  if (tile) tile.classList.toggle('portrait', video.videoHeight > video.videoWidth);
+}
+
+function stopVideo(video) {
+  video.pause();
+  video.srcObject = null;
 }
 
 function setSource(video, stream) {

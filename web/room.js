@@ -347,7 +347,11 @@ function startMedia() {
     const stream = event.detail;
     streams.set(stream.id, stream);
     stream.addEventListener('removetrack', () => render());
-    stream.addEventListener('addtrack', () => render());
+    stream.addEventListener('addtrack', () => {
+      tiles.warm(stream);
+      render();
+    });
+    tiles.warm(stream);
     render();
   });
   media.addEventListener('state', (event) => {
