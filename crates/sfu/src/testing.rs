@@ -298,7 +298,7 @@ impl Sim {
         self.join_as(name, simulcast, false)
     }
 
-    /// As `join`, held until `room.admit` (a waiting room) when `held`.
+    /// As `join`, held until `admit` (a waiting room) when `held`.
     pub fn join_as(&mut self, name: &str, simulcast: bool, held: bool) -> usize {
         let port = 40000 + self.clients.len() as u16;
         let mut c = Client::new(self.now, name, port, simulcast);
@@ -312,6 +312,12 @@ impl Sim {
         self.clients.push(c);
         self.flush();
         self.clients.len() - 1
+    }
+
+    /// Lets a held participant in, as the app does at admission.
+    pub fn admit(&mut self, name: &str) {
+        self.room.admit(self.now, &name.into()).unwrap();
+        self.flush();
     }
 
     pub fn client(&mut self, name: &str) -> &mut Client {

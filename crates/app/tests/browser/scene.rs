@@ -118,19 +118,11 @@ pub async fn receives_nothing_while_waiting(client: &Browser) {
     }
     // Time enough for media to arrive, if any were sent.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    const INBOUND: &str = r#"
-const done = arguments[arguments.length - 1];
-window.regroup.pc.getStats().then((report) => {
-  let packets = 0;
-  report.forEach((s) => { if (s.type === 'inbound-rtp') packets += s.packetsReceived || 0; });
-  done({ packets, tiles: document.querySelectorAll('#tiles figure:not(.self)').length });
-}, () => done(null));
-"#;
-    let seen = client.js_async(INBOUND).await;
+    let seen = received(client).await;
     assert_eq!(
-        seen,
-        json!({"packets": 0, "tiles": 0}),
-        "a waiting client receives nothing"
+        (seen.packets, seen.widths.len()),
+        (0, 0),
+        "a waiting client receives no packet and sees no one's tile"
     );
 }
 
@@ -184,6 +176,8 @@ pub struct Received {
     pub audio: Vec<u64>,
     pub widths: Vec<u64>,
     pub tcp: bool,
+    /// Every RTP packet received, of any kind.
+    pub packets: u64,
 }
 
 const STATS: &str = r#"
@@ -194,8 +188,9 @@ pc.getStats().then((report) => {
   const byId = new Map();
   report.forEach((s) => byId.set(s.id, s));
   const video = [], audio = [];
-  let tcp = false;
+  let tcp = false, packets = 0;
   report.forEach((s) => {
+    if (s.type === 'inbound-rtp') packets += s.packetsReceived || 0;
     if (s.type === 'inbound-rtp' && s.kind === 'video') video.push(s.framesDecoded || 0);
     if (s.type === 'inbound-rtp' && s.kind === 'audio') audio.push(s.packetsReceived || 0);
     if (s.type === 'candidate-pair' && s.state === 'succeeded' && s.nominated) {
@@ -204,7 +199,7 @@ pc.getStats().then((report) => {
     }
   });
   const widths = [...document.querySelectorAll('#tiles figure:not(.self):not(.screen) video')].map((v) => v.videoWidth);
-  done({ video, audio, widths, tcp });
+  done({ video, audio, widths, tcp, packets });
 }, () => done(null));
 "#;
 
@@ -224,6 +219,7 @@ pub async fn received(browser: &Browser) -> Received {
         audio: list("audio"),
         widths: list("widths"),
         tcp: value["tcp"].as_bool().unwrap_or(false),
+        packets: value["packets"].as_u64().unwrap_or(0),
     }
 }
 

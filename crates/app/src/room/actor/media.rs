@@ -16,10 +16,7 @@ impl Room {
     ) -> Result<(), Refusal> {
         // A waiting client may connect early (see `welcome`'s
         // `media_while_waiting`): the engine holds them until admission.
-        let m = self
-            .members
-            .get_mut(id)
-            .ok_or_else(|| Refusal::new("not_admitted", "Please wait until you are let in."))?;
+        let m = self.member_mut(id)?;
         let admitted = m.admitted;
         let old = m.media.clone();
         let room = self.ctx.session.id.clone();
@@ -89,9 +86,7 @@ impl Room {
         // A waiting client answers too: the engine offers the room's tracks
         // to a held connection, and writes to it only after admission.
         let media = self
-            .members
-            .get(id)
-            .ok_or_else(|| Refusal::new("not_admitted", "Please wait until you are let in."))?
+            .member_mut(id)?
             .media
             .clone()
             .ok_or_else(|| Refusal::new("no_media", "Send a media_offer first."))?;

@@ -483,7 +483,12 @@ impl Room {
         self.members
             .get_mut(id)
             .filter(|m| m.admitted)
-            .ok_or_else(|| Refusal::new("not_admitted", "Please wait until you are let in."))
+            .ok_or_else(not_admitted)
+    }
+
+    /// A member admitted or waiting: media may be set up while they wait.
+    fn member_mut(&mut self, id: &str) -> Result<&mut Member, Refusal> {
+        self.members.get_mut(id).ok_or_else(not_admitted)
     }
 
     fn client_mut(&mut self, id: &str) -> Result<&mut Member, Refusal> {
@@ -581,6 +586,10 @@ fn folded(name: &str) -> String {
 
 fn not_allowed() -> Refusal {
     Refusal::new("not_allowed", "Only the therapist can do this.")
+}
+
+fn not_admitted() -> Refusal {
+    Refusal::new("not_admitted", "Please wait until you are let in.")
 }
 
 fn unknown_person() -> Refusal {
