@@ -45,6 +45,7 @@ const shown = () => {
 const watch = (v) => {
   if (v.__watched || v.closest('figure.self')) return;
   v.__watched = true;
+  if (window.__trace) window.__trace.push([Date.now(), `tile with a video, readyState ${v.readyState}`]);
   if (v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) shown();
   else v.addEventListener('loadeddata', shown, { once: true });
 };
@@ -54,6 +55,66 @@ if (!window.__frameObserver) {
   window.__frameObserver = new MutationObserver(scan);
   window.__frameObserver.observe(document.body, { childList: true, subtree: true });
 }
+"#;
+
+/// With `JOIN_TRACE` set, a client's page also notes: each socket message
+/// as it is handed to the page, each long animation frame (over 50 ms: its
+/// scripts, and its style, layout and paint), and its video receive figures
+/// as they change (packets, frames received and decoded, jitter buffer
+/// delay). Printed per join relative to the press, to see where a join's
+/// time goes; the press is printed in Unix ms too, to line it up with a
+/// packet capture. Joins from the second round on have the figures (the
+/// peer connection is caught as the page makes it, see `KEEP_PC`).
+const TRACE: &str = r#"
+window.__trace = [];
+const note = (at, what) => window.__trace.push([at, what]);
+if (!window.__traceHooked) {
+  window.__traceHooked = true;
+  const dispatch = EventTarget.prototype.dispatchEvent;
+  EventTarget.prototype.dispatchEvent = function (event) {
+    if (event.type === 'message' && event.detail && event.detail.type) note(Date.now(), event.detail.type);
+    return dispatch.call(this, event);
+  };
+  const at = (t) => Math.round(performance.timeOrigin + t);
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const layout = e.styleAndLayoutStart ? Math.round(e.startTime + e.duration - e.styleAndLayoutStart) : 0;
+      const scripts = e.scripts.map((s) => `${s.invoker || s.invokerType} ${Math.round(s.duration)}`).join('; ');
+      note(at(e.startTime), `long frame ${Math.round(e.duration)} ms (style, layout, paint ${layout}) [${scripts}]`);
+    }
+  }).observe({ type: 'long-animation-frame' });
+}
+const pc = window.__lastPc;
+if (pc) {
+  (async () => {
+    const seen = new Map();
+    const end = Date.now() + 1500;
+    while (Date.now() < end) {
+      for (const s of (await pc.getStats()).values()) {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video') continue;
+        const jb = Math.round((1000 * (s.jitterBufferDelay || 0)) / (s.jitterBufferEmittedCount || 1));
+        const k = `video ${s.mid}: packets ${s.packetsReceived}, frames ${s.framesReceived}, decoded ${s.framesDecoded}, jitter buffer ${jb} ms`;
+        if (seen.get(s.mid) !== k) {
+          seen.set(s.mid, k);
+          note(Date.now(), k);
+        }
+      }
+      await new Promise((ok) => setTimeout(ok, 5));
+    }
+  })();
+}
+"#;
+
+/// Run on the invitation page before the page makes its connections: keeps
+/// the last peer connection made, for `TRACE`.
+const KEEP_PC: &str = r#"
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends Native {
+  constructor(...args) {
+    super(...args);
+    window.__lastPc = this;
+  }
+};
 "#;
 
 const ROUNDS: usize = 10;
@@ -93,6 +154,9 @@ async fn join_speed_from_admit_all_to_first_remote_frame() {
             } else {
                 let path = format!("/join/{}", scene.tokens[i]);
                 client.goto(&scene.app.url(&path)).await;
+                if std::env::var_os("JOIN_TRACE").is_some() {
+                    client.js(KEEP_PC, json!([])).await;
+                }
                 client.wait_text("Connected to the video server", 20).await;
                 client.click("//label[contains(., 'confidential')]").await;
                 client.click_button("Join session").await;
@@ -104,16 +168,27 @@ async fn join_speed_from_admit_all_to_first_remote_frame() {
         // A client waits for some seconds in real life: whatever the page
         // prepares while waiting has had its time.
         tokio::time::sleep(Duration::from_secs(2)).await;
+        let trace = std::env::var_os("JOIN_TRACE").is_some();
         for client in clients {
             client.js(WATCH_FRAME, json!([])).await;
+            if trace {
+                client.js(TRACE, json!([])).await;
+            }
         }
         therapist.js(WATCH_PRESS, json!([])).await;
         therapist.click_button("Admit all").await;
         let press = wait_number(&therapist, "window.__press").await;
+        if trace {
+            eprintln!("join-speed round {round}: pressed at {press:.0} (Unix ms)");
+        }
         for (i, client) in clients.iter().enumerate() {
             let frame = wait_number(client, "window.__frame").await;
             let ms = frame - press;
             eprintln!("join-speed round {round} client {i}: {ms:.0} ms");
+            if trace {
+                eprintln!("    {ms:+5.0} first remote frame");
+                print_trace(client, press).await;
+            }
             samples.push(ms);
         }
         for client in clients {
@@ -140,6 +215,22 @@ async fn join_speed_from_admit_all_to_first_remote_frame() {
     );
     for b in [therapist, ben, cleo] {
         b.quit().await;
+    }
+}
+
+/// The page's trace, from the press on, once the frame is in (a little
+/// later, so the frame that showed it is listed too).
+async fn print_trace(client: &Browser, press: f64) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Value::Array(entries) = client.js("return window.__trace;", json!([])).await else {
+        return;
+    };
+    for entry in entries {
+        if let (Some(at), Some(what)) = (entry[0].as_f64(), entry[1].as_str()) {
+            if at >= press - 50.0 {
+                eprintln!("    {:+5.0} {what}", at - press);
+            }
+        }
     }
 }
 
