@@ -78,7 +78,7 @@ pub async fn resolve(
     kind: SessionKind,
 ) -> AppResult<Option<Signed>> {
     let token_hash = hash_token(token);
-    let Some(session) = state.store.auth_session(&token_hash, kind).await? else {
+    let Some(session) = state.store.session_account(&token_hash, kind).await? else {
         return Ok(None);
     };
     let now = state.clock.unix();
@@ -87,9 +87,7 @@ pub async fn resolve(
         state.store.delete_auth_session(&token_hash).await?;
         return Ok(None);
     }
-    let Some(account) = state.store.account_by_id(&session.account_id).await? else {
-        return Ok(None);
-    };
+    let account = session.account;
     if account.is_suspended() {
         return Ok(None);
     }

@@ -128,7 +128,8 @@ pub struct NewAccount<'a> {
     pub email_verified: bool,
 }
 
-const COLUMNS: &str = "id, role, name, email, password_hash, email_verified_at, totp_secret, \
+pub(super) const COLUMNS: &str =
+    "id, role, name, email, password_hash, email_verified_at, totp_secret, \
     totp_enabled_at, totp_last_step, credential, license_number, practice_states, bio, \
     time_zone, status, created_at, updated_at, last_sign_in_at";
 

@@ -1,8 +1,10 @@
 //! Sign-in sessions (cookie or bearer token, stored as a hash): `auth_sessions`.
 
+use std::sync::LazyLock;
+
 use sqlx::FromRow;
 
-use super::Store;
+use super::{accounts, Account, Store};
 use crate::ids::AccountId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,28 @@ pub struct AuthSession {
     pub expires_at: i64,
 }
 
+/// A session's timing and its account, read together: every signed-in
+/// request reads both, and one query is one round trip to the database.
+#[derive(Debug, FromRow)]
+pub struct SessionAccount {
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    #[sqlx(flatten)]
+    pub account: Account,
+}
+
+static SESSION_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<String> = accounts::COLUMNS
+        .split(',')
+        .map(|c| format!("a.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT s.last_seen_at, s.expires_at, {} FROM auth_sessions s \
+         JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND s.kind = $2",
+        columns.join(", ")
+    )
+});
+
 impl Store {
     pub async fn insert_auth_session(
         &self,
@@ -58,19 +82,17 @@ impl Store {
         Ok(())
     }
 
-    pub async fn auth_session(
+    /// The session of this kind with its account; `None` when either is gone.
+    pub async fn session_account(
         &self,
         token_hash: &str,
         kind: SessionKind,
-    ) -> Result<Option<AuthSession>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT token_hash, account_id, kind, created_at, last_seen_at, expires_at \
-             FROM auth_sessions WHERE token_hash = $1 AND kind = $2",
-        )
-        .bind(token_hash)
-        .bind(kind.as_str())
-        .fetch_optional(self.pool())
-        .await
+    ) -> Result<Option<SessionAccount>, sqlx::Error> {
+        sqlx::query_as(SESSION_ACCOUNT.as_str())
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .fetch_optional(self.pool())
+            .await
     }
 
     pub async fn touch_auth_session(&self, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {

@@ -245,15 +245,11 @@ async fn end_session(
 ) -> Result<(), AppError> {
     let session = state
         .store
-        .auth_session(token_hash, SessionKind::Cookie)
+        .session_account(token_hash, SessionKind::Cookie)
         .await?;
     state.store.delete_auth_session(token_hash).await?;
-    let account = match session {
-        Some(session) => state.store.account_by_id(&session.account_id).await?,
-        None => None,
-    };
-    if let Some(account) = account {
-        audit::record_own(state, &account, Action::SignOut, addr).await?;
+    if let Some(session) = session {
+        audit::record_own(state, &session.account, Action::SignOut, addr).await?;
     }
     Ok(())
 }
