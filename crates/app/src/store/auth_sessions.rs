@@ -47,15 +47,14 @@ pub struct SessionAccount {
     pub account: Account,
 }
 
+/// The account's own columns stay unqualified: the session's side is a
+/// subquery whose column names the accounts table does not have.
 static SESSION_ACCOUNT: LazyLock<String> = LazyLock::new(|| {
-    let columns: Vec<String> = accounts::COLUMNS
-        .split(',')
-        .map(|c| format!("a.{}", c.trim()))
-        .collect();
     format!(
-        "SELECT s.last_seen_at, s.expires_at, {} FROM auth_sessions s \
-         JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND s.kind = $2",
-        columns.join(", ")
+        "SELECT {}, s.last_seen_at, s.expires_at FROM accounts \
+         JOIN (SELECT account_id, last_seen_at, expires_at FROM auth_sessions \
+         WHERE token_hash = $1 AND kind = $2) s ON s.account_id = accounts.id",
+        accounts::COLUMNS
     )
 });
 

@@ -127,6 +127,7 @@ async fn join_speed_from_admit_all_to_first_remote_frame() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(ROUNDS);
+    let trace = std::env::var_os("JOIN_TRACE").is_some();
     let driver = Driver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (therapist, ben, cleo) = (
@@ -154,7 +155,7 @@ async fn join_speed_from_admit_all_to_first_remote_frame() {
             } else {
                 let path = format!("/join/{}", scene.tokens[i]);
                 client.goto(&scene.app.url(&path)).await;
-                if std::env::var_os("JOIN_TRACE").is_some() {
+                if trace {
                     client.js(KEEP_PC, json!([])).await;
                 }
                 client.wait_text("Connected to the video server", 20).await;
@@ -168,7 +169,6 @@ async fn join_speed_from_admit_all_to_first_remote_frame() {
         // A client waits for some seconds in real life: whatever the page
         // prepares while waiting has had its time.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let trace = std::env::var_os("JOIN_TRACE").is_some();
         for client in clients {
             client.js(WATCH_FRAME, json!([])).await;
             if trace {
