@@ -39,6 +39,14 @@ impl Sfu {
         };
         let udp = UdpSocket::bind(config.udp_addr).map_err(io("binding the UDP socket"))?;
         let udp_addr = udp.local_addr().map_err(io("reading the UDP address"))?;
+        let granted = crate::net::widen_buffers(&udp).map_err(io("sizing the UDP buffers"))?;
+        if granted < crate::net::SOCKET_BUFFER {
+            tracing::info!(
+                granted,
+                wanted = crate::net::SOCKET_BUFFER,
+                "the kernel caps the UDP receive buffer (net.core.rmem_max); bursts may drop"
+            );
+        }
         // The reader wakes this often to notice shutdown.
         udp.set_read_timeout(Some(Duration::from_millis(200)))
             .map_err(io("setting the UDP timeout"))?;

@@ -22,6 +22,22 @@ use crate::worker::{Inbox, WorkerMsg};
 const MAX_DATAGRAM: usize = 2048;
 /// Most datagrams handed to one `sendmmsg` (Linux takes up to 1024).
 const SEND_BATCH: usize = 64;
+/// Socket buffer asked for each way. Publishers' keyframes arrive in bursts
+/// (a room's worth at a layer switch), and Linux's default of about 200 KB
+/// holds some 90 datagrams of this size once its bookkeeping is counted.
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Asks the kernel for `SOCKET_BUFFER` bytes of receive and send buffer.
+/// It grants at most `net.core.rmem_max` / `wmem_max` (Linux's default is
+/// 212,992 bytes); a smaller grant is not an error, so the receive buffer
+/// actually granted is returned for the caller to report.
+pub fn widen_buffers(socket: &UdpSocket) -> std::io::Result<usize> {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    setsockopt(socket, sockopt::RcvBuf, &SOCKET_BUFFER)?;
+    setsockopt(socket, sockopt::SndBuf, &SOCKET_BUFFER)?;
+    // Linux reports twice what it grants: half is its own bookkeeping.
+    Ok(getsockopt(socket, sockopt::RcvBuf)? / 2)
+}
 
 /// Sends workers' datagrams on the right transport.
 #[derive(Clone)]
@@ -153,6 +169,24 @@ pub(crate) fn udp_loop(socket: Arc<UdpSocket>, dispatch: Dispatch, stop: Arc<Ato
                 warn!("udp receive failed: {e}");
                 std::thread::sleep(Duration::from_millis(10));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_grow_to_what_the_kernel_allows() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let cap = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok());
+        let granted = widen_buffers(&socket).unwrap();
+        match cap {
+            Some(cap) => assert_eq!(granted, SOCKET_BUFFER.min(cap)),
+            None => assert!(granted > 0),
         }
     }
 }

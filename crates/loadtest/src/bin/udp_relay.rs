@@ -23,6 +23,8 @@ fn main() -> ExitCode {
 
 fn relay() -> std::io::Result<()> {
     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    // The same buffers as the engine's socket, so bursts meet the same room.
+    regroup_sfu::widen_buffers(&socket)?;
     print!(
         "{}",
         to_line(&Message::Ready {
