@@ -2,6 +2,7 @@
 //! answer the engine's offers as the web app would, wait until everyone
 //! receives everyone, warm up, then measure a window.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,9 @@ pub struct BenchConfig {
     pub window: Duration,
     /// Longest wait for everyone to receive everyone before giving up.
     pub connect_timeout: Duration,
+    /// Where Janus and its peers put their media (see targets/janus.rs);
+    /// the other targets use 127.0.0.1.
+    pub janus_ip: Option<IpAddr>,
 }
 
 impl BenchConfig {
@@ -80,6 +84,7 @@ impl BenchConfig {
             warmup: Duration::from_secs(5),
             window: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(30),
+            janus_ip: None,
         }
     }
 }

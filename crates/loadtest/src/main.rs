@@ -74,8 +74,13 @@ struct CompareArgs {
     #[arg(long, default_value_t = 4)]
     capacity_room: usize,
     /// Most rooms the search tries.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     capacity_max_rooms: usize,
+    /// Media address for Janus and its peers: not loopback (Janus skips
+    /// it) and not the machine's own; scripts/bench-sfu makes one in a
+    /// network namespace.
+    #[arg(long)]
+    janus_ip: Option<std::net::IpAddr>,
     /// Markdown file whose compare section is (re)written, e.g. docs/benchmarks.md;
     /// the chart goes beside it as benchmarks-sfu.svg.
     #[arg(long)]
@@ -158,6 +163,13 @@ fn compare_main(c: CompareArgs) -> anyhow::Result<()> {
         .iter()
         .map(|t| Target::parse(t).ok_or_else(|| anyhow::anyhow!("unknown target {t:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if targets.contains(&Target::Janus) && c.janus_ip.is_none() {
+        anyhow::bail!(
+            "janus needs --janus-ip: a media address other than loopback (Janus skips it) and \
+             the machine's own (benchmarks stay off it). scripts/bench-sfu makes one in a \
+             network namespace; or leave janus out with --targets regroup,relay"
+        );
+    }
     if let Some(bad) = c.sizes.iter().find(|n| !(2..=16).contains(*n)) {
         anyhow::bail!("room size {bad} is outside 2 to 16 (the engine's room limit)");
     }
@@ -169,6 +181,7 @@ fn compare_main(c: CompareArgs) -> anyhow::Result<()> {
             warmup: Duration::from_secs(c.warmup),
             window: Duration::from_secs(c.seconds),
             workers: c.workers,
+            janus_ip: c.janus_ip,
             ..BenchConfig::new(2)
         },
         capacity_room: (c.capacity_room >= 2).then_some(c.capacity_room),

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::compare::{CompareConfig, Outcome, LOSS_LIMIT_PCT};
+use crate::compare::{CompareConfig, Outcome, Target, LOSS_LIMIT_PCT};
 use crate::figures::Sample;
 
 pub const START: &str = "<!-- bench-sfu:start (written by scripts/bench-sfu) -->";
@@ -180,6 +180,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
         }
         s.push_str(".\n");
     }
+    full_load_ratios(&mut s, outcome);
     if !outcome.failures.is_empty() {
         s.push_str("\nRuns that failed:\n\n");
         for f in &outcome.failures {
@@ -200,6 +201,33 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
     s
 }
 
+/// The issue's throughput yardstick: packets/s each SFU forwarded at the
+/// most rooms that fit, as a share of the relay's at its most.
+fn full_load_ratios(s: &mut String, outcome: &Outcome) {
+    let best = |t: Target| {
+        outcome
+            .capacity
+            .iter()
+            .find(|(c, _, _)| *c == t)
+            .and_then(|(_, _, b)| b.as_ref())
+            .map(|b| b.fwd_packets_per_s)
+    };
+    let Some(relay) = best(Target::Relay).filter(|r| *r > 0.0) else {
+        return;
+    };
+    let shares: Vec<String> = [Target::Regroup, Target::Janus]
+        .into_iter()
+        .filter_map(|t| best(t).map(|p| format!("{} {} %", t.name(), num(100.0 * p / relay, 0))))
+        .collect();
+    if !shares.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nAt full load, packets/s forwarded as a share of the relay's: {}.",
+            shares.join(", ")
+        );
+    }
+}
+
 const CAVEATS: &str = "
 How to read it:
 
@@ -217,8 +245,12 @@ How to read it:
 - Delay is the receiver's clock minus the send time the publisher stamped into the payload (one
   clock, one process). For WebRTC targets it is per frame, so it includes waiting for a frame's
   last packet and str0m on both ends; for the relay it is per datagram.
-- Janus never gathers loopback candidates, so its media runs on the machine's own address, which
-  Linux also carries over the loopback device; everything else binds 127.0.0.1.
+- The run happens in a network namespace of its own (`scripts/bench-sfu`). Janus never gathers
+  loopback candidates, so its media uses a test address on a veth pair there (still carried by
+  the namespace's loopback device); everything else binds 127.0.0.1.
+- The engine and the relay ask for 4 MiB socket buffers, so keyframe bursts at full load do not
+  overflow them; Janus keeps the default (212,992 bytes here) on each of its sockets, one per
+  connection.
 - Against Janus each participant is two str0m connections in the harness (publisher and multistream
   subscriber), against the engine one; \"peers' CPU\" is the harness process, for judging that.
 - Up to 4 people nobody caps the layer; the SFUs then send what bandwidth estimation allows (on
@@ -270,11 +302,10 @@ mod tests {
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
     }
 
-    #[test]
-    fn table_rows_have_as_many_cells_as_the_header() {
-        let m = Sample::new(
+    fn sample(target: &'static str) -> Sample {
+        Sample::new(
             crate::figures::RunInfo {
-                target: "janus",
+                target,
                 participants: 4,
                 rooms: 1,
                 repeat: 0,
@@ -285,7 +316,36 @@ mod tests {
                 load_average: 0.0,
             },
             &[],
-        );
+        )
+    }
+
+    #[test]
+    fn full_load_is_given_as_a_share_of_the_relay() {
+        let at = |target, name, pps| {
+            let mut s = sample(name);
+            s.fwd_packets_per_s = pps;
+            (target, 10, Some(s))
+        };
+        let mut outcome = Outcome {
+            capacity: vec![
+                at(Target::Regroup, "regroup", 50_000.0),
+                at(Target::Relay, "relay", 125_000.0),
+            ],
+            ..Outcome::default()
+        };
+        let mut s = String::new();
+        full_load_ratios(&mut s, &outcome);
+        assert!(s.contains("share of the relay's: regroup 40 %."), "{s}");
+        // No relay in the search: nothing to compare with.
+        outcome.capacity.pop();
+        let mut s = String::new();
+        full_load_ratios(&mut s, &outcome);
+        assert_eq!(s, "");
+    }
+
+    #[test]
+    fn table_rows_have_as_many_cells_as_the_header() {
+        let m = sample("janus");
         let t = table(&[m]);
         let cells: Vec<usize> = t.lines().map(|l| l.matches('|').count()).collect();
         assert_eq!(cells.len(), 3);

@@ -4,13 +4,14 @@
 //! subscriber handle per peer.
 //!
 //! Janus never gathers loopback candidates (src/ice.c skips IFF_LOOPBACK),
-//! so its media uses the machine's own address, restricted with
-//! `ice_enforce_list`, and the peers bind that address too. Linux delivers
-//! traffic between two local addresses over the loopback device: nothing
-//! leaves the machine. The HTTP API listens on 127.0.0.1.
+//! so its media needs another address, and benchmarks may not use the
+//! machine's own. `scripts/bench-sfu` runs the comparison in a network
+//! namespace of its own with a test address and passes it as `--janus-ip`;
+//! Janus is restricted to it with `ice_enforce_list`, and the peers bind it
+//! too. The HTTP API listens on 127.0.0.1.
 
 use std::fs;
-use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,19 +35,6 @@ const LIB_DIRS: [&str; 4] = [
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Janus answers a long poll after 30 s with a keepalive.
 const LONG_POLL: Duration = Duration::from_secs(40);
-
-/// The machine's own IPv4 address: the source it would use towards an
-/// outside address. Connecting a UDP socket sends nothing.
-pub fn own_address() -> anyhow::Result<IpAddr> {
-    let probe = UdpSocket::bind("0.0.0.0:0")?;
-    // TEST-NET-3 (RFC 5737): only the routing table is consulted.
-    probe.connect("203.0.113.1:9")?;
-    let ip = probe.local_addr()?.ip();
-    if ip.is_loopback() || ip.is_unspecified() {
-        bail!("Janus needs a non-loopback address on this machine");
-    }
-    Ok(ip)
-}
 
 pub struct JanusServer {
     child: Child,
@@ -327,7 +315,7 @@ pub fn run(cfg: &crate::bench::BenchConfig) -> anyhow::Result<super::Observed> {
     use crate::stats::{peer_name, Counters};
     use std::sync::Mutex;
 
-    let ip = own_address()?;
+    let ip = cfg.janus_ip.context("janus needs --janus-ip")?;
     let server = JanusServer::start(ip)?;
     let mut janus = JanusClient::connect(server.http)?;
     let admin = janus.attach()?;
