@@ -207,7 +207,9 @@ pub async fn list(
         (Some(_), Listed::Unreadable(_)) => false,
         (None, _) => true,
     });
-    listed.sort_by_key(|entry| match entry {
+    // Cached: a plain sort_by_key would lowercase both names of every
+    // comparison, some 1,100 allocations for 100 clients instead of 100.
+    listed.sort_by_cached_key(|entry| match entry {
         Listed::Readable(c) => (0, c.name.to_lowercase()),
         Listed::Unreadable(id) => (1, id.to_string()),
     });
