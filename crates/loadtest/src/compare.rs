@@ -96,6 +96,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The capacity search's result for `target`: rooms that fit and the
+    /// sample of the largest such run.
+    pub fn fit(&self, target: Target) -> Option<(usize, Option<&Sample>)> {
+        self.capacity
+            .iter()
+            .find(|(c, _, _)| *c == target)
+            .map(|(_, rooms, best)| (*rooms, best.as_ref()))
+    }
+
     /// The largest measured room size whose median loss stayed under the limit.
     pub fn largest_room(&self, target: Target) -> Option<usize> {
         self.medians

@@ -160,7 +160,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
             None => "none of the sizes tried".into(),
         };
         let _ = write!(s, "- {}: largest room {largest}", t.name());
-        if let Some((_, rooms, best)) = outcome.capacity.iter().find(|(c, _, _)| c == t) {
+        if let Some((rooms, best)) = outcome.fit(*t) {
             let size = cfg.capacity_room.unwrap_or(0);
             let _ = write!(s, "; {rooms} rooms of {size} at once");
             if let Some(b) = best {
@@ -174,7 +174,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
                     num(b.loss_pct, 2)
                 );
             }
-            if *rooms >= cfg.capacity_max_rooms {
+            if rooms >= cfg.capacity_max_rooms {
                 let _ = write!(s, ", the most the search tried");
             }
         }
@@ -204,14 +204,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
 /// The throughput yardstick: packets/s each SFU forwarded at the
 /// most rooms that fit, as a share of the relay's at its most.
 fn full_load_ratios(s: &mut String, outcome: &Outcome) {
-    let best = |t: Target| {
-        outcome
-            .capacity
-            .iter()
-            .find(|(c, _, _)| *c == t)
-            .and_then(|(_, _, b)| b.as_ref())
-            .map(|b| b.fwd_packets_per_s)
-    };
+    let best = |t: Target| outcome.fit(t)?.1.map(|b| b.fwd_packets_per_s);
     let Some(relay) = best(Target::Relay).filter(|r| *r > 0.0) else {
         return;
     };

@@ -28,7 +28,7 @@ pub use error::SfuError;
 pub use event::{DisconnectReason, Event};
 pub use handle::{EventReceiver, Sfu, SfuHandle};
 pub use ids::{ParticipantId, RoomId, TrackKind};
-pub use net::{widen_buffers, SOCKET_BUFFER};
+pub use net::widen_buffers;
 pub use traffic::{Forwarded, Traffic};
 
 #[cfg(test)]
