@@ -10,6 +10,7 @@ on_both_backends!(
     client_fields_are_validated,
     another_therapist_gets_not_found_for_every_client_route,
     an_operator_has_no_route_to_client_data,
+    the_list_is_sorted_by_name_ignoring_case_not_by_when_clients_were_added,
 );
 
 pub async fn add_client(app: &TestApp, token: &str, name: &str, email: &str) -> Value {
@@ -22,6 +23,34 @@ pub async fn add_client(app: &TestApp, token: &str, name: &str, email: &str) -> 
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.unwrap()
+}
+
+async fn the_list_is_sorted_by_name_ignoring_case_not_by_when_clients_were_added(app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    for (name, email) in [
+        ("dora Quinn", "dora@example.com"),
+        ("Ben Okafor", "ben@example.com"),
+        ("alma Diaz", "alma@example.com"),
+        ("Carla Reyes", "carla@example.com"),
+    ] {
+        add_client(&app, &token, name, email).await;
+    }
+    let list: Value = app
+        .get_auth("/api/v1/clients", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["alma Diaz", "Ben Okafor", "Carla Reyes", "dora Quinn"]
+    );
 }
 
 async fn a_therapist_adds_lists_searches_edits_and_deletes_clients(app: TestApp) {
