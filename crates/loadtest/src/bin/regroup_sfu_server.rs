@@ -12,6 +12,13 @@ use regroup_sfu::{Event, Sfu, SfuConfig, SfuHandle};
 use tokio::sync::mpsc;
 
 fn main() -> ExitCode {
+    // Silent unless asked: stdout carries the protocol, the log goes to stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match serve() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
