@@ -7,7 +7,9 @@ use crate::ids::{ParticipantId, RoomId, TrackKind};
 pub enum Event {
     /// The engine wants to renegotiate (usually to add or remove forwarded
     /// tracks). Send `sdp` to the browser as an offer and pass its answer to
-    /// [`SfuHandle::answer`](crate::SfuHandle::answer).
+    /// [`SfuHandle::answer`](crate::SfuHandle::answer). It may come right
+    /// after the answer to the browser's own offer (the engine does not wait):
+    /// deliver the two to the browser in the order the engine gave them.
     Offer {
         room: RoomId,
         participant: ParticipantId,

@@ -28,10 +28,6 @@ use crate::transmits::Transmits;
 
 mod forward;
 
-/// After answering a browser offer, the engine waits this long before sending
-/// its own: the answer travels back through the app on another path than our
-/// events, and an offer overtaking it would look like glare to the browser.
-const HOLD_AFTER_REMOTE_OFFER: Duration = Duration::from_millis(300);
 /// Starting send estimate; BWE probes upward from here.
 const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 
@@ -139,7 +135,6 @@ pub(crate) struct Participant {
     pub subs: HashMap<TrackKey, Subscription>,
     sub_by_mid: HashMap<Mid, TrackKey>,
     pending: Option<(SdpPendingOffer, Instant)>,
-    hold_offers_until: Instant,
     pub found: Vec<Found>,
     pub transmits: Transmits,
     /// Packets were written since the last drain (see `send_written`).
@@ -211,7 +206,6 @@ impl Participant {
             subs: HashMap::new(),
             sub_by_mid: HashMap::new(),
             pending: None,
-            hold_offers_until: now,
             found: Vec::new(),
             transmits: Transmits::default(),
             unsent: false,
@@ -242,7 +236,6 @@ impl Participant {
                 s => s,
             };
         }
-        self.hold_offers_until = now + HOLD_AFTER_REMOTE_OFFER;
         let answer = result.map_err(rtc_err);
         self.drain(now);
         let answer = answer?.to_sdp_string();
@@ -302,7 +295,7 @@ impl Participant {
     /// Sends an offer if forwarded tracks need adding or stopping and nothing
     /// is in flight. Returns the offer SDP for the app.
     pub fn make_offer(&mut self, now: Instant, offer_timeout: Duration) -> Option<String> {
-        if !self.connected || now < self.hold_offers_until {
+        if !self.connected {
             return None;
         }
         if let Some((_, sent)) = &self.pending {

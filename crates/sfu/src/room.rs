@@ -214,6 +214,9 @@ impl Room {
         for tk in opened {
             self.start_subscription(now, key, tk);
         }
+        // Changes that came while this offer was out go now, not at the
+        // next tick: a track published meanwhile would wait up to 250 ms.
+        self.send_offers(now);
         self.settle(now);
         result
     }
@@ -239,6 +242,10 @@ impl Room {
             };
             self.routes.push(change);
         }
+        // Our changes that the browser's offer superseded go again at once.
+        // The event leaves after the answer (the reply), and the app hands
+        // both to the browser in that order (see `Event::Offer`).
+        self.send_offers(now);
         self.settle(now);
         result
     }
@@ -365,6 +372,21 @@ impl Room {
     #[cfg(test)]
     pub fn ufrag_of(&self, key: PeerKey) -> Option<String> {
         self.participants.get(&key).map(|p| p.ufrag.clone())
+    }
+
+    /// The simulcast layer `subscriber` is to get of `publisher`'s camera.
+    #[cfg(test)]
+    pub fn layer_target(
+        &self,
+        subscriber: &ParticipantId,
+        publisher: &ParticipantId,
+    ) -> Option<usize> {
+        let publisher = *self.by_id.get(publisher)?;
+        let p = self.participants.get(self.by_id.get(subscriber)?)?;
+        p.subs
+            .iter()
+            .find(|(tk, s)| tk.peer == publisher && s.kind == MediaKind::Video)
+            .and_then(|(_, s)| s.layers.target)
     }
 
     #[cfg(test)]

@@ -132,6 +132,15 @@ impl Client {
             .collect()
     }
 
+    /// Keyframes from `publisher` this client received (VP8: the first
+    /// payload byte's lowest bit is 0 on a keyframe).
+    pub fn keyframes_from(&mut self, publisher: &str) -> usize {
+        self.frames_from(publisher, MediaKind::Video)
+            .iter()
+            .filter(|d| d.data[0] & 1 == 0)
+            .count()
+    }
+
     fn send_media(&mut self, now: Instant, out: &mut VecDeque<Packet>) {
         if !self.rtc.is_connected() || !self.online {
             return;

@@ -9,7 +9,7 @@ use tracing::debug;
 use super::{Room, AUDIO_BPS};
 use crate::event::Event;
 use crate::ids::PeerKey;
-use crate::participant::{SubState, Subscription, TrackKey};
+use crate::participant::{Participant, SubState, TrackKey};
 use crate::rewrite::InPacket;
 
 impl Room {
@@ -24,19 +24,7 @@ impl Room {
                 continue;
             }
             let estimate = p.send_budget();
-            let open = |s: &&Subscription| matches!(s.state, SubState::Open(_)) && !s.source_gone;
-            let audio = p
-                .subs
-                .values()
-                .filter(open)
-                .filter(|s| s.kind == MediaKind::Audio)
-                .count() as u64;
-            let video = p
-                .subs
-                .values()
-                .filter(open)
-                .filter(|s| s.kind == MediaKind::Video)
-                .count() as u64;
+            let (audio, video) = open_tracks(p);
             if video == 0 {
                 continue;
             }
@@ -45,8 +33,7 @@ impl Room {
                 p.set_desired_bitrate(now, audio * AUDIO_BPS, audio * AUDIO_BPS);
                 continue;
             }
-            // An even share per video tile: in a group every face matters equally.
-            let budget = estimate.saturating_sub(audio * AUDIO_BPS) / video;
+            let budget = video_share(estimate, audio, video);
             let (mut current, mut desired) = (audio * AUDIO_BPS, audio * AUDIO_BPS);
             // What the lowest layers of every picture need beside the audio:
             // below it the person is offered audio only (see `downlink.rs`).
@@ -109,7 +96,10 @@ impl Room {
         let rid = match &source.layers {
             Some(layers) => {
                 let max = p.max_layer;
-                let budget = p.send_budget();
+                // The share the tick would give it, so the first picture is
+                // already on the layer the tick keeps (no second keyframe).
+                let (audio, video) = open_tracks(p);
+                let budget = video_share(p.send_budget(), audio, video);
                 let sub = p.subs.get_mut(&tk);
                 let target = sub.and_then(|s| {
                     s.layers.choose(now, layers, budget, max);
@@ -126,10 +116,31 @@ impl Room {
         self.request_keyframe(now, tk, rid);
     }
 
+    /// A layer of `tk` has just started (or resumed): subscriptions that
+    /// found no active layer when they opened start now, before this packet
+    /// is forwarded, instead of at the next tick (up to 250 ms later). When
+    /// the packet opens a keyframe, it can then be their first picture.
+    fn start_waiting_subscriptions(&mut self, now: Instant, tk: TrackKey) {
+        let waiting: Vec<PeerKey> = self
+            .participants
+            .iter()
+            .filter(|(k, p)| **k != tk.peer && !p.held)
+            .filter(|(_, p)| {
+                p.subs.get(&tk).is_some_and(|s| {
+                    matches!(s.state, SubState::Open(_)) && s.layers.target.is_none()
+                })
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for subscriber in waiting {
+            self.start_subscription(now, subscriber, tk);
+        }
+    }
+
     /// Sends one incoming packet to every subscriber that should get it.
     pub(super) fn forward(&mut self, now: Instant, from: PeerKey, pkt: InPacket) {
         // A held participant's media reaches nobody, and nothing reaches them.
-        let Some(publisher) = self.participants.get(&from).filter(|p| !p.held) else {
+        let Some(mut publisher) = self.participants.get(&from).filter(|p| !p.held) else {
             return;
         };
         let tk = TrackKey {
@@ -142,17 +153,28 @@ impl Room {
         if pkt.keyframe_start {
             source.keyframes.keyframe_arrived(pkt.rid);
         }
-        let layer = match (&mut source.layers, pkt.rid) {
+        let (layer, woke) = match (&mut source.layers, pkt.rid) {
             (Some(layers), Some(rid)) => {
                 let Some(i) = layers.index_of(rid) else {
                     return;
                 };
-                layers.stats[i].record(now, pkt.payload.len());
-                Some(i)
+                let stats = &mut layers.stats[i];
+                let woke = !stats.active(now);
+                stats.record(now, pkt.payload.len());
+                (Some(i), woke)
             }
-            _ => None,
+            _ => (None, false),
         };
-        let allowed = match source.kind {
+        let kind = source.kind;
+        if woke {
+            // Rare (a layer's first packet): the lookup again is cheap there.
+            self.start_waiting_subscriptions(now, tk);
+            let Some(p) = self.participants.get(&from) else {
+                return;
+            };
+            publisher = p;
+        }
+        let allowed = match kind {
             MediaKind::Audio => publisher.forward_audio,
             MediaKind::Video => publisher.forward_video,
         };
@@ -168,4 +190,26 @@ impl Room {
             }
         }
     }
+}
+
+/// How many audio and video tracks `p` receives now (open, source alive).
+fn open_tracks(p: &Participant) -> (u64, u64) {
+    let open = p
+        .subs
+        .values()
+        .filter(|s| matches!(s.state, SubState::Open(_)) && !s.source_gone);
+    let (mut audio, mut video) = (0, 0);
+    for s in open {
+        match s.kind {
+            MediaKind::Audio => audio += 1,
+            MediaKind::Video => video += 1,
+        }
+    }
+    (audio, video)
+}
+
+/// Each video track's even share of `estimate` after the audio: in a group
+/// every face matters equally.
+fn video_share(estimate: u64, audio: u64, video: u64) -> u64 {
+    estimate.saturating_sub(audio * AUDIO_BPS) / video.max(1)
 }
