@@ -13,6 +13,7 @@ use anyhow::{bail, Context};
 use regroup_sfu::{Sfu, SfuConfig};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 
 use crate::cpu::{load_average, ThreadTimes};
 use crate::engine::{Engine, EngineEvent, InProcess};
@@ -149,6 +150,7 @@ pub fn drive<E: Engine, T>(
         peers: Vec::new(),
         stop: Arc::new(AtomicBool::new(false)),
         offers_failed: 0,
+        answering: JoinSet::new(),
         disconnects: Vec::new(),
     };
     let result = measure(cfg, &rt, &mut session, sample_cpu);
@@ -212,6 +214,13 @@ fn measure<E: Engine, T>(
     })
 }
 
+/// A peer's answer to an engine offer: room, participant, the SDP.
+type Answered = (
+    String,
+    String,
+    Result<anyhow::Result<String>, oneshot::error::RecvError>,
+);
+
 /// Peer threads are named `peer-NN`, so CPU can be attributed to them.
 pub const PEER_THREAD: &str = "peer-";
 
@@ -236,6 +245,9 @@ struct Session<E> {
     stop: Arc<AtomicBool>,
     /// Engine offers whose answer the engine refused (e.g. superseded).
     offers_failed: u64,
+    /// Answers the peers are working out, each as its peer's own thread
+    /// does it: like browsers, they answer at the same time, not in turn.
+    answering: JoinSet<Answered>,
     disconnects: Vec<String>,
 }
 
@@ -270,19 +282,28 @@ impl<E: Engine> Session<E> {
         Ok(())
     }
 
-    /// Handles engine events for `d`.
+    /// Handles engine events, and passes on the peers' answers, for `d`.
     async fn pump(&mut self, d: Duration) -> anyhow::Result<()> {
         let until = tokio::time::Instant::now() + d;
         loop {
-            match tokio::time::timeout_at(until, self.engine.next_event()).await {
-                Err(_) => return Ok(()),
-                Ok(None) => bail!("the engine stopped"),
-                Ok(Some(event)) => self.event(event).await?,
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return Ok(()),
+                event = self.engine.next_event() => match event {
+                    None => bail!("the engine stopped"),
+                    Some(event) => self.event(event)?,
+                },
+                Some(answered) = self.answering.join_next(), if !self.answering.is_empty() => {
+                    let (room, participant, answer) = answered?;
+                    let answer = answer.context("the peer stopped")??;
+                    if self.engine.answer(&room, &participant, answer).await.is_err() {
+                        self.offers_failed += 1;
+                    }
+                }
             }
         }
     }
 
-    async fn event(&mut self, event: EngineEvent) -> anyhow::Result<()> {
+    fn event(&mut self, event: EngineEvent) -> anyhow::Result<()> {
         match event {
             EngineEvent::Offer {
                 room,
@@ -298,15 +319,8 @@ impl<E: Engine> Session<E> {
                 peer.control
                     .send(Control::Offer(sdp, reply))
                     .context("the peer stopped")?;
-                let answer = answer.await.context("the peer stopped")??;
-                if self
-                    .engine
-                    .answer(&room, &participant, answer)
-                    .await
-                    .is_err()
-                {
-                    self.offers_failed += 1;
-                }
+                self.answering
+                    .spawn(async move { (room, participant, answer.await) });
             }
             EngineEvent::Disconnected {
                 room,
