@@ -67,6 +67,25 @@ fn on_audio_only_a_subscriber_gets_audio_and_no_video_until_it_asks_again() {
 }
 
 #[test]
+fn a_newcomer_whose_only_viewer_is_audio_only_is_asked_for_no_keyframe() {
+    let mut sim = Sim::new(SILENCE);
+    sim.join("sub", false);
+    sim.run(Duration::from_millis(500));
+    let now = sim.now;
+    sim.room
+        .set_receive_video(now, &"sub".into(), false)
+        .unwrap();
+    sim.join("new", true);
+    sim.run(Duration::from_secs(2));
+    assert!(frames(&mut sim, "sub", "new", MediaKind::Audio) > 50);
+    assert_eq!(
+        sim.client("new").keyframe_requests,
+        Vec::new(),
+        "nobody needs a picture from it"
+    );
+}
+
+#[test]
 fn under_congestion_audio_keeps_flowing_and_a_low_downlink_is_reported_then_cleared() {
     let mut sim = Sim::new(SILENCE);
     sim.join("pub", true);

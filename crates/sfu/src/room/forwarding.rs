@@ -89,8 +89,13 @@ impl Room {
         if source.kind != MediaKind::Video {
             return;
         }
-        let Some(p) = self.participants.get_mut(&subscriber).filter(|p| !p.held) else {
-            // Held: started at admission.
+        // Held: started at admission. Audio only: started when video is
+        // wanted again; until then a keyframe would be asked for nothing.
+        let Some(p) = self
+            .participants
+            .get_mut(&subscriber)
+            .filter(|p| !p.held && p.receive_video)
+        else {
             return;
         };
         let rid = match &source.layers {
