@@ -215,11 +215,7 @@ fn measure<E: Engine, T>(
 }
 
 /// A peer's answer to an engine offer: room, participant, the SDP.
-type Answered = (
-    String,
-    String,
-    Result<anyhow::Result<String>, oneshot::error::RecvError>,
-);
+type Answered = anyhow::Result<(String, String, String)>;
 
 /// Peer threads are named `peer-NN`, so CPU can be attributed to them.
 pub const PEER_THREAD: &str = "peer-";
@@ -293,8 +289,7 @@ impl<E: Engine> Session<E> {
                     Some(event) => self.event(event)?,
                 },
                 Some(answered) = self.answering.join_next(), if !self.answering.is_empty() => {
-                    let (room, participant, answer) = answered?;
-                    let answer = answer.context("the peer stopped")??;
+                    let (room, participant, answer) = answered??;
                     if self.engine.answer(&room, &participant, answer).await.is_err() {
                         self.offers_failed += 1;
                     }
@@ -319,8 +314,10 @@ impl<E: Engine> Session<E> {
                 peer.control
                     .send(Control::Offer(sdp, reply))
                     .context("the peer stopped")?;
-                self.answering
-                    .spawn(async move { (room, participant, answer.await) });
+                self.answering.spawn(async move {
+                    let sdp = answer.await.context("the peer stopped")??;
+                    Ok((room, participant, sdp))
+                });
             }
             EngineEvent::Disconnected {
                 room,

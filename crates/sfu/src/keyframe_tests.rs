@@ -127,8 +127,18 @@ fn requests_while_one_is_outstanding_become_one_request() {
     let starts = join_burst(&mut sim, "pub", &subs, Duration::ZERO, 2000 * MS);
     let at = sim.client("pub").keyframe_requested_at.clone();
     assert_eq!(at.len(), 1, "requests at {at:?}");
-    // Seven people's video overruns the engine's initial send estimate here,
-    // so frames queue in its pacer: the window allows for that.
+    for (s, start) in subs.iter().zip(&starts) {
+        let offered = start.offered.expect("offered");
+        // A request was out for it within the window: the one request, sent
+        // for the first subscription, serves the ones offered after it.
+        let served = at
+            .iter()
+            .any(|r| *r <= offered + Duration::from_millis(500));
+        assert!(served, "{s} offered at {offered:?}, requests at {at:?}");
+        // Seven people's video overruns the engine's initial send estimate
+        // here, so frames queue in its pacer: allow for that.
+        assert!(start.keyframe.is_some(), "{s} got a keyframe: {starts:?}");
+    }
     assert_all_within(&starts, "one request for six subscribers");
 }
 

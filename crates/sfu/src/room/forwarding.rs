@@ -125,11 +125,11 @@ impl Room {
     /// found no active layer when they opened start now, before this packet
     /// is forwarded, instead of at the next tick (up to 250 ms later). When
     /// the packet opens a keyframe, it can then be their first picture.
+    /// `start_subscription` itself passes over the held and the audio-only.
     fn start_waiting_subscriptions(&mut self, now: Instant, tk: TrackKey) {
         let waiting: Vec<PeerKey> = self
             .participants
             .iter()
-            .filter(|(k, p)| **k != tk.peer && !p.held)
             .filter(|(_, p)| {
                 p.subs.get(&tk).is_some_and(|s| {
                     matches!(s.state, SubState::Open(_)) && s.layers.target.is_none()
