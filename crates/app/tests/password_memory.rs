@@ -11,6 +11,10 @@ use helpers::{Backend, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 
+// The server's allocator (src/main.rs), so the peak is the one it would see.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SIGN_INS: usize = 300;
 const RSS_LIMIT_KIB: u64 = 300 * 1024;
 

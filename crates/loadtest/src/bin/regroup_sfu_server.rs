@@ -11,6 +11,10 @@ use regroup_loadtest::control::{to_line, Message, Request};
 use regroup_sfu::{Event, Sfu, SfuConfig, SfuHandle};
 use tokio::sync::mpsc;
 
+// The allocator of the `regroup` server, in which the engine runs for real.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Silent unless asked: stdout carries the protocol, the log goes to stderr.
     if std::env::var_os("RUST_LOG").is_some() {
