@@ -107,6 +107,7 @@ impl Sfu {
                 cfg: room_cfg.clone(),
                 crypto: crypto.clone(),
                 touched: Vec::new(),
+                due: Vec::new(),
             };
             threads.push(spawn(
                 format!("sfu-worker-{index}"),

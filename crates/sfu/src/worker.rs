@@ -99,6 +99,9 @@ pub(crate) struct Worker {
     pub crypto: Arc<CryptoProvider>,
     /// Rooms that received packets of the current batch.
     pub touched: Vec<RoomId>,
+    /// Rooms whose timeouts are due in the current pass (kept to reuse
+    /// its allocation: while media flows, a pass runs every 100 µs or so).
+    pub due: Vec<RoomId>,
 }
 
 impl Worker {
@@ -165,7 +168,7 @@ impl Worker {
     /// it stands afterwards, from the same walk over the rooms.
     fn timeouts(&mut self, now: Instant) -> Instant {
         let mut next = now + IDLE_WAIT;
-        let mut due = Vec::new();
+        let mut due = mem::take(&mut self.due);
         for (id, room) in &self.rooms {
             let at = room.poll_timeout();
             if at <= now {
@@ -174,7 +177,7 @@ impl Worker {
                 next = next.min(at);
             }
         }
-        for id in due {
+        for id in due.drain(..) {
             if let Some(room) = self.rooms.get_mut(&id) {
                 room.handle_timeout(now);
             }
@@ -183,6 +186,7 @@ impl Worker {
                 next = next.min(room.poll_timeout());
             }
         }
+        self.due = due;
         next
     }
 
