@@ -38,6 +38,8 @@ mod join_tests;
 #[cfg(test)]
 mod keyframe_tests;
 #[cfg(test)]
+mod pacing_tests;
+#[cfg(test)]
 mod room_tests;
 #[cfg(test)]
 mod testing;

@@ -31,6 +31,11 @@ mod forward;
 /// Starting send estimate; BWE probes upward from here.
 const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 
+/// Due timeouts one drain handles before leaving the rest to the worker's
+/// next pass: enough for a keyframe burst to every subscriber's pacer
+/// budget, and a bound in case str0m keeps answering "now".
+const MAX_DUE_AGAIN: u32 = 64;
+
 /// A published track: the publisher's connection and the m-line it arrives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct TrackKey {
@@ -416,8 +421,13 @@ impl Participant {
     }
 
     /// Drains `poll_output` until a timeout, as str0m requires after every change.
+    /// A timeout that is already due is handled here and draining goes on:
+    /// str0m's pacer releases one packet per timeout and then asks for
+    /// another at once, so leaving those to the worker's next pass spaced a
+    /// subscriber's queued packets one pass (at least 100 µs) apart.
     fn drain(&mut self, now: Instant) {
         self.unsent = false;
+        let mut due_again = 0;
         loop {
             if !self.rtc.is_alive() {
                 self.next_timeout = now + Duration::from_secs(3600);
@@ -433,6 +443,13 @@ impl Participant {
                 }
             };
             match out {
+                Output::Timeout(t) if t <= now && due_again < MAX_DUE_AGAIN => {
+                    due_again += 1;
+                    if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+                        warn!(participant = %self.id, "timeout handling failed: {e}");
+                        self.rtc.disconnect();
+                    }
+                }
                 Output::Timeout(t) => {
                     self.next_timeout = t;
                     return;

@@ -233,6 +233,7 @@ impl Client {
                                 seq: h.sequence_number,
                                 time: h.timestamp,
                                 len: data.len(),
+                                at: now,
                             });
                         }
                         self.raw.push(format!("{p:?}"));
@@ -261,6 +262,8 @@ pub struct RtpSeen {
     pub seq: u16,
     pub time: u32,
     pub len: usize,
+    /// When it arrived (the simulated clock).
+    pub at: Instant,
 }
 
 pub struct Packet {
@@ -281,6 +284,10 @@ pub struct Sim {
     /// Browsers that ignore the engine's offers (busy with their own, as an
     /// "impolite" browser does in glare); all others answer at once.
     pub ignore_offers: Vec<ParticipantId>,
+    /// How often the room's due timeouts are handled (the worker's passes):
+    /// every simulated millisecond unless a test spaces them out.
+    pub timeout_pass: Duration,
+    next_pass: Instant,
     to_server: VecDeque<Packet>,
     to_clients: VecDeque<Packet>,
 }
@@ -297,6 +304,8 @@ impl Sim {
             lose_down: Box::new(|_| false),
             lose_up: Box::new(|_| false),
             ignore_offers: Vec::new(),
+            timeout_pass: Duration::from_millis(1),
+            next_pass: now,
             to_server: VecDeque::new(),
             to_clients: VecDeque::new(),
         }
@@ -539,7 +548,8 @@ impl Sim {
             }
             c.send_media(now, &mut self.to_server);
         }
-        if self.room.poll_timeout() <= now {
+        if now >= self.next_pass && self.room.poll_timeout() <= now {
+            self.next_pass = now + self.timeout_pass;
             self.room.handle_timeout(now);
             self.flush();
         }
