@@ -364,11 +364,16 @@ impl Participant {
         if now < self.next_timeout {
             return;
         }
+        self.feed_timeout(now);
+        self.drain(now);
+    }
+
+    /// Lets str0m act on the time; a connection that fails to is closed.
+    fn feed_timeout(&mut self, now: Instant) {
         if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
             warn!(participant = %self.id, "timeout handling failed: {e}");
             self.rtc.disconnect();
         }
-        self.drain(now);
     }
 
     /// Asks this participant (as publisher) for a keyframe on `mid`/`rid`.
@@ -445,10 +450,7 @@ impl Participant {
             match out {
                 Output::Timeout(t) if t <= now && due_again < MAX_DUE_AGAIN => {
                     due_again += 1;
-                    if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
-                        warn!(participant = %self.id, "timeout handling failed: {e}");
-                        self.rtc.disconnect();
-                    }
+                    self.feed_timeout(now);
                 }
                 Output::Timeout(t) => {
                     self.next_timeout = t;
