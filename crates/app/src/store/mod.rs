@@ -55,6 +55,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 
+/// A pooled connection idle this long is pinged before it is handed out, so
+/// one the database dropped meanwhile (a restart, an idle timeout) is
+/// replaced instead of failing a request.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -90,7 +95,23 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(Duration::from_secs(10))
-            .before_acquire(|conn, _meta| Box::pin(async move { Ok(outside_transaction(conn)) }))
+            // sqlx pings every connection it hands out, and again every one
+            // given back: on SQLite each ping is a hand-off to the
+            // connection's thread and back, on PostgreSQL a round trip. Only
+            // a connection that sat idle is checked on the way out now; a
+            // busy one was just checked on its way back.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if !outside_transaction(conn) {
+                        return Ok(false);
+                    }
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

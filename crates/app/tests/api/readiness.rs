@@ -58,3 +58,41 @@ async fn readiness_fails_while_another_connection_holds_the_write_lock(app: Test
     let ready = app.api.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 }
+
+/// The pool checks a connection only when it sat idle (sqlx's check on every
+/// hand-out cost a round trip per query). A database that dropped every
+/// connection meanwhile, as a restart does, must still cost no request.
+#[tokio::test]
+async fn requests_after_the_database_dropped_every_idle_connection_succeed() {
+    let app = TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let token = app.token_for("dana@regroup.example").await;
+    // Several at once, so the pool holds more than one connection.
+    let lists = (0..8).map(|_| app.get_auth("/api/v1/clients", &token));
+    for list in futures_util::future::join_all(lists).await {
+        assert_eq!(list.status(), StatusCode::OK);
+    }
+
+    sqlx::any::install_default_drivers();
+    let mut admin = AnyConnection::connect(&app.config().database_url())
+        .await
+        .unwrap();
+    let dropped: i64 = sqlx::query_scalar(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(dropped >= 1, "the app held no connection to drop");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
+    let lists = (0..8).map(|_| app.get_auth("/api/v1/clients", &token));
+    for list in futures_util::future::join_all(lists).await {
+        assert_eq!(
+            list.status(),
+            StatusCode::OK,
+            "{}",
+            list.text().await.unwrap()
+        );
+    }
+}
