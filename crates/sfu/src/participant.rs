@@ -35,6 +35,9 @@ const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 /// next pass: enough for a keyframe burst to every subscriber's pacer
 /// budget, and a bound in case str0m keeps answering "now".
 const MAX_DUE_AGAIN: u32 = 64;
+/// A timeout due this soon is handled in the drain: the worker would not
+/// come back for it sooner than its shortest wait anyway.
+const DUE_SOON: Duration = crate::worker::MIN_WAIT;
 
 /// A published track: the publisher's connection and the m-line it arrives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -426,10 +429,11 @@ impl Participant {
     }
 
     /// Drains `poll_output` until a timeout, as str0m requires after every change.
-    /// A timeout that is already due is handled here and draining goes on:
-    /// str0m's pacer releases one packet per timeout and then asks for
-    /// another at once, so leaving those to the worker's next pass spaced a
-    /// subscriber's queued packets one pass (at least 100 µs) apart.
+    /// A timeout due now or within `DUE_SOON` is handled here and draining
+    /// goes on: str0m's pacer releases one packet per timeout and then asks
+    /// for another 1 µs later, so leaving those to the worker's next pass
+    /// spaced a subscriber's queued packets one pass (at least 100 µs) apart.
+    /// The pacer's budget still decides how many go at once.
     fn drain(&mut self, now: Instant) {
         self.unsent = false;
         let mut due_again = 0;
@@ -448,9 +452,12 @@ impl Participant {
                 }
             };
             match out {
-                Output::Timeout(t) if t <= now && due_again < MAX_DUE_AGAIN => {
+                Output::Timeout(t) if t <= now + DUE_SOON && due_again < MAX_DUE_AGAIN => {
                     due_again += 1;
-                    self.feed_timeout(now);
+                    // Fed `now` again, str0m's clock would not move and the
+                    // pacer would not release the next packet: it gets the
+                    // time it asked for, at most `DUE_SOON` ahead.
+                    self.feed_timeout(t.max(now));
                 }
                 Output::Timeout(t) => {
                     self.next_timeout = t;

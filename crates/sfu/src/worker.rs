@@ -33,7 +33,7 @@ pub(crate) const MAX_QUEUED_PACKETS: usize = 20_000;
 const BATCH: usize = 8;
 /// The shortest wait for timeouts that are due again right after being
 /// handled: short against a pacing step, long enough not to spin.
-const MIN_WAIT: Duration = Duration::from_micros(100);
+pub(crate) const MIN_WAIT: Duration = Duration::from_micros(100);
 /// How long a worker without rooms, or whose rooms want nothing sooner, waits.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
