@@ -52,6 +52,11 @@ fn the_packets_of_a_frame_reach_the_subscriber_together() {
     // spread over passes, 10 ms at the median.
     let whole = spreads.iter().filter(|s| s.is_zero()).count();
     spreads.sort();
+    let median = spreads[spreads.len() / 2];
+    assert!(
+        median < PASS * 3 / 4,
+        "half the frames arrived spread over {median:?} or more: {spreads:?}"
+    );
     assert!(
         whole * 10 >= spreads.len() * 9,
         "{whole} of {} frames arrived in one pass; spreads: {spreads:?}",

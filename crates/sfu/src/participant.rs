@@ -436,6 +436,7 @@ impl Participant {
     /// The pacer's budget still decides how many go at once.
     fn drain(&mut self, now: Instant) {
         self.unsent = false;
+        let due_by = now + DUE_SOON;
         let mut due_again = 0;
         loop {
             if !self.rtc.is_alive() {
@@ -452,7 +453,7 @@ impl Participant {
                 }
             };
             match out {
-                Output::Timeout(t) if t <= now + DUE_SOON && due_again < MAX_DUE_AGAIN => {
+                Output::Timeout(t) if t <= due_by && due_again < MAX_DUE_AGAIN => {
                     due_again += 1;
                     // Fed `now` again, str0m's clock would not move and the
                     // pacer would not release the next packet: it gets the

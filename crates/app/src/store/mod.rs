@@ -58,7 +58,7 @@ use std::str::FromStr;
 /// A pooled connection idle this long is pinged before it is handed out, so
 /// one the database dropped meanwhile (a restart, an idle timeout) is
 /// replaced instead of failing a request.
-const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -84,7 +84,9 @@ async fn requests_after_the_database_dropped_every_idle_connection_succeed() {
     .await
     .unwrap();
     assert!(dropped >= 1, "the app held no connection to drop");
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // Long enough for the pool to check every connection before using it.
+    let idle = regroup::store::PING_IDLE_AFTER + std::time::Duration::from_millis(500);
+    tokio::time::sleep(idle).await;
 
     let lists = (0..8).map(|_| app.get_auth("/api/v1/clients", &token));
     for list in futures_util::future::join_all(lists).await {
