@@ -2,12 +2,6 @@
 //! list does twice per client (name and email). Prints nanoseconds per call.
 //!
 //!     cargo run --release -p regroup-vault --example field_speed
-//!
-//! The chacha20 and poly1305 backends are chosen at build time (see
-//! `.cargo/config.toml`), and a RUSTFLAGS variable, even an empty one,
-//! replaces that choice. To compare, run it as is and then with
-//! `RUSTFLAGS= CARGO_TARGET_DIR=/tmp/avx2` (a target directory of its own
-//! spares the project's build a full rebuild).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -40,12 +34,6 @@ fn main() {
     let email = "client17@example.org";
     let sealed = key.seal_str(&ctx, email);
     assert_eq!(key.open_str(&ctx, &sealed).unwrap(), email);
-    let backends = if cfg!(poly1305_force_soft) && cfg!(chacha20_force_soft) {
-        "portable"
-    } else {
-        "as detected (AVX2 where the CPU has it)"
-    };
-    println!("chacha20/poly1305 backends: {backends}");
     let seal = per_call(|| {
         black_box(key.seal_str(black_box(&ctx), black_box(email)));
     });

@@ -20,8 +20,6 @@
 
 use std::io::{Read, Write};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -30,13 +28,13 @@ use zeroize::Zeroizing;
 
 use crate::backup_key::BackupKey;
 use crate::error::{Result, VaultError};
+use crate::xchacha::{self, NONCE_LEN, TAG_LEN};
 
 const MAGIC: &[u8; 8] = b"RGBACKUP";
 const VERSION: u8 = 1;
 const SALT_LEN: usize = 32;
 const HEADER_LEN: usize = MAGIC.len() + 1 + 1 + 8 + SALT_LEN;
 const CHUNK_LEN: usize = 64 * 1024;
-const TAG_LEN: usize = 16;
 const STREAM_INFO: &[u8] = b"regroup-vault/v1/backup-stream";
 
 /// Which database the snapshot inside a backup comes from.
@@ -158,9 +156,9 @@ pub fn decrypt(
     Ok(header)
 }
 
-/// The per-file cipher and the header every chunk is bound to.
+/// The per-file key and the header every chunk is bound to.
 struct Stream {
-    cipher: XChaCha20Poly1305,
+    file_key: Zeroizing<[u8; 32]>,
     header: [u8; HEADER_LEN],
 }
 
@@ -172,37 +170,29 @@ impl Stream {
         hkdf.expand(STREAM_INFO, file_key.as_mut())
             // 32 bytes is far below HKDF-SHA256's 8160-byte output limit.
             .expect("32-byte HKDF output is always valid");
-        Self {
-            cipher: XChaCha20Poly1305::new(file_key.as_ref().into()),
-            header,
-        }
+        Self { file_key, header }
     }
 
     fn seal(&self, counter: u64, last: bool, plain: &[u8]) -> Vec<u8> {
-        let aad = self.aad(counter, last);
-        self.cipher
-            .encrypt(
-                &nonce(counter, last),
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
-            // Only plaintexts over 256 GiB fail; a chunk is 64 KiB.
-            .expect("a 64 KiB chunk always seals")
+        let mut sealed = Vec::with_capacity(plain.len() + TAG_LEN);
+        xchacha::seal_append(
+            &self.file_key,
+            &nonce(counter, last),
+            &self.aad(counter, last),
+            plain,
+            &mut sealed,
+        );
+        sealed
     }
 
     fn open(&self, counter: u64, last: bool, sealed: &[u8]) -> Result<Vec<u8>> {
-        let aad = self.aad(counter, last);
-        self.cipher
-            .decrypt(
-                &nonce(counter, last),
-                Payload {
-                    msg: sealed,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| VaultError::BackupRejected)
+        xchacha::open(
+            &self.file_key,
+            &nonce(counter, last),
+            &self.aad(counter, last),
+            sealed,
+        )
+        .map_err(|_| VaultError::BackupRejected)
     }
 
     fn aad(&self, counter: u64, last: bool) -> Vec<u8> {
@@ -216,11 +206,11 @@ impl Stream {
 
 /// 15 zero bytes, the chunk number, the last-chunk flag: unique per chunk
 /// because the key is unique per file.
-fn nonce(counter: u64, last: bool) -> XNonce {
-    let mut bytes = [0u8; 24];
+fn nonce(counter: u64, last: bool) -> [u8; NONCE_LEN] {
+    let mut bytes = [0u8; NONCE_LEN];
     bytes[15..23].copy_from_slice(&counter.to_be_bytes());
     bytes[23] = u8::from(last);
-    XNonce::from(bytes)
+    bytes
 }
 
 fn encode_header(header: BackupHeader, salt: &[u8; SALT_LEN]) -> [u8; HEADER_LEN] {

@@ -8,16 +8,13 @@
 //! at random for every message without a realistic chance of reuse, so no
 //! counter has to be kept in the database.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
 use crate::error::{Result, VaultError};
+use crate::xchacha::{self, NONCE_LEN, TAG_LEN};
 
 pub(crate) const VERSION: u8 = 1;
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
 /// Bytes a sealed value adds to its plaintext.
 pub(crate) const OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 
@@ -27,22 +24,10 @@ pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     // OsRng panics only if the operating system's random source fails; there
     // is no safe way to seal without randomness, so aborting is right.
     OsRng.fill_bytes(&mut nonce);
-    let cipher = XChaCha20Poly1305::new(key.into());
-    let ciphertext = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        // XChaCha20-Poly1305 only fails for plaintexts over 256 GiB, far beyond
-        // any field or key this crate seals.
-        .expect("plaintext within XChaCha20-Poly1305 length limit");
     let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
     out.push(VERSION);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ciphertext);
+    xchacha::seal_append(key, &nonce, aad, plaintext, &mut out);
     out
 }
 
@@ -52,18 +37,11 @@ pub(crate) fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>>
     if version != VERSION {
         return Err(VaultError::UnsupportedVersion(version));
     }
-    if rest.len() < NONCE_LEN + TAG_LEN {
+    let Some((nonce, ciphertext)) = rest.split_first_chunk::<NONCE_LEN>() else {
+        return Err(VaultError::Malformed);
+    };
+    if ciphertext.len() < TAG_LEN {
         return Err(VaultError::Malformed);
     }
-    let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-    let cipher = XChaCha20Poly1305::new(key.into());
-    cipher
-        .decrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
-        .map_err(|_| VaultError::Tampered)
+    xchacha::open(key, nonce, aad, ciphertext).map_err(|_| VaultError::Tampered)
 }

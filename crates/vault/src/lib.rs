@@ -24,6 +24,7 @@ mod key_file;
 mod key_text;
 mod master;
 mod seal;
+mod xchacha;
 
 pub use backup_key::BackupKey;
 pub use blind_index::normalize_email;

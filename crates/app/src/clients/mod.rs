@@ -178,7 +178,10 @@ pub async fn list(
         state.keys.existing_key(&owner.id),
     );
     traced?;
-    let rows = rows?;
+    let mut rows = rows?;
+    // Ids are UUIDv7, so in id order clients of the same name keep the
+    // order they were entered in: the stable sort by name below keeps it.
+    rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     if rows.is_empty() {
         return Ok(Vec::new());
     }

@@ -62,11 +62,14 @@ impl Store {
         Ok(())
     }
 
-    /// The owner's clients, oldest first, sealed fields only. The rows come
-    /// back packed into one value: SQLite hands each row from its worker
-    /// thread to the async side on its own, and for a list of a hundred
-    /// clients those hand-offs cost more than the query. Ids are UUIDs and
-    /// sealed values base64, so neither holds a space or a newline.
+    /// The owner's clients, in no particular order, sealed fields only: the
+    /// names are sealed, so only the caller can sort them, and an `ORDER BY`
+    /// inside the aggregate made SQLite sort the packed strings, which cost
+    /// more than the rest of the query. The rows come back packed into one
+    /// value: SQLite hands each row from its worker thread to the async side
+    /// on its own, and for a list of a hundred clients those hand-offs cost
+    /// more than the query. Ids are UUIDs and sealed values base64, so
+    /// neither holds a space or a newline.
     pub async fn clients_of(&self, owner_id: &AccountId) -> Result<Vec<SealedClient>, sqlx::Error> {
         let aggregate = match self.backend() {
             Backend::Sqlite => "group_concat",
@@ -77,8 +80,8 @@ impl Store {
             Backend::Postgres => "chr(10)",
         };
         let packed: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT {aggregate}(id || ' ' || name_sealed || ' ' || email_sealed, {newline} \
-             ORDER BY created_at, id) FROM clients WHERE owner_id = $1"
+            "SELECT {aggregate}(id || ' ' || name_sealed || ' ' || email_sealed, {newline}) \
+             FROM clients WHERE owner_id = $1"
         ))
         .bind(owner_id)
         .fetch_one(self.pool())

@@ -11,6 +11,7 @@ on_both_backends!(
     another_therapist_gets_not_found_for_every_client_route,
     an_operator_has_no_route_to_client_data,
     the_list_is_sorted_by_name_ignoring_case_not_by_when_clients_were_added,
+    clients_of_the_same_name_are_listed_in_the_order_they_were_added,
 );
 
 pub async fn add_client(app: &TestApp, token: &str, name: &str, email: &str) -> Value {
@@ -51,6 +52,37 @@ async fn the_list_is_sorted_by_name_ignoring_case_not_by_when_clients_were_added
         names,
         ["alma Diaz", "Ben Okafor", "Carla Reyes", "dora Quinn"]
     );
+}
+
+async fn clients_of_the_same_name_are_listed_in_the_order_they_were_added(app: TestApp) {
+    let token = app.token_for("ana@example.com").await;
+    // The database walks the clients by the keyed hash of their email, an
+    // order unrelated to when they were added: with eight namesakes, the
+    // right order by chance is one in 40,320.
+    let spellings = ["Sam Lee", "sam lee", "SAM LEE", "Sam lee"];
+    let mut namesakes = Vec::new();
+    for i in 0..8 {
+        let email = format!("sam{i}@example.com");
+        let client = add_client(&app, &token, spellings[i % 4], &email).await;
+        namesakes.push(client["id"].as_str().unwrap().to_owned());
+        if i == 3 {
+            add_client(&app, &token, "Ana Bell", "ana.bell@example.com").await;
+        }
+    }
+    let list: Value = app
+        .get_auth("/api/v1/clients", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 9);
+    assert_eq!(ids[1..], namesakes);
 }
 
 async fn a_therapist_adds_lists_searches_edits_and_deletes_clients(app: TestApp) {
