@@ -33,6 +33,11 @@ pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
 
 /// Decrypts bytes made by [`seal`] with the same `key` and `aad`.
 pub(crate) fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+    open_vec(key, aad, sealed.to_vec())
+}
+
+/// [`open`] for bytes the caller owns: they are decrypted where they are.
+pub(crate) fn open_vec(key: &[u8; 32], aad: &[u8], mut sealed: Vec<u8>) -> Result<Vec<u8>> {
     let (&version, rest) = sealed.split_first().ok_or(VaultError::Malformed)?;
     if version != VERSION {
         return Err(VaultError::UnsupportedVersion(version));
@@ -43,5 +48,8 @@ pub(crate) fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>>
     if ciphertext.len() < TAG_LEN {
         return Err(VaultError::Malformed);
     }
-    xchacha::open(key, nonce, aad, ciphertext).map_err(|_| VaultError::Tampered)
+    let nonce = *nonce;
+    xchacha::open_within(key, &nonce, aad, &mut sealed, 1 + NONCE_LEN)
+        .map_err(|_| VaultError::Tampered)?;
+    Ok(sealed)
 }

@@ -63,7 +63,7 @@ impl DataKey {
         let bytes = STANDARD_NO_PAD
             .decode(sealed)
             .map_err(|_| VaultError::Malformed)?;
-        let plain = self.open(ctx, &bytes)?;
+        let plain = envelope::open_vec(self.seal_key(), &ctx.aad(), bytes)?;
         // The FromUtf8Error would carry the decrypted bytes; drop it.
         String::from_utf8(plain).map_err(|_| VaultError::NotUtf8)
     }

@@ -49,15 +49,29 @@ pub(crate) fn open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Vec<u8>, Rejected> {
-    let (cipher, nonce) = subkey(key, nonce);
     let mut buf = sealed.to_vec();
+    open_within(key, nonce, aad, &mut buf, 0)?;
+    Ok(buf)
+}
+
+/// Opens the ciphertext and tag that start at `start` in `buf` and leaves
+/// `buf` holding only the plaintext: a value decoded into a buffer of its own
+/// opens there, without a copy.
+pub(crate) fn open_within(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buf: &mut Vec<u8>,
+    start: usize,
+) -> Result<(), Rejected> {
+    let (cipher, nonce) = subkey(key, nonce);
     // On failure ring zeroes what it had decrypted before returning.
     let len = cipher
-        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .open_within(nonce, Aad::from(aad), buf, start..)
         .map_err(|_| Rejected)?
         .len();
     buf.truncate(len);
-    Ok(buf)
+    Ok(())
 }
 
 /// The ChaCha20-Poly1305 key and nonce that XChaCha20 derives for `nonce`.
@@ -166,6 +180,18 @@ mod tests {
             open(&key, &nonce, &aad, &sealed).unwrap(),
             b"ada@example.org"
         );
+    }
+
+    #[test]
+    fn a_value_behind_a_prefix_opens_in_its_buffer_which_keeps_only_the_plaintext() {
+        let (key, nonce) = (random::<KEY_LEN>(), random::<NONCE_LEN>());
+        let mut buf = b"prefix".to_vec();
+        seal_append(&key, &nonce, b"aad", b"ada@example.org", &mut buf);
+        let mut altered = buf.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        open_within(&key, &nonce, b"aad", &mut buf, 6).unwrap();
+        assert_eq!(buf, b"ada@example.org");
+        assert!(open_within(&key, &nonce, b"aad", &mut altered, 6).is_err());
     }
 
     /// The test vector of draft-irtf-cfrg-xchacha-03, appendix A.3.1.
