@@ -26,6 +26,22 @@ pub async fn add_client(app: &TestApp, token: &str, name: &str, email: &str) -> 
     response.json().await.unwrap()
 }
 
+/// One field of every client in the therapist's list, in the list's order.
+async fn listed(app: &TestApp, token: &str, field: &str) -> Vec<String> {
+    let list: Value = app
+        .get_auth("/api/v1/clients", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    list["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn the_list_is_sorted_by_name_ignoring_case_not_by_when_clients_were_added(app: TestApp) {
     let token = app.token_for("ana@example.com").await;
     for (name, email) in [
@@ -36,18 +52,7 @@ async fn the_list_is_sorted_by_name_ignoring_case_not_by_when_clients_were_added
     ] {
         add_client(&app, &token, name, email).await;
     }
-    let list: Value = app
-        .get_auth("/api/v1/clients", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = list["clients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = listed(&app, &token, "name").await;
     assert_eq!(
         names,
         ["alma Diaz", "Ben Okafor", "Carla Reyes", "dora Quinn"]
@@ -69,18 +74,7 @@ async fn clients_of_the_same_name_are_listed_in_the_order_they_were_added(app: T
             add_client(&app, &token, "Ana Bell", "ana.bell@example.com").await;
         }
     }
-    let list: Value = app
-        .get_auth("/api/v1/clients", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = list["clients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let ids = listed(&app, &token, "id").await;
     assert_eq!(ids.len(), 9);
     assert_eq!(ids[1..], namesakes);
 }
@@ -92,18 +86,7 @@ async fn a_therapist_adds_lists_searches_edits_and_deletes_clients(app: TestApp)
     assert_eq!(ben["email"], "ben@example.com");
     add_client(&app, &token, "Carla Reyes", "carla@example.com").await;
 
-    let list: Value = app
-        .get_auth("/api/v1/clients", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = list["clients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = listed(&app, &token, "name").await;
     assert_eq!(names, ["Ben Okafor", "Carla Reyes"]);
     let found: Value = app
         .get_auth("/api/v1/clients?search=reY", &token)
