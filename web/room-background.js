@@ -102,6 +102,7 @@ export class BackgroundEffect {
     // Set by stop(): a preparation still under way gives up at its next step.
     this.stopped = false;
     this.lastSegment = 0;
+    this.lastMs = 0;
     this.segmenting = false;
     this.ticker = null;
     this.segmenter = null;
@@ -155,7 +156,8 @@ export class BackgroundEffect {
     this.input.getContext('2d').drawImage(this.video, 0, 0, MODEL_W, MODEL_H);
     await this.segmenter.send({ image: this.input });
     this.lastSegment = performance.now();
-    return this.lastSegment - started;
+    this.lastMs = this.lastSegment - started;
+    return this.lastMs;
   }
 
   tick() {
@@ -163,7 +165,11 @@ export class BackgroundEffect {
     // "Stop my camera" disables the track we send: let the camera rest too.
     this.camera.enabled = this.track.enabled;
     if (!this.track.enabled) return;
-    if (!this.segmenting && performance.now() - this.lastSegment >= SEGMENT_EVERY_MS) {
+    // On a slow device the page rests at least as long as the last mask
+    // took, so segmenting never takes more than half of its time from the
+    // call itself (the mask then trails a little more).
+    const rest = Math.max(SEGMENT_EVERY_MS, this.lastMs);
+    if (!this.segmenting && performance.now() - this.lastSegment >= rest) {
       this.segmenting = true;
       this.segment()
         .catch(() => {})

@@ -134,6 +134,7 @@ function status(text) {
 }
 
 // The overlay while the connection (socket or media) finds its way back.
+const DISCONNECTED_GRACE_MS = 2000;
 function reconnecting(on) {
   $('reconnecting').hidden = !on;
 }
@@ -354,9 +355,19 @@ function startMedia() {
     tiles.warm(stream);
     render();
   });
+  const mine = media;
   media.addEventListener('state', (event) => {
-    if (event.detail === 'disconnected' || event.detail === 'failed') reconnecting(!$('room').hidden);
-    if (event.detail === 'connected' || event.detail === 'completed') reconnecting(false);
+    const state = event.detail;
+    if (state === 'failed') reconnecting(!$('room').hidden);
+    if (state === 'connected' || state === 'completed') reconnecting(false);
+    // 'disconnected' often passes by itself within a second or two (a busy
+    // device or network missed a few checks). The overlay covers the tiles
+    // and their controls, so it waits until the trouble lasts.
+    if (state === 'disconnected') {
+      setTimeout(() => {
+        if (media === mine && mine.pc.iceConnectionState === 'disconnected') reconnecting(!$('room').hidden);
+      }, DISCONNECTED_GRACE_MS);
+    }
   });
   media.start();
   own.apply();

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
-use fantoccini::error::CmdError;
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -330,10 +330,24 @@ impl Browser {
         .await;
     }
 
+    /// Clicks the visible element at `xpath`. Something drawn over it for a
+    /// while (the room's "Reconnecting…" overlay on a busy machine) is
+    /// waited out for up to 20 s, as a person would wait.
     pub async fn click(&self, xpath: &str) {
-        let element = self.element(xpath, 20).await;
-        self.settle().await;
-        must("click", element.click().await);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let element = self.element(xpath, 20).await;
+            self.settle().await;
+            match element.click().await {
+                Err(CmdError::Standard(e))
+                    if e.error == ErrorStatus::ElementClickIntercepted
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                result => return must("click", result),
+            }
+        }
     }
 
     /// Clicks a visible link by its visible text.
