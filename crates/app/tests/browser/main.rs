@@ -79,7 +79,7 @@ async fn a_group_session_with_waiting_room_media_chat_remove_and_end() {
         decodes_from(browser, who, 2).await;
     }
     let cpu = server_cpu_over(Duration::from_secs(5)).await;
-    eprintln!("server CPU with 3 people in the room: {cpu:.0}% of one core (web app + media engine, debug build)");
+    eprintln!("server CPU with 3 people in the room: {cpu:.0}% of one core (web app in a debug build, media engine optimised)");
     // Other clients see a first name; the therapist sees the full name.
     ben.wait_text("Cleo", 10).await;
     assert!(!ben.text().await.contains("Cleo Park"));
