@@ -90,14 +90,17 @@ impl Sfu {
         };
         for index in 0..config.workers.max(1) {
             let (tx, rx) = channel();
+            let (commands_tx, commands) = channel();
             let queued = Arc::new(AtomicUsize::new(0));
             inboxes.push(Inbox {
                 tx,
+                commands: commands_tx,
                 queued: queued.clone(),
             });
             let worker = Worker {
                 index,
                 rx,
+                commands,
                 queued,
                 rooms: HashMap::new(),
                 room_of: HashMap::new(),
@@ -370,10 +373,9 @@ impl SfuHandle {
         let (tx, rx) = oneshot::channel();
         let index = worker_for(&room, self.inner.inboxes.len());
         let inbox = self.inner.inboxes.get(index).ok_or(SfuError::Stopped)?;
-        inbox
-            .tx
-            .send(WorkerMsg::Command(room, make(tx)))
-            .map_err(|_| SfuError::Stopped)?;
+        if !inbox.command(room, make(tx)) {
+            return Err(SfuError::Stopped);
+        }
         rx.await.map_err(|_| SfuError::Stopped)?
     }
 }

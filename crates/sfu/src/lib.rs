@@ -34,6 +34,8 @@ pub use traffic::{Forwarded, Traffic};
 #[cfg(test)]
 mod audio_only_tests;
 #[cfg(test)]
+mod inbox_tests;
+#[cfg(test)]
 mod join_tests;
 #[cfg(test)]
 mod keyframe_tests;

@@ -13,6 +13,9 @@ pub struct Traffic {
     /// Sent to peers: forwarded media, RTCP and STUN alike.
     pub packets_out: u64,
     pub bytes_out: u64,
+    /// Received but dropped unread: they waited too long for a busy worker
+    /// (`MAX_PACKET_WAIT`).
+    pub packets_late: u64,
 }
 
 /// Media packets the engine wrote towards one participant since it joined
@@ -29,6 +32,7 @@ pub(crate) struct Counters {
     bytes_in: AtomicU64,
     packets_out: AtomicU64,
     bytes_out: AtomicU64,
+    packets_late: AtomicU64,
 }
 
 impl Counters {
@@ -42,12 +46,18 @@ impl Counters {
         self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Only while a worker is behind, so not on the usual per-packet path.
+    pub fn late(&self, packets: u64) {
+        self.packets_late.fetch_add(packets, Ordering::Relaxed);
+    }
+
     pub fn read(&self) -> Traffic {
         Traffic {
             packets_in: self.packets_in.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             packets_out: self.packets_out.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            packets_late: self.packets_late.load(Ordering::Relaxed),
         }
     }
 }

@@ -25,6 +25,13 @@ use crate::traffic::Forwarded;
 /// Packets queued for a worker beyond this are dropped, like a full socket
 /// buffer: a stalled worker must not eat all memory.
 pub(crate) const MAX_QUEUED_PACKETS: usize = 20_000;
+/// A packet that waited longer than this for its worker is dropped unread.
+/// Audio or video that late misses its moment in the receiver's jitter
+/// buffer, and STUN, DTLS and RTCP are sent again anyway; reading it would
+/// only make every packet behind it later still. Without this, a worker
+/// that fell behind (on a slow machine beside three browsers) kept its
+/// queue full for good: some 30 s of delay for media and checks alike.
+pub(crate) const MAX_PACKET_WAIT: Duration = Duration::from_millis(250);
 /// Most packets taken from the inbox before what they forwarded is sent:
 /// enough to share str0m's per-drain work, few enough to add no real delay.
 /// In a 16-person room 32 held the first packet of a full batch behind some
@@ -61,15 +68,21 @@ pub(crate) enum WorkerMsg {
         source: std::net::SocketAddr,
         destination: std::net::SocketAddr,
         data: Vec<u8>,
+        /// When the packet was read from its socket.
+        at: Instant,
     },
-    Command(RoomId, Command),
+    /// A command waits in the worker's `commands`; this only wakes it.
+    Command,
     Shutdown,
 }
 
 /// What a worker's inbox is: the sender plus a count of queued packets.
+/// Commands go into a queue of their own, which the worker reads before
+/// each batch of packets: a mute or an admission never waits behind media.
 #[derive(Clone)]
 pub(crate) struct Inbox {
     pub tx: Sender<WorkerMsg>,
+    pub commands: Sender<(RoomId, Command)>,
     pub queued: Arc<AtomicUsize>,
 }
 
@@ -84,11 +97,17 @@ impl Inbox {
             self.queued.fetch_sub(1, Ordering::Relaxed);
         }
     }
+
+    /// Queues a command and wakes the worker; false once it has stopped.
+    pub fn command(&self, room: RoomId, cmd: Command) -> bool {
+        self.commands.send((room, cmd)).is_ok() && self.tx.send(WorkerMsg::Command).is_ok()
+    }
 }
 
 pub(crate) struct Worker {
     pub index: usize,
     pub rx: Receiver<WorkerMsg>,
+    pub commands: Receiver<(RoomId, Command)>,
     pub queued: Arc<AtomicUsize>,
     pub rooms: HashMap<RoomId, Room>,
     pub room_of: HashMap<PeerKey, RoomId>,
@@ -107,6 +126,7 @@ pub(crate) struct Worker {
 impl Worker {
     pub fn run(mut self) {
         loop {
+            self.take_commands();
             let now = Instant::now();
             let deadline = self.next_deadline(now);
             let mut wait = deadline.saturating_duration_since(now);
@@ -127,9 +147,10 @@ impl Worker {
                     source,
                     destination,
                     data,
+                    at,
                 }) => {
                     self.queued.fetch_sub(1, Ordering::Relaxed);
-                    self.packet(key, proto, source, destination, &data);
+                    self.packet(key, proto, source, destination, &data, at);
                     self.more_packets()
                 }
                 Ok(msg) => Some(msg),
@@ -140,10 +161,10 @@ impl Worker {
                 }
             };
             match msg {
-                Some(WorkerMsg::Command(room, cmd)) => self.command(room, cmd),
                 Some(WorkerMsg::Shutdown) => break,
-                // `more_packets` hands back only what is not a packet.
-                Some(WorkerMsg::Packet { .. }) | None => {}
+                // Commands are taken at the top of the loop; `more_packets`
+                // hands back only what is not a packet.
+                Some(WorkerMsg::Command | WorkerMsg::Packet { .. }) | None => {}
             }
         }
         let now = Instant::now();
@@ -205,9 +226,10 @@ impl Worker {
                     source,
                     destination,
                     data,
+                    at,
                 }) => {
                     self.queued.fetch_sub(1, Ordering::Relaxed);
-                    self.packet(key, proto, source, destination, &data);
+                    self.packet(key, proto, source, destination, &data, at);
                 }
                 Ok(msg) => {
                     other = Some(msg);
@@ -228,6 +250,13 @@ impl Worker {
         other
     }
 
+    /// The commands queued so far, in order.
+    fn take_commands(&mut self) {
+        while let Ok((room, cmd)) = self.commands.try_recv() {
+            self.command(room, cmd);
+        }
+    }
+
     fn packet(
         &mut self,
         key: PeerKey,
@@ -235,7 +264,13 @@ impl Worker {
         source: std::net::SocketAddr,
         destination: std::net::SocketAddr,
         data: &[u8],
+        at: Instant,
     ) {
+        let now = Instant::now();
+        if now.saturating_duration_since(at) > MAX_PACKET_WAIT {
+            self.net.counters.late(1);
+            return;
+        }
         let Some(id) = self.room_of.get(&key).cloned() else {
             return;
         };
@@ -249,7 +284,7 @@ impl Worker {
             contents,
         };
         if let Some(room) = self.rooms.get_mut(&id) {
-            room.handle_receive(Instant::now(), key, recv);
+            room.handle_receive(now, key, recv);
         }
         if !self.touched.contains(&id) {
             self.touched.push(id);

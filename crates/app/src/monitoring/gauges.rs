@@ -77,6 +77,13 @@ pub(super) async fn render(state: &AppState) -> String {
             ("direction=\"out\"", traffic.bytes_out as f64),
         ],
     );
+    family(
+        &mut out,
+        names::ENGINE_LATE,
+        "counter",
+        "Packets the media engine dropped unread: they waited too long for a busy worker.",
+        &[("", traffic.packets_late as f64)],
+    );
     out
 }
 

@@ -39,6 +39,7 @@ pub mod names {
     pub const ENGINE_CPU: &str = "regroup_engine_cpu_seconds";
     pub const ENGINE_PACKETS: &str = "regroup_engine_packets_total";
     pub const ENGINE_BYTES: &str = "regroup_engine_bytes_total";
+    pub const ENGINE_LATE: &str = "regroup_engine_packets_late_total";
 }
 
 /// Latency buckets in seconds: fine below 10 ms, where the targets are.

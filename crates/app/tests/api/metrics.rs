@@ -74,6 +74,7 @@ async fn metrics_show_rooms_requests_and_failures_without_phi(backend: Backend) 
         "regroup_engine_cpu_seconds{thread=\"sfu-worker-0\"} ",
         "regroup_engine_packets_total{direction=\"out\"} ",
         "regroup_engine_bytes_total{direction=\"in\"} ",
+        "regroup_engine_packets_late_total 0\n",
         "route=\"/api/v1/clients/{id}\"",
         "regroup_http_request_duration_seconds_bucket",
         "regroup_sign_in_failures_total{factor=\"password\"}",
