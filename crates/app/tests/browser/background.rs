@@ -117,6 +117,9 @@ async fn a_plain_background_made_by_the_client_is_what_the_therapist_receives() 
     therapist.wait_text("Ben Okafor", 20).await;
     therapist.click_button("Admit").await;
     decodes_from(&therapist, "therapist", 1).await;
+    // Only Ben's picture matters here. Without the therapist's video to
+    // encode and decode, two browsers and a blur fit a slow machine better.
+    therapist.click_button("Stop my camera").await;
     assert_eq!(
         ben.js(SENDS_CANVAS, json!([])).await,
         Value::Bool(true),

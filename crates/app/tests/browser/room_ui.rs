@@ -100,16 +100,27 @@ pub(crate) async fn sees_the_connection_indicator(browser: &Browser, name: &str)
 /// window, tiles in one column. Screenshot, then the window size comes back.
 pub(crate) async fn fits_a_phone(browser: &Browser, shot: &str) {
     browser.set_window(390, 844).await;
-    let fit = browser
-        .js(
-            "const d = document.documentElement; const bar = document.querySelector('.toolbar').getBoundingClientRect(); \
-             const lefts = new Set([...document.querySelectorAll('#tiles figure:not(.pip)')].map((f) => Math.round(f.getBoundingClientRect().left))); \
-             return { scroll: d.scrollWidth, client: d.clientWidth, inner: innerWidth, height: innerHeight, \
-                      bar: [bar.left, bar.top, bar.right, bar.bottom], columns: lefts.size, \
-                      buttons: [...document.querySelectorAll('.toolbar button:not([hidden])')].every((b) => { const r = b.getBoundingClientRect(); return r.right <= innerWidth && r.bottom <= innerHeight && r.left >= 0; }) }",
-            json!([]),
-        )
-        .await;
+    // A busy page lays the stage out again a while after the resize (its
+    // tiles glide to their new places): it is measured until it has settled
+    // into one column, for up to 20 s, and then judged.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let fit = loop {
+        let fit = browser
+            .js(
+                "const d = document.documentElement; const bar = document.querySelector('.toolbar').getBoundingClientRect(); \
+                 const lefts = new Set([...document.querySelectorAll('#tiles figure:not(.pip)')].map((f) => Math.round(f.getBoundingClientRect().left))); \
+                 return { scroll: d.scrollWidth, client: d.clientWidth, inner: innerWidth, height: innerHeight, \
+                          bar: [bar.left, bar.top, bar.right, bar.bottom], columns: lefts.size, \
+                          buttons: [...document.querySelectorAll('.toolbar button:not([hidden])')].every((b) => { const r = b.getBoundingClientRect(); return r.right <= innerWidth && r.bottom <= innerHeight && r.left >= 0; }) }",
+                json!([]),
+            )
+            .await;
+        if fit["columns"] == json!(1) || Instant::now() > deadline {
+            break fit;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        browser.settle().await;
+    };
     eprintln!("{shot}: {fit}");
     // (Headless Firefox keeps windows at least 500 px wide: still narrower
     // than the 600 px where the stage turns to one column.)
