@@ -1,10 +1,8 @@
 //! Starting the engine, and the handle the web app drives it through.
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::mpsc::channel;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -89,29 +87,15 @@ impl Sfu {
                 .map_err(|e| SfuError::Io(format!("spawning a thread: {e}")))
         };
         for index in 0..config.workers.max(1) {
-            let (tx, rx) = channel();
-            let (commands_tx, commands) = channel();
-            let queued = Arc::new(AtomicUsize::new(0));
-            inboxes.push(Inbox {
-                tx,
-                commands: commands_tx,
-                queued: queued.clone(),
-            });
-            let worker = Worker {
+            let (worker, inbox) = Worker::new(
                 index,
-                rx,
-                commands,
-                queued,
-                rooms: HashMap::new(),
-                room_of: HashMap::new(),
-                router: router.clone(),
-                net: net.clone(),
-                events: events_tx.clone(),
-                cfg: room_cfg.clone(),
-                crypto: crypto.clone(),
-                touched: Vec::new(),
-                due: Vec::new(),
-            };
+                router.clone(),
+                net.clone(),
+                events_tx.clone(),
+                room_cfg.clone(),
+                crypto.clone(),
+            );
+            inboxes.push(inbox);
             threads.push(spawn(
                 format!("sfu-worker-{index}"),
                 Box::new(move || worker.run()),

@@ -1,10 +1,8 @@
 //! A worker's inbox under a backlog: commands go first, and packets that
 //! waited too long are dropped unread instead of delaying everything behind.
 
-use std::collections::HashMap;
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::channel;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -21,36 +19,21 @@ use crate::worker::{Command, Inbox, Worker, WorkerMsg, MAX_PACKET_WAIT};
 
 /// A worker with no rooms, its inbox, and the counters it reports to.
 fn worker() -> (Worker, Inbox, Arc<Counters>) {
-    let (tx, rx) = channel();
-    let (commands_tx, commands) = channel();
-    let queued = Arc::new(AtomicUsize::new(0));
     let counters = Arc::new(Counters::default());
-    let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+    let net = NetOut {
+        udp: Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap()),
+        tcp: TcpConns::default(),
+        counters: counters.clone(),
+    };
     let (events, _) = mpsc::unbounded_channel();
-    let worker = Worker {
-        index: 0,
-        rx,
-        commands,
-        queued: queued.clone(),
-        rooms: HashMap::new(),
-        room_of: HashMap::new(),
-        router: Arc::new(RwLock::new(Default::default())),
-        net: NetOut {
-            udp,
-            tcp: TcpConns::default(),
-            counters: counters.clone(),
-        },
+    let (worker, inbox) = Worker::new(
+        0,
+        Arc::new(RwLock::new(Default::default())),
+        net,
         events,
-        cfg: room_config(Duration::from_secs(10)),
-        crypto: Arc::new(str0m::crypto::from_feature_flags()),
-        touched: Vec::new(),
-        due: Vec::new(),
-    };
-    let inbox = Inbox {
-        tx,
-        commands: commands_tx,
-        queued,
-    };
+        room_config(Duration::from_secs(10)),
+        Arc::new(str0m::crypto::from_feature_flags()),
+    );
     (worker, inbox, counters)
 }
 

@@ -47,8 +47,8 @@ impl Counters {
     }
 
     /// Only while a worker is behind, so not on the usual per-packet path.
-    pub fn late(&self, packets: u64) {
-        self.packets_late.fetch_add(packets, Ordering::Relaxed);
+    pub fn late(&self) {
+        self.packets_late.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn read(&self) -> Traffic {

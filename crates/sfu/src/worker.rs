@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::mem;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -124,6 +124,41 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
+    /// A worker with no rooms yet, and the inbox that feeds it.
+    pub fn new(
+        index: usize,
+        router: Arc<RwLock<Router>>,
+        net: NetOut,
+        events: mpsc::UnboundedSender<Event>,
+        cfg: Arc<RoomConfig>,
+        crypto: Arc<CryptoProvider>,
+    ) -> (Worker, Inbox) {
+        let (tx, rx) = channel();
+        let (commands_tx, commands) = channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let inbox = Inbox {
+            tx,
+            commands: commands_tx,
+            queued: queued.clone(),
+        };
+        let worker = Worker {
+            index,
+            rx,
+            commands,
+            queued,
+            rooms: HashMap::new(),
+            room_of: HashMap::new(),
+            router,
+            net,
+            events,
+            cfg,
+            crypto,
+            touched: Vec::new(),
+            due: Vec::new(),
+        };
+        (worker, inbox)
+    }
+
     pub fn run(mut self) {
         loop {
             self.take_commands();
@@ -268,7 +303,7 @@ impl Worker {
     ) {
         let now = Instant::now();
         if now.saturating_duration_since(at) > MAX_PACKET_WAIT {
-            self.net.counters.late(1);
+            self.net.counters.late();
             return;
         }
         let Some(id) = self.room_of.get(&key).cloned() else {
