@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::compare::{CompareConfig, Outcome, Target, LOSS_LIMIT_PCT};
+use crate::compare::{CompareConfig, Outcome, Target, DELAY_LIMIT_MS, LOSS_LIMIT_PCT};
 use crate::figures::Sample;
 
 pub const START: &str = "<!-- bench-sfu:start (written by scripts/bench-sfu) -->";
@@ -150,7 +150,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
     );
     let _ = writeln!(
         s,
-        "**What fits on this machine** (loss < {LOSS_LIMIT_PCT} %):\n"
+        "**What fits on this machine** (loss < {LOSS_LIMIT_PCT} %, video delay p99 < {DELAY_LIMIT_MS} ms):\n"
     );
     for t in &cfg.targets {
         let tried = cfg.sizes.iter().max().copied().unwrap_or(0);
@@ -166,12 +166,13 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
             if let Some(b) = best {
                 let _ = write!(
                     s,
-                    " (server CPU {} % of a core, peers {} %, {} packets/s, layers {}, loss {} %)",
+                    " (server CPU {} % of a core, peers {} %, {} packets/s, layers {}, loss {} %, video delay p99 {} ms)",
                     num(b.server_cpu_pct, 0),
                     num(b.harness_cpu_pct, 0),
                     num(b.fwd_packets_per_s, 0),
                     b.video_layers,
-                    num(b.loss_pct, 2)
+                    num(b.loss_pct, 2),
+                    num(b.delay_p99_ms, 1)
                 );
             }
             if rooms >= cfg.capacity_max_rooms {
@@ -233,6 +234,8 @@ How to read it:
   short windows at low rates one tick more or less is a visible share.
 - The synthetic peers (client-side str0m, or plain sockets for the relay) run in the harness on the
   same two cores, so every server competes with them; \"what fits\" is what fits next to its own peers.
+- A load fits when both its loss and its video delay p99 stay under the limits named above: by loss
+  alone, a server that queues instead of dropping would \"fit\" at seconds of delay.
 - Loss counts stamped frames (relay: datagrams) whose sequence numbers say they were sent but never
   arrived, including frames a server drops while waiting for a keyframe after a layer switch.
 - Delay is the receiver's clock minus the send time the publisher stamped into the payload (one
