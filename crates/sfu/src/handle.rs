@@ -1,6 +1,5 @@
 //! Starting the engine, and the handle the web app drives it through.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,6 +15,7 @@ use crate::error::SfuError;
 use crate::event::Event;
 use crate::ids::{ParticipantId, RoomId, TrackKind};
 use crate::net::{udp_loop, Dispatch, NetOut};
+use crate::placement::Placement;
 use crate::tcp::{accept_loop, TcpConns};
 use crate::traffic::{Counters, Forwarded, Traffic};
 use crate::worker::{Command, Inbox, Worker, WorkerMsg};
@@ -80,13 +80,15 @@ impl Sfu {
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         let mut inboxes = Vec::new();
+        let workers = config.workers.max(1);
+        let placement = Arc::new(Placement::new(workers));
         let spawn = |name: String, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name)
                 .spawn(f)
                 .map_err(|e| SfuError::Io(format!("spawning a thread: {e}")))
         };
-        for index in 0..config.workers.max(1) {
+        for index in 0..workers {
             let (worker, inbox) = Worker::new(
                 index,
                 router.clone(),
@@ -94,6 +96,7 @@ impl Sfu {
                 events_tx.clone(),
                 room_cfg.clone(),
                 crypto.clone(),
+                placement.clone(),
             );
             inboxes.push(inbox);
             threads.push(spawn(
@@ -124,6 +127,7 @@ impl Sfu {
         info!(%udp_addr, ?tcp_addr, workers = inboxes.len(), "media engine started");
         let inner = Inner {
             inboxes,
+            placement,
             udp_addr,
             tcp_addr,
             stop,
@@ -141,6 +145,7 @@ impl Sfu {
 
 struct Inner {
     inboxes: Vec<Inbox>,
+    placement: Arc<Placement>,
     udp_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
@@ -355,19 +360,15 @@ impl SfuHandle {
         make: impl FnOnce(oneshot::Sender<Result<T, SfuError>>) -> Command,
     ) -> Result<T, SfuError> {
         let (tx, rx) = oneshot::channel();
-        let index = worker_for(&room, self.inner.inboxes.len());
-        let inbox = self.inner.inboxes.get(index).ok_or(SfuError::Stopped)?;
-        if !inbox.command(room, make(tx)) {
+        let index = self.inner.placement.route(&room);
+        let sent = match self.inner.inboxes.get(index) {
+            Some(inbox) => inbox.command(room.clone(), make(tx)),
+            None => false,
+        };
+        if !sent {
+            self.inner.placement.handled(&room, false);
             return Err(SfuError::Stopped);
         }
         rx.await.map_err(|_| SfuError::Stopped)?
     }
-}
-
-/// The worker that owns a room: a hash of its id, so every call for the room
-/// reaches the same thread without shared state.
-fn worker_for(room: &RoomId, workers: usize) -> usize {
-    let mut h = DefaultHasher::new();
-    room.hash(&mut h);
-    (h.finish() % workers.max(1) as u64) as usize
 }

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::SfuError;
 use crate::ids::{PeerKey, RoomId};
 use crate::net::NetOut;
+use crate::placement::Placement;
 use crate::tcp::TcpConns;
 use crate::testing::{room_config, SERVER};
 use crate::traffic::Counters;
@@ -33,6 +34,7 @@ fn worker() -> (Worker, Inbox, Arc<Counters>) {
         events,
         room_config(Duration::from_secs(10)),
         Arc::new(str0m::crypto::from_feature_flags()),
+        Arc::new(Placement::new(1)),
     );
     (worker, inbox, counters)
 }

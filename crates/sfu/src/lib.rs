@@ -14,6 +14,7 @@ mod handle;
 mod ids;
 mod net;
 mod participant;
+mod placement;
 mod rewrite;
 mod room;
 mod simulcast;

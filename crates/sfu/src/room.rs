@@ -98,6 +98,11 @@ impl Room {
         self.participants.is_empty()
     }
 
+    /// People in the room, admitted or waiting.
+    pub fn participants(&self) -> usize {
+        self.participants.len()
+    }
+
     pub fn key_of(&self, who: &ParticipantId) -> Option<PeerKey> {
         self.by_id.get(who).copied()
     }

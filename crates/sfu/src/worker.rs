@@ -19,6 +19,7 @@ use crate::error::SfuError;
 use crate::event::Event;
 use crate::ids::{ParticipantId, PeerKey, RoomId, TrackKind};
 use crate::net::NetOut;
+use crate::placement::Placement;
 use crate::room::{Room, RouteChange};
 use crate::traffic::Forwarded;
 
@@ -116,6 +117,7 @@ pub(crate) struct Worker {
     pub events: mpsc::UnboundedSender<Event>,
     pub cfg: Arc<RoomConfig>,
     pub crypto: Arc<CryptoProvider>,
+    pub placement: Arc<Placement>,
     /// Rooms that received packets of the current batch.
     pub touched: Vec<RoomId>,
     /// Rooms whose timeouts are due in the current pass (kept to reuse
@@ -132,6 +134,7 @@ impl Worker {
         events: mpsc::UnboundedSender<Event>,
         cfg: Arc<RoomConfig>,
         crypto: Arc<CryptoProvider>,
+        placement: Arc<Placement>,
     ) -> (Worker, Inbox) {
         let (tx, rx) = channel();
         let (commands_tx, commands) = channel();
@@ -153,6 +156,7 @@ impl Worker {
             events,
             cfg,
             crypto,
+            placement,
             touched: Vec::new(),
             due: Vec::new(),
         };
@@ -326,7 +330,13 @@ impl Worker {
         }
     }
 
+    /// Handles a call routed here by the placement, and tells it so.
     fn command(&mut self, id: RoomId, cmd: Command) {
+        self.run_command(id.clone(), cmd);
+        self.placement.handled(&id, self.rooms.contains_key(&id));
+    }
+
+    fn run_command(&mut self, id: RoomId, cmd: Command) {
         let now = Instant::now();
         if let Command::Join(who, sdp, held, reply) = cmd {
             let room = self.rooms.entry(id.clone()).or_insert_with(|| {
@@ -380,7 +390,8 @@ impl Worker {
                 warn!("event receiver dropped");
             }
         }
-        if !room.routes.is_empty() {
+        let joined_or_left = !room.routes.is_empty();
+        if joined_or_left {
             let mut router = self.router.write().unwrap_or_else(|p| p.into_inner());
             for change in room.routes.drain(..) {
                 match change {
@@ -397,6 +408,15 @@ impl Worker {
         }
         if room.is_empty() {
             self.rooms.remove(id);
+            self.placement.emptied(id);
+        }
+        if joined_or_left {
+            let pairs = self
+                .rooms
+                .values()
+                .map(|r| r.participants() * r.participants().saturating_sub(1))
+                .sum();
+            self.placement.set_pairs(self.index, pairs);
         }
     }
 }
