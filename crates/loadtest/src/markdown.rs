@@ -181,7 +181,7 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
         }
         s.push_str(".\n");
     }
-    full_load_ratios(&mut s, outcome);
+    full_load_ratios(&mut s, outcome, cfg.capacity_max_rooms);
     if !outcome.failures.is_empty() {
         s.push_str("\nRuns that failed:\n\n");
         for f in &outcome.failures {
@@ -203,8 +203,10 @@ pub fn section(cfg: &CompareConfig, outcome: &Outcome, facts: &RunFacts) -> Stri
 }
 
 /// The throughput yardstick: packets/s each SFU forwarded at the
-/// most rooms that fit, as a share of the relay's at its most.
-fn full_load_ratios(s: &mut String, outcome: &Outcome) {
+/// most rooms that fit, as a share of the relay's at its most. A relay that
+/// still fitted at `max_rooms` was not found at its most, so the shares are
+/// then only upper bounds.
+fn full_load_ratios(s: &mut String, outcome: &Outcome, max_rooms: usize) {
     let best = |t: Target| outcome.fit(t)?.1.map(|b| b.fwd_packets_per_s);
     let Some(relay) = best(Target::Relay).filter(|r| *r > 0.0) else {
         return;
@@ -219,6 +221,15 @@ fn full_load_ratios(s: &mut String, outcome: &Outcome) {
             "\nAt full load, packets/s forwarded as a share of the relay's: {}.",
             shares.join(", ")
         );
+        if outcome
+            .fit(Target::Relay)
+            .is_some_and(|(rooms, _)| rooms >= max_rooms)
+        {
+            let _ = writeln!(
+                s,
+                "The relay still fitted at the most rooms the search tried, so these shares are upper bounds."
+            );
+        }
     }
 }
 
@@ -330,12 +341,17 @@ mod tests {
             ..Outcome::default()
         };
         let mut s = String::new();
-        full_load_ratios(&mut s, &outcome);
+        full_load_ratios(&mut s, &outcome, 64);
         assert!(s.contains("share of the relay's: regroup 40 %."), "{s}");
+        assert!(!s.contains("upper bounds"), "{s}");
+        // The relay fitted at the search's limit: its most is not known.
+        let mut s = String::new();
+        full_load_ratios(&mut s, &outcome, 10);
+        assert!(s.contains("these shares are upper bounds"), "{s}");
         // No relay in the search: nothing to compare with.
         outcome.capacity.pop();
         let mut s = String::new();
-        full_load_ratios(&mut s, &outcome);
+        full_load_ratios(&mut s, &outcome, 64);
         assert_eq!(s, "");
     }
 
