@@ -92,27 +92,12 @@ pub fn svg(medians: &[Sample], targets: &[&str]) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::figures::RunInfo;
-    use std::time::Duration;
 
     #[test]
     fn the_chart_is_an_svg_naming_each_target() {
         let s = |target, n| Sample {
             cpu_us_per_packet: 10.0 * n as f64,
-            ..Sample::new(
-                RunInfo {
-                    target,
-                    participants: n,
-                    rooms: 1,
-                    repeat: 0,
-                    window: Duration::from_secs(1),
-                    server_cpu: Duration::ZERO,
-                    harness_cpu: Duration::ZERO,
-                    join: Duration::ZERO,
-                    load_average: 0.0,
-                },
-                &[],
-            )
+            ..Sample::blank(target, n, 1)
         };
         let svg = svg(
             &[s("regroup", 2), s("regroup", 4), s("relay", 2)],

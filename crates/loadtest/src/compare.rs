@@ -239,20 +239,7 @@ mod tests {
     use super::*;
 
     fn run(loss_pct: f64, delay_p99_ms: f64) -> Sample {
-        let mut s = Sample::new(
-            RunInfo {
-                target: "regroup",
-                participants: 4,
-                rooms: 10,
-                repeat: 1,
-                window: Duration::from_secs(1),
-                server_cpu: Duration::ZERO,
-                harness_cpu: Duration::ZERO,
-                join: Duration::ZERO,
-                load_average: 0.0,
-            },
-            &[],
-        );
+        let mut s = Sample::blank("regroup", 4, 10);
         (s.loss_pct, s.delay_p99_ms) = (loss_pct, delay_p99_ms);
         s
     }

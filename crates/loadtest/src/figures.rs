@@ -60,6 +60,25 @@ pub struct RunInfo<'a> {
 }
 
 impl Sample {
+    /// A sample of `target` with no peers and no CPU, for tests to fill in.
+    #[cfg(test)]
+    pub fn blank(target: &str, participants: usize, rooms: usize) -> Sample {
+        Sample::new(
+            RunInfo {
+                target,
+                participants,
+                rooms,
+                repeat: 0,
+                window: Duration::from_secs(1),
+                server_cpu: Duration::ZERO,
+                harness_cpu: Duration::ZERO,
+                join: Duration::ZERO,
+                load_average: 0.0,
+            },
+            &[],
+        )
+    }
+
     pub fn new(info: RunInfo<'_>, peers: &[&Counters]) -> Sample {
         let secs = info.window.as_secs_f64().max(1e-9);
         let packets: u64 = peers.iter().map(|c| c.datagrams_in).sum();

@@ -309,27 +309,10 @@ mod tests {
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
     }
 
-    fn sample(target: &'static str) -> Sample {
-        Sample::new(
-            crate::figures::RunInfo {
-                target,
-                participants: 4,
-                rooms: 1,
-                repeat: 0,
-                window: std::time::Duration::from_secs(1),
-                server_cpu: std::time::Duration::ZERO,
-                harness_cpu: std::time::Duration::ZERO,
-                join: std::time::Duration::ZERO,
-                load_average: 0.0,
-            },
-            &[],
-        )
-    }
-
     #[test]
     fn full_load_is_given_as_a_share_of_the_relay() {
         let at = |target, name, pps| {
-            let mut s = sample(name);
+            let mut s = Sample::blank(name, 4, 1);
             s.fwd_packets_per_s = pps;
             (target, 10, Some(s))
         };
@@ -357,7 +340,7 @@ mod tests {
 
     #[test]
     fn table_rows_have_as_many_cells_as_the_header() {
-        let m = sample("janus");
+        let m = Sample::blank("janus", 4, 1);
         let t = table(&[m]);
         let cells: Vec<usize> = t.lines().map(|l| l.matches('|').count()).collect();
         assert_eq!(cells.len(), 3);

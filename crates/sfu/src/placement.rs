@@ -16,10 +16,11 @@ pub(crate) struct Placement {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     rooms: HashMap<RoomId, Slot>,
-    workers: Vec<Load>,
+    /// Publisher-subscriber pairs over each worker's rooms, n(n-1) for a
+    /// room of n: what forwarding costs grow with. Reported by the workers.
+    pairs: Vec<usize>,
 }
 
 struct Slot {
@@ -28,21 +29,12 @@ struct Slot {
     in_flight: usize,
 }
 
-/// What a worker carries, compared in this order (lower is lighter).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Load {
-    /// Publisher-subscriber pairs over its rooms, n(n-1) for a room of n:
-    /// what forwarding costs grow with.
-    pairs: usize,
-    rooms: usize,
-}
-
 impl Placement {
     pub fn new(workers: usize) -> Placement {
         Placement {
             state: Mutex::new(State {
                 rooms: HashMap::new(),
-                workers: vec![Load::default(); workers.max(1)],
+                pairs: vec![0; workers.max(1)],
             }),
         }
     }
@@ -52,21 +44,19 @@ impl Placement {
     }
 
     /// The worker a call about `room` goes to, placing the room on the
-    /// lightest worker when it has none. The call counts as in flight until
-    /// the worker reports it [`handled`](Self::handled).
+    /// lightest worker when it has none: fewest pairs, then fewest rooms.
+    /// The call counts as in flight until the worker reports it
+    /// [`handled`](Self::handled).
     pub fn route(&self, room: &RoomId) -> usize {
         let mut state = self.state();
         if let Some(slot) = state.rooms.get_mut(room) {
             slot.in_flight += 1;
             return slot.worker;
         }
-        let (worker, _) = state
-            .workers
-            .iter()
-            .enumerate()
-            .min_by_key(|(i, load)| (**load, *i))
-            .unwrap_or((0, &Load::default()));
-        state.workers[worker].rooms += 1;
+        let rooms = state.rooms_per_worker();
+        let worker = (0..rooms.len())
+            .min_by_key(|&w| (state.pairs[w], rooms[w]))
+            .unwrap_or(0);
         state.rooms.insert(
             room.clone(),
             Slot {
@@ -96,14 +86,14 @@ impl Placement {
 
     /// A worker's rooms now hold this many publisher-subscriber pairs.
     pub fn set_pairs(&self, worker: usize, pairs: usize) {
-        if let Some(load) = self.state().workers.get_mut(worker) {
-            load.pairs = pairs;
+        if let Some(p) = self.state().pairs.get_mut(worker) {
+            *p = pairs;
         }
     }
 
     #[cfg(test)]
     fn rooms_per_worker(&self) -> Vec<usize> {
-        self.state().workers.iter().map(|l| l.rooms).collect()
+        self.state().rooms_per_worker()
     }
 
     #[cfg(test)]
@@ -112,17 +102,25 @@ impl Placement {
     }
 }
 
-fn forget_if_idle(state: &mut State, room: &RoomId) {
-    let Some(slot) = state.rooms.get(room) else {
-        return;
-    };
-    if slot.in_flight > 0 {
-        return;
+impl State {
+    /// Counted when a room is placed, not kept: placing is rare next to
+    /// media, and a count kept beside the map could drift from it.
+    fn rooms_per_worker(&self) -> Vec<usize> {
+        let mut rooms = vec![0; self.pairs.len()];
+        for slot in self.rooms.values() {
+            rooms[slot.worker] += 1;
+        }
+        rooms
     }
-    let worker = slot.worker;
-    state.rooms.remove(room);
-    if let Some(load) = state.workers.get_mut(worker) {
-        load.rooms = load.rooms.saturating_sub(1);
+}
+
+fn forget_if_idle(state: &mut State, room: &RoomId) {
+    if state
+        .rooms
+        .get(room)
+        .is_some_and(|slot| slot.in_flight == 0)
+    {
+        state.rooms.remove(room);
     }
 }
 

@@ -414,7 +414,10 @@ impl Worker {
             let pairs = self
                 .rooms
                 .values()
-                .map(|r| r.participants() * r.participants().saturating_sub(1))
+                .map(|r| {
+                    let n = r.participants();
+                    n * n.saturating_sub(1)
+                })
                 .sum();
             self.placement.set_pairs(self.index, pairs);
         }
