@@ -170,9 +170,8 @@ pub fn run(cfg: &CompareConfig, mut emit: impl FnMut(&Sample)) -> anyhow::Result
     Ok(out)
 }
 
-/// Doubles the number of rooms of `size` people until a run no longer
-/// [`fits`] (or fails), then narrows down between the last good and first bad
-/// count. One run per step: this is a search, not a measurement.
+/// The most rooms of `size` people that [`fit`](fits) on `target`, and the
+/// sample of the run that confirmed it (see [`most_that_fit`]).
 fn most_rooms(
     target: Target,
     cfg: &CompareConfig,
@@ -180,7 +179,7 @@ fn most_rooms(
     emit: &mut impl FnMut(&Sample),
     failures: &mut Vec<String>,
 ) -> (usize, Option<Sample>) {
-    let mut try_rooms = |rooms: usize| -> Option<Sample> {
+    most_that_fit(cfg.capacity_max_rooms, |rooms| {
         let run_cfg = BenchConfig {
             participants: size,
             rooms,
@@ -199,32 +198,50 @@ fn most_rooms(
                 None
             }
         }
-    };
-    let (mut good, mut best, mut bad) = (0, None, None);
-    let mut rooms = 1;
-    while rooms <= cfg.capacity_max_rooms {
-        match try_rooms(rooms) {
-            Some(s) => {
-                (good, best) = (rooms, Some(s));
-                rooms *= 2;
+    })
+}
+
+/// Doubles the count (from 1, at most `max`) until `run` says it no longer
+/// fits, narrows down between the last count that fitted and the first that
+/// did not, and then runs the count found once more. One run near the limit
+/// is a coin toss (the same build passed 26 rooms after failing 25), so a
+/// count counts only when it fits twice; one that fails its second run is
+/// taken as not fitting, and the search narrows down below it again.
+/// `run` returns what it measured when the count fitted.
+fn most_that_fit<T>(max: usize, mut run: impl FnMut(usize) -> Option<T>) -> (usize, Option<T>) {
+    // Counts that fitted once, ascending: every step tries more than the last fit.
+    let mut fitted = Vec::new();
+    let mut bad = None;
+    let mut count = 1;
+    while count <= max {
+        if run(count).is_none() {
+            bad = Some(count);
+            break;
+        }
+        fitted.push(count);
+        count *= 2;
+    }
+    loop {
+        let Some(&good) = fitted.last() else {
+            return (0, None);
+        };
+        match bad {
+            Some(b) if b - good > 1 => {
+                let mid = (good + b) / 2;
+                match run(mid) {
+                    Some(_) => fitted.push(mid),
+                    None => bad = Some(mid),
+                }
             }
-            None => {
-                bad = Some(rooms);
-                break;
-            }
+            _ => match run(good) {
+                Some(confirmed) => return (good, Some(confirmed)),
+                None => {
+                    fitted.pop();
+                    bad = Some(good);
+                }
+            },
         }
     }
-    let Some(mut bad) = bad else {
-        return (good, best);
-    };
-    while bad - good > 1 {
-        let mid = (good + bad) / 2;
-        match try_rooms(mid) {
-            Some(s) => (good, best) = (mid, Some(s)),
-            None => bad = mid,
-        }
-    }
-    (good, best)
 }
 
 /// Seconds a compare run takes at most, roughly, for the help text and the
@@ -252,5 +269,58 @@ mod tests {
         // No loss, but queued for 1.7 s: what the old engine reported as fitting.
         assert!(!fits(&run(0.0, 1_700.0)), "too late");
         assert!(!fits(&run(0.0, f64::NAN)), "no video arrived");
+    }
+
+    /// Runs the search against a machine on which counts up to `limit` fit,
+    /// except the runs listed in `flukes` (by the order they ran), which
+    /// fail; returns the count found and every count tried, in order.
+    fn search(max: usize, limit: usize, flukes: &[usize]) -> (usize, Vec<usize>) {
+        let mut tried = Vec::new();
+        let (found, confirmed) = most_that_fit(max, |count| {
+            tried.push(count);
+            (count <= limit && !flukes.contains(&tried.len())).then_some(count)
+        });
+        assert_eq!(
+            confirmed,
+            (found > 0).then_some(found),
+            "the confirming run"
+        );
+        (found, tried)
+    }
+
+    #[test]
+    fn the_search_narrows_down_and_runs_the_count_found_again() {
+        let (found, tried) = search(256, 26, &[]);
+        assert_eq!(found, 26);
+        assert_eq!(tried, [1, 2, 4, 8, 16, 32, 24, 28, 26, 27, 26]);
+    }
+
+    #[test]
+    fn a_count_that_fails_its_second_run_does_not_count() {
+        // 26 fits, then fails when run again (the 11th run): 25 is tried and
+        // confirmed instead.
+        let (found, tried) = search(256, 26, &[11]);
+        assert_eq!(found, 25);
+        assert_eq!(tried, [1, 2, 4, 8, 16, 32, 24, 28, 26, 27, 26, 25, 25]);
+    }
+
+    #[test]
+    fn a_fluke_failure_on_the_way_up_only_lowers_the_ceiling() {
+        // 16 fails once (the 5th run): the search narrows below it, and 15
+        // fits twice.
+        let (found, tried) = search(256, 26, &[5]);
+        assert_eq!(found, 15);
+        assert_eq!(tried, [1, 2, 4, 8, 16, 12, 14, 15, 15]);
+    }
+
+    #[test]
+    fn the_search_stops_at_its_limit_and_reports_nothing_when_nothing_fits() {
+        assert_eq!(
+            search(64, 1_000, &[]),
+            (64, vec![1, 2, 4, 8, 16, 32, 64, 64])
+        );
+        assert_eq!(search(64, 0, &[]), (0, vec![1]));
+        // One room fits once, then not again.
+        assert_eq!(search(64, 1, &[3]), (0, vec![1, 2, 1]));
     }
 }

@@ -247,6 +247,8 @@ How to read it:
   same two cores, so every server competes with them; \"what fits\" is what fits next to its own peers.
 - A load fits when both its loss and its video delay p99 stay under the limits named above: by loss
   alone, a server that queues instead of dropping would \"fit\" at seconds of delay.
+- The search for the most rooms doubles the count until a run does not fit, narrows down, and then
+  runs the count it found once more: it counts only when it fits twice.
 - Loss counts stamped frames (relay: datagrams) whose sequence numbers say they were sent but never
   arrived, including frames a server drops while waiting for a keyframe after a layer switch.
 - Delay is the receiver's clock minus the send time the publisher stamped into the payload (one
